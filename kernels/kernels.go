@@ -1,0 +1,47 @@
+// Package kernels holds the CPU math primitives the model packages are built
+// from: int8 and float32 matrix products, norms, activations. The model code
+// (decoder/, vision/) says *what* is computed; this package decides *how*
+// fast. Every optimized kernel is tested against the scalar reference in
+// ref.go.
+//
+// Layout conventions: matrices are row-major. A weight matrix W is
+// [rows = outputs, cols = inputs]; activations X are [n, cols]; products
+// are Y[n, rows] = X · Wᵀ.
+package kernels
+
+import "github.com/vlmrt/vlmrt/quant"
+
+// MatVecQ8 computes y[r] = Σ_c deq(W)[r,c]·x[c] for every row r.
+func MatVecQ8(y []float32, w *quant.Matrix, x []float32) { refMatMulQ8(y, w, x, 1) }
+
+// MatMulQ8 computes Y[n, w.Rows] = X[n, w.Cols] · deq(W)ᵀ.
+func MatMulQ8(y []float32, w *quant.Matrix, x []float32, n int) { refMatMulQ8(y, w, x, n) }
+
+// MatMulF32 computes Y[n, rows] = X[n, cols] · Wᵀ with W [rows, cols].
+func MatMulF32(y, w []float32, rows, cols int, x []float32, n int) {
+	refMatMulF32(y, w, rows, cols, x, n)
+}
+
+// Dot returns Σ a[i]·b[i] over len(a) elements.
+func Dot(a, b []float32) float32 { return refDot(a, b) }
+
+// Axpy computes y[i] += a·x[i] over len(x) elements.
+func Axpy(y []float32, a float32, x []float32) { refAxpy(y, a, x) }
+
+// RMSNorm writes weight·x/sqrt(mean(x²)+eps) to dst (dst may alias x).
+func RMSNorm(dst, x, weight []float32, eps float32) { refRMSNorm(dst, x, weight, eps) }
+
+// LayerNorm writes (x−mean)/sqrt(var+eps)·weight + bias to dst (dst may alias x).
+func LayerNorm(dst, x, weight, bias []float32, eps float32) { refLayerNorm(dst, x, weight, bias, eps) }
+
+// Softmax normalizes x in place (numerically stable).
+func Softmax(x []float32) { refSoftmax(x) }
+
+// SiLU applies x·sigmoid(x) in place.
+func SiLU(x []float32) { refSiLU(x) }
+
+// GELUTanh applies the tanh-approximated GELU in place ("gelu_pytorch_tanh").
+func GELUTanh(x []float32) { refGELUTanh(x) }
+
+// GELUErf applies the exact erf GELU in place (PyTorch nn.GELU()).
+func GELUErf(x []float32) { refGELUErf(x) }
