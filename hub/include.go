@@ -12,32 +12,39 @@ import (
 // and a pattern ending in '/' means "everything under this folder". Those are
 // the rules users know from `hf download --include`, so --include behaves the
 // same here.
-type fileFilter []*regexp.Regexp
+type fileFilter struct {
+	patterns []string // as the user wrote them, for messages
+	res      []*regexp.Regexp
+}
 
 func newFileFilter(patterns []string) (fileFilter, error) {
-	var f fileFilter
+	f := fileFilter{patterns: patterns}
 	for _, p := range patterns {
 		if p == "" {
-			return nil, fmt.Errorf("empty --include pattern")
+			return fileFilter{}, fmt.Errorf("empty --include pattern")
 		}
 		if strings.HasSuffix(p, "/") {
 			p += "*"
 		}
 		re, err := globRegexp(p)
 		if err != nil {
-			return nil, err
+			return fileFilter{}, err
 		}
-		f = append(f, re)
+		f.res = append(f.res, re)
 	}
 	return f, nil
 }
 
+func (f fileFilter) empty() bool { return len(f.res) == 0 }
+
+func (f fileFilter) String() string { return strings.Join(f.patterns, " ") }
+
 // match reports whether name is selected; an empty filter selects everything.
 func (f fileFilter) match(name string) bool {
-	if len(f) == 0 {
+	if f.empty() {
 		return true
 	}
-	for _, re := range f {
+	for _, re := range f.res {
 		if re.MatchString(name) {
 			return true
 		}
