@@ -130,8 +130,8 @@ func fromCache(rc repoCache, rev string, filter fileFilter, reason string) (stri
 	commit, ok := rc.resolveRef(rev)
 	snap := rc.snapshot(commit)
 	if st, err := os.Stat(snap); !ok || err != nil || !st.IsDir() {
-		return "", fmt.Errorf("%w: %s, and %s@%s was never downloaded to %s (run `vlmrt pull %s` with network access)",
-			ErrNotCached, reason, rc.repo, rev, filepath.Dir(rc.dir), rc.repo)
+		return "", fmt.Errorf("%s, and %s@%s is %w (%s); run `vlmrt pull %s` with network access",
+			reason, rc.repo, rev, ErrNotCached, filepath.Dir(rc.dir), rc.repo)
 	}
 	missing, ok := rc.missingFromSnapshot(commit, filter)
 	if !ok {
@@ -146,7 +146,7 @@ func fromCache(rc repoCache, rev string, filter fileFilter, reason string) (stri
 			if !filter.empty() {
 				what = "no file matching --include " + filter.String()
 			}
-			return "", fmt.Errorf("%w: %s, and the cached snapshot %s holds %s", ErrNotCached, reason, snap, what)
+			return "", fmt.Errorf("%s, and the cached snapshot %s holds %s: %w", reason, snap, what, ErrNotCached)
 		}
 	}
 	if len(missing) > 0 {
