@@ -50,10 +50,10 @@ func bicubic(x float64) float64 {
 // resampleWeights holds, for each output index, the first input index and
 // the fixed-point weights of its taps.
 type resampleWeights struct {
-	first []int32   // first input index per output index
-	count []int32   // number of taps per output index
-	taps  int       // stride of coeff per output index
-	coeff []int32   // fixed-point weights, taps per output index
+	first []int32 // first input index per output index
+	count []int32 // number of taps per output index
+	taps  int     // stride of coeff per output index
+	coeff []int32 // fixed-point weights, taps per output index
 }
 
 // computeWeights mirrors Pillow's precompute_coeffs + normalize_coeffs_8bpc
