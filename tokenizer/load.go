@@ -114,14 +114,14 @@ type addedTokenSpec struct {
 }
 
 type component struct {
-	Type          string            `json:"type"`
-	Pattern       map[string]string `json:"pattern"`
-	Behavior      string            `json:"behavior"`
-	Invert        bool              `json:"invert"`
-	UseRegex      bool              `json:"use_regex"`
-	AddPrefixSpace bool             `json:"add_prefix_space"`
-	Normalizers   []component       `json:"normalizers"`
-	PreTokenizers []component       `json:"pretokenizers"`
+	Type           string            `json:"type"`
+	Pattern        map[string]string `json:"pattern"`
+	Behavior       string            `json:"behavior"`
+	Invert         bool              `json:"invert"`
+	UseRegex       bool              `json:"use_regex"`
+	AddPrefixSpace bool              `json:"add_prefix_space"`
+	Normalizers    []component       `json:"normalizers"`
+	PreTokenizers  []component       `json:"pretokenizers"`
 }
 
 // checkPipeline verifies that the file asks for exactly the pipeline this

@@ -40,6 +40,8 @@ type Tokenizer struct {
 	cache      *wordCache
 
 	eos          []int32
+	eosToken     string // tokenizer_config.json eos_token, for templates that print it
+	tmpl         compiled
 	chatTemplate string // Jinja source
 	templateFrom string // where chatTemplate came from, for error messages
 }
@@ -149,6 +151,7 @@ func (t *Tokenizer) loadConfig(dir string) error {
 	if err != nil {
 		return fmt.Errorf("%s: eos_token: %w", cfgPath, err)
 	}
+	t.eosToken = eosTok
 	if eosTok != "" {
 		id, ok := t.vocab[eosTok]
 		if !ok {
