@@ -1,0 +1,248 @@
+package vision
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/vlmrt/vlmrt/kernels"
+	"github.com/vlmrt/vlmrt/weights"
+)
+
+// layerNorm is a LayerNorm's affine parameters.
+type layerNorm struct {
+	weight, bias []float32
+}
+
+func loadLayerNorm(src weights.Source, prefix string, n int) (layerNorm, error) {
+	w, err := weights.Float32(src, prefix+".weight", n)
+	if err != nil {
+		return layerNorm{}, err
+	}
+	b, err := weights.Float32(src, prefix+".bias", n)
+	if err != nil {
+		return layerNorm{}, err
+	}
+	return layerNorm{w, b}, nil
+}
+
+// rows normalizes every width-long row of x into dst.
+func (ln layerNorm) rows(dst, x []float32, width int, eps float32) {
+	for i := 0; i+width <= len(x); i += width {
+		kernels.LayerNorm(dst[i:i+width], x[i:i+width], ln.weight, ln.bias, eps)
+	}
+}
+
+// loadBiasedLinear binds "<prefix>.weight" [rows, cols] and "<prefix>.bias"
+// [rows]. The vision tower is never quantized (DESIGN.md §3).
+func loadBiasedLinear(src weights.Source, prefix string, rows, cols int) (*weights.Linear, error) {
+	l, err := weights.LoadLinear(src, prefix+".weight", rows, cols, weights.F32)
+	if err != nil {
+		return nil, err
+	}
+	if l.Bias, err = weights.LoadBias(src, prefix+".bias", rows); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// block is one vision transformer block:
+// x += proj(attn(norm1(x))); x += fc2(act(fc1(norm2(x)))).
+type block struct {
+	norm1, norm2 layerNorm
+	qkv, proj    *weights.Linear // qkv rows are [q | k | v], each [heads, headDim]
+	fc1, fc2     *weights.Linear
+}
+
+func loadBlock(src weights.Source, prefix string, hidden, inter int) (*block, error) {
+	var b block
+	var err error
+	if b.norm1, err = loadLayerNorm(src, prefix+".norm1", hidden); err != nil {
+		return nil, err
+	}
+	if b.norm2, err = loadLayerNorm(src, prefix+".norm2", hidden); err != nil {
+		return nil, err
+	}
+	if b.qkv, err = loadBiasedLinear(src, prefix+".attn.qkv", 3*hidden, hidden); err != nil {
+		return nil, err
+	}
+	if b.proj, err = loadBiasedLinear(src, prefix+".attn.proj", hidden, hidden); err != nil {
+		return nil, err
+	}
+	if b.fc1, err = loadBiasedLinear(src, prefix+".mlp.linear_fc1", inter, hidden); err != nil {
+		return nil, err
+	}
+	if b.fc2, err = loadBiasedLinear(src, prefix+".mlp.linear_fc2", hidden, inter); err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// merger fuses each merge×merge group of patches (unit consecutive rows of
+// the block-major hidden state) into one token of the text width:
+// fc2(GELU_erf(fc1(norm(...)))). The main merger normalizes each patch over
+// the vision hidden before the concat (preNorm); the DeepStack mergers
+// normalize the concatenated unit·hidden row.
+type merger struct {
+	preNorm  bool
+	norm     layerNorm
+	fc1, fc2 *weights.Linear
+}
+
+func loadMerger(src weights.Source, prefix string, hidden, unit, out int, preNorm bool) (*merger, error) {
+	m := merger{preNorm: preNorm}
+	normWidth := unit * hidden
+	if preNorm {
+		normWidth = hidden
+	}
+	var err error
+	if m.norm, err = loadLayerNorm(src, prefix+".norm", normWidth); err != nil {
+		return nil, err
+	}
+	if m.fc1, err = loadBiasedLinear(src, prefix+".linear_fc1", unit*hidden, unit*hidden); err != nil {
+		return nil, err
+	}
+	if m.fc2, err = loadBiasedLinear(src, prefix+".linear_fc2", out, unit*hidden); err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// scratch holds every per-call buffer of a forward pass, sized for n
+// patches, so the blocks allocate nothing.
+type scratch struct {
+	n       int
+	x       []float32 // residual stream [n, hidden]
+	h       []float32 // normalized input / attention output [n, hidden]
+	qkv     []float32 // [n, 3·hidden]
+	q, k    []float32 // head-major [heads, n, headDim]
+	vt      []float32 // head-major, transposed [heads, headDim, n]
+	scores  []float32 // [chunk, n]
+	headOut []float32 // [chunk, headDim] (sized chunk·hidden)
+	mlp     []float32 // [n, max(intermediate, hidden)]; also the merger fc1 output
+	mergeIn []float32 // [n, hidden] = [tokens, unit·hidden]
+	chunk   int       // query rows per attention product
+}
+
+// attentionChunkFloats bounds one score tile (queries × keys) so a large
+// dynamic-resolution image does not need an n×n matrix per head.
+const attentionChunkFloats = 1 << 20
+
+func newScratch(n, hidden, inter int) *scratch {
+	chunk := min(n, max(64, attentionChunkFloats/n))
+	return &scratch{
+		n: n, chunk: chunk,
+		x:       make([]float32, n*hidden),
+		h:       make([]float32, n*hidden),
+		qkv:     make([]float32, n*3*hidden),
+		q:       make([]float32, n*hidden),
+		k:       make([]float32, n*hidden),
+		vt:      make([]float32, n*hidden),
+		scores:  make([]float32, chunk*n),
+		headOut: make([]float32, chunk*hidden),
+		mlp:     make([]float32, n*max(inter, hidden)),
+		mergeIn: make([]float32, n*hidden),
+	}
+}
+
+// towerShape is what a forward pass needs to know about the tower.
+type towerShape struct {
+	hidden, heads, headDim int
+	eps                    float32
+	act                    func([]float32) // block MLP activation (hidden_act)
+	mergerAct              func([]float32) // patch mergers: always exact erf GELU (nn.GELU())
+}
+
+// forward runs block b on s.x in place. cos/sin are the grid's rotary
+// tables [n, headDim].
+func (b *block) forward(s *scratch, t *towerShape, cos, sin []float32) {
+	n, hidden := s.n, t.hidden
+	x, h := s.x[:n*hidden], s.h[:n*hidden]
+	b.norm1.rows(h, x, hidden, t.eps)
+	qkv := s.qkv[:n*3*hidden]
+	b.qkv.Forward(qkv, h, n)
+	attention(s, t, qkv, cos, sin, h)
+	// proj writes into qkv's first n·hidden floats, which attention is done with.
+	out := qkv[:n*hidden]
+	b.proj.Forward(out, h, n)
+	kernels.Axpy(x, 1, out)
+
+	b.norm2.rows(h, x, hidden, t.eps)
+	mid := s.mlp[:n*b.fc1.Rows]
+	b.fc1.Forward(mid, h, n)
+	t.act(mid)
+	b.fc2.Forward(out, mid, n)
+	kernels.Axpy(x, 1, out)
+}
+
+// attention computes full bidirectional multi-head attention of the packed
+// qkv rows [n, q|k|v] into dst [n, hidden]. Each head's scores are the
+// matrix product Q·Kᵀ (K used as the weight matrix), softmaxed per row, and
+// multiplied by V (Vᵀ used as the weight matrix), a chunk of queries at a time.
+func attention(s *scratch, t *towerShape, qkv, cos, sin, dst []float32) {
+	n, hidden, hd := s.n, t.hidden, t.headDim
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	for p := 0; p < n; p++ {
+		row := qkv[p*3*hidden : (p+1)*3*hidden]
+		pc, ps := cos[p*hd:(p+1)*hd], sin[p*hd:(p+1)*hd]
+		for hh := 0; hh < t.heads; hh++ {
+			q := s.q[(hh*n+p)*hd : (hh*n+p+1)*hd]
+			copy(q, row[hh*hd:(hh+1)*hd])
+			applyRotary(q, pc, ps, scale)
+			k := s.k[(hh*n+p)*hd : (hh*n+p+1)*hd]
+			copy(k, row[hidden+hh*hd:hidden+(hh+1)*hd])
+			applyRotary(k, pc, ps, 1)
+			v := row[2*hidden+hh*hd : 2*hidden+(hh+1)*hd]
+			vt := s.vt[hh*hd*n:]
+			for d, val := range v {
+				vt[d*n+p] = val
+			}
+		}
+	}
+	for hh := 0; hh < t.heads; hh++ {
+		qh := s.q[hh*n*hd : (hh+1)*n*hd]
+		kh := s.k[hh*n*hd : (hh+1)*n*hd]
+		vth := s.vt[hh*hd*n : (hh+1)*hd*n]
+		for c0 := 0; c0 < n; c0 += s.chunk {
+			c := min(s.chunk, n-c0)
+			sc := s.scores[:c*n]
+			kernels.MatMulF32(sc, kh, n, hd, qh[c0*hd:(c0+c)*hd], c)
+			for i := 0; i < c; i++ {
+				kernels.Softmax(sc[i*n : (i+1)*n])
+			}
+			o := s.headOut[:c*hd]
+			kernels.MatMulF32(o, vth, hd, n, sc, c)
+			for i := 0; i < c; i++ {
+				copy(dst[(c0+i)*hidden+hh*hd:(c0+i)*hidden+(hh+1)*hd], o[i*hd:(i+1)*hd])
+			}
+		}
+	}
+}
+
+// forward merges the n-row hidden state x into dst [n/unit, out].
+func (m *merger) forward(dst []float32, s *scratch, t *towerShape, x []float32, unit int) {
+	n, hidden := s.n, t.hidden
+	tokens := n / unit
+	in := s.mergeIn[:n*hidden] // the same bytes viewed as [tokens, unit·hidden]
+	if m.preNorm {
+		m.norm.rows(in, x[:n*hidden], hidden, t.eps)
+	} else {
+		m.norm.rows(in, x[:n*hidden], unit*hidden, t.eps)
+	}
+	mid := s.mlp[:tokens*m.fc1.Rows]
+	m.fc1.Forward(mid, in, tokens)
+	t.mergerAct(mid)
+	m.fc2.Forward(dst[:tokens*m.fc2.Rows], mid, tokens)
+}
+
+// activation maps config.json's hidden_act to a kernel. Names follow
+// transformers' ACT2FN: "gelu" is the exact erf GELU; the tanh variants are
+// the same approximation under three names.
+func activation(name string) (func([]float32), error) {
+	switch name {
+	case "gelu_pytorch_tanh", "gelu_new", "gelu_fast":
+		return kernels.GELUTanh, nil
+	case "gelu":
+		return kernels.GELUErf, nil
+	}
+	return nil, fmt.Errorf("vision_config.hidden_act %q is not supported (want gelu_pytorch_tanh or gelu)", name)
+}
