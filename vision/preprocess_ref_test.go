@@ -138,6 +138,16 @@ func TestPreprocessMatchesReferences(t *testing.T) {
 				if d.mean > 1.0 {
 					t.Errorf("mean abs diff %.4f > 1.0 level", d.mean)
 				}
+				// Go's own YCbCr→RGB (replicated chroma) for comparison: the
+				// libjpeg-turbo upsampling must not be worse.
+				naive := naiveJPEGResized(t, filepath.Join(refDir, ref.File), ref)
+				if naive != nil {
+					nd := diffPixels(naive, want)
+					t.Logf("  with Go's image/jpeg colour conversion instead: max %d, mean %.4f", nd.max, nd.mean)
+					if d.mean > nd.mean {
+						t.Errorf("libjpeg-style conversion (mean %.4f) is worse than Go's (%.4f)", d.mean, nd.mean)
+					}
+				}
 				return
 			}
 			if d.equalFrac < 0.999 || d.max > 1 {
@@ -189,4 +199,34 @@ func checkD06HighByte(t *testing.T, got *Preprocessed) {
 	if d := diffPixels(got.Resized.Pix, ref); d.mean < 10 {
 		t.Errorf("d06 unexpectedly close to Pillow 9.4's clipped reference (mean diff %.2f); revisit the documented exception", d.mean)
 	}
+}
+
+// naiveJPEGResized runs the pipeline with Go's generic image.YCbCr colour
+// conversion; nil for non-YCbCr JPEGs.
+func naiveJPEGResized(t *testing.T, path string, ref refImage) []uint8 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := decodePixels("jpeg", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := img.(*image.YCbCr); !ok {
+		return nil
+	}
+	b := img.Bounds()
+	rgb := newRGBImage(b.Dx(), b.Dy())
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			i := (y*b.Dx() + x) * 3
+			rgb.Pix[i], rgb.Pix[i+1], rgb.Pix[i+2] = uint8(r>>8), uint8(g>>8), uint8(bl>>8)
+		}
+	}
+	p, err := PreprocessImage(context.Background(), applyOrientation(rgb, fileOrientation(data, "jpeg")), PreprocessOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Resized.Pix
 }
