@@ -155,16 +155,18 @@ func (c *client) fileURL(commit, name string) string {
 
 // headEtag asks the resolve endpoint for a file's blob name when the listing
 // lacked it. Like huggingface_hub it does not follow the redirect to the CDN
-// (the Hub's own 302 carries X-Linked-Etag / X-Linked-Size), only same-host
-// redirects such as a renamed repository.
+// (the Hub's own 302 carries X-Linked-Etag / X-Linked-Size), only relative
+// redirects, which the Hub uses for renamed repositories.
 func (c *client) headEtag(ctx context.Context, commit, name string) (etag string, size int64, err error) {
 	hc := *c.opt.HTTPClient
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 10 {
 			return errors.New("too many redirects")
 		}
-		if req.URL.Host != via[0].URL.Host {
-			return http.ErrUseLastResponse
+		if req.Response != nil {
+			if loc, err := url.Parse(req.Response.Header.Get("Location")); err != nil || loc.IsAbs() || loc.Host != "" {
+				return http.ErrUseLastResponse
+			}
 		}
 		return nil
 	}

@@ -179,7 +179,7 @@ func (c *client) fetchRange(ctx context.Context, commit string, job fileJob, f *
 
 	buf := make([]byte, 1<<20)
 	var got int64
-	lastReport := time.Now()
+	var lastReport time.Time // zero: the first bytes are reported at once
 	for {
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {

@@ -257,7 +257,9 @@ func (s *Server) serveResolve(w http.ResponseWriter, r *http.Request, rest strin
 		w.Header().Set("X-Linked-Etag", `"`+s.Etag(f)+`"`)
 		w.Header().Set("X-Linked-Size", strconv.Itoa(len(f.Data)))
 		w.Header().Set("ETag", `"`+GitBlobID(s.pointer(f))+`"`)
-		w.Header().Set("Location", "/cdn/"+url.PathEscape(name))
+		// Absolute, as the real CDN is another host; clients tell a CDN
+		// redirect from a renamed-repository one by that.
+		w.Header().Set("Location", "http://"+r.Host+"/cdn/"+url.PathEscape(name))
 		w.WriteHeader(http.StatusFound)
 		return
 	}
