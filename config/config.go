@@ -62,6 +62,9 @@ type Model struct {
 	VisionEndID   int32
 	// TieWordEmbeddings: the head reuses embed_tokens (top-level or text_config flag).
 	TieWordEmbeddings bool
+	// EOSTokenIDs from text_config.eos_token_id (a number or a list); the
+	// tokenizer's files, when present, are the better source.
+	EOSTokenIDs []int32
 }
 
 type ropeParams struct {
@@ -73,6 +76,7 @@ type ropeParams struct {
 
 type rawText struct {
 	Text
+	EOS            idList      `json:"eos_token_id"`
 	RopeScaling    *ropeParams `json:"rope_scaling"`
 	RopeParameters *ropeParams `json:"rope_parameters"`
 	TieWord        *bool       `json:"tie_word_embeddings"`
@@ -149,6 +153,7 @@ func Parse(data []byte) (*Model, error) {
 		m.TieWordEmbeddings = *raw.TextConfig.TieWord
 	}
 	m.Text.TieWordEmbeddings = m.TieWordEmbeddings
+	m.EOSTokenIDs = raw.TextConfig.EOS
 	m.Vision.LayerNormEps = 1e-6
 	m.Vision.RopeTheta = 10000
 	if m.Vision.InChannels == 0 {
@@ -259,4 +264,21 @@ func (v *Vision) HeadDim() int { return v.HiddenSize / v.NumHeads }
 // PatchDim is the flattened patch length: channels × temporal × patch².
 func (v *Vision) PatchDim() int {
 	return v.InChannels * v.TemporalPatchSize * v.PatchSize * v.PatchSize
+}
+
+// idList accepts a JSON number or an array of numbers.
+type idList []int32
+
+func (l *idList) UnmarshalJSON(b []byte) error {
+	var one int32
+	if err := json.Unmarshal(b, &one); err == nil {
+		*l = idList{one}
+		return nil
+	}
+	var many []int32
+	if err := json.Unmarshal(b, &many); err != nil {
+		return fmt.Errorf("eos_token_id must be a number or a list of numbers: %w", err)
+	}
+	*l = many
+	return nil
 }

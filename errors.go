@@ -1,0 +1,26 @@
+package vlmrt
+
+import (
+	"context"
+	"errors"
+
+	"github.com/vlmrt/vlmrt/runtime"
+)
+
+// Errors callers can test with errors.Is. Returned errors wrap these with a
+// message saying what exactly went wrong.
+var (
+	// ErrContextOverflow: the conversation would not fit in the context
+	// window. Nothing was generated and the chat is unchanged.
+	ErrContextOverflow = runtime.ErrContextOverflow
+	// ErrUnsupportedInput: an image, message or option the model or backend
+	// cannot take (bad file, too many images for the backend, empty message...).
+	ErrUnsupportedInput = runtime.ErrUnsupportedInput
+	// ErrClosed: the Model was closed.
+	ErrClosed = errors.New("vlmrt: model is closed")
+	// ErrCancelled: the context was cancelled or timed out. It also matches
+	// context.Canceled / context.DeadlineExceeded through errors.Is.
+	ErrCancelled = runtime.ErrCancelled
+)
+
+var _ = context.Canceled
