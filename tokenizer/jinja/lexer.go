@@ -199,6 +199,19 @@ func tokenize(src string, line int) ([]token, error) {
 					j++
 				}
 			}
+			// Exponent: 1e20, 2.5E-3.
+			if j < len(src) && (src[j] == 'e' || src[j] == 'E') {
+				k := j + 1
+				if k < len(src) && (src[k] == '+' || src[k] == '-') {
+					k++
+				}
+				if k < len(src) && src[k] >= '0' && src[k] <= '9' {
+					for k < len(src) && src[k] >= '0' && src[k] <= '9' {
+						k++
+					}
+					kind, j = tkFloat, k
+				}
+			}
 			toks = append(toks, token{kind, strings.ReplaceAll(src[i:j], "_", "")})
 			i = j
 		case c == '\'' || c == '"':
