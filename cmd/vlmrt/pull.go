@@ -133,9 +133,11 @@ func progressLine(p hub.Progress, elapsed time.Duration, received int64, cols in
 	head := fmt.Sprintf("[%d/%d] ", p.Index, p.Count)
 	name := p.File
 	barWidth := 20
-	room := cols - 1 - len(head) - len(pct) - (barWidth + 3) - len(stats)
+	// Columns left for the name: one spare column so the cursor never wraps,
+	// one for the space after the name.
+	room := cols - 2 - len(head) - len(pct) - (barWidth + 3) - len(stats)
 	if room < 12 {
-		barWidth, room = 0, cols-1-len(head)-len(pct)-len(stats)
+		barWidth, room = 0, cols-2-len(head)-len(pct)-len(stats)
 	}
 	if room < 4 {
 		room = 4
