@@ -30,6 +30,12 @@ func (r repoCache) blob(etag string) string {
 	return filepath.Join(r.dir, "blobs", etag)
 }
 
+// lockPath is where huggingface_hub keeps the lock of a blob download:
+// <cache>/.locks/models--ORG--NAME/<etag>.lock.
+func (r repoCache) lockPath(etag string) string {
+	return filepath.Join(filepath.Dir(r.dir), ".locks", filepath.Base(r.dir), etag+".lock")
+}
+
 // manifestPath holds the full file list of a commit as the Hub returned it;
 // it is what lets an offline run know which files a snapshot should have.
 func (r repoCache) manifestPath(commit string) string {

@@ -72,7 +72,7 @@ func Download(ctx context.Context, repo string, opt Options) (string, error) {
 	for i := range jobs {
 		j := &jobs[i]
 		j.index, j.count = i+1, len(jobs)
-		if err := c.fetchBlob(ctx, info.SHA, *j); err != nil {
+		if err := fetchLocked(ctx, c, rc, info.SHA, *j); err != nil {
 			return "", err
 		}
 		if err := linkSnapshot(j.blob, rc.pointer(info.SHA, j.name)); err != nil {
@@ -80,6 +80,20 @@ func Download(ctx context.Context, repo string, opt Options) (string, error) {
 		}
 	}
 	return rc.snapshot(info.SHA), nil
+}
+
+// fetchLocked downloads one blob while holding its cross-process lock,
+// unless another process completed it while this one waited.
+func fetchLocked(ctx context.Context, c *client, rc repoCache, commit string, j fileJob) error {
+	unlock, err := lockBlob(ctx, rc.lockPath(j.etag))
+	if err != nil {
+		return fmt.Errorf("locking %s for download: %w", j.name, err)
+	}
+	defer unlock()
+	if present(j.blob, j.size) {
+		return nil
+	}
+	return c.fetchBlob(ctx, commit, j)
 }
 
 // plan links every selected file whose blob is already cached and returns
