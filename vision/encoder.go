@@ -66,8 +66,9 @@ type Output struct {
 
 // TraceFunc receives intermediate tensors of a forward pass, named as the
 // oracle's golden files name them: "pos_embed", "rot_cos", "rot_sin",
-// "patch_embed_out", "block_out.<i>". data is [rows, cols] and only valid
-// during the call (copy it to keep it).
+// "patch_embed_out", "block_out.<i>". data is [rows, cols], read-only (the
+// tables are the encoder's cache) and only valid during the call: copy it
+// to keep it.
 type TraceFunc func(stage string, data []float32, rows, cols int)
 
 // visualPrefix is the Hugging Face name space of the vision tower.
