@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/hex"
 	"encoding/json"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,5 +142,71 @@ func TestDecodeCases(t *testing.T) {
 	}
 	if got := tok.Decode(nil, false); got != "" {
 		t.Errorf("Decode(nil) = %q", got)
+	}
+}
+
+// TestStreamDecoderRandom feeds long random id sequences, biased towards
+// byte-level tokens that split UTF-8 characters, one at a time and checks
+// the stream against Decode after every token.
+func TestStreamDecoderRandom(t *testing.T) {
+	tok := testTokenizer(t)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < 200; round++ {
+		var ids []int32
+		d := tok.NewStreamDecoder()
+		var sb strings.Builder
+		for k := 0; k < 60; k++ {
+			var id int32
+			switch rng.IntN(3) {
+			case 0:
+				id = tok.byteIDs[rng.IntN(256)] // single raw bytes, often partial characters
+			case 1:
+				id = tok.byteIDs[0x80+rng.IntN(0x78)] // continuation and lead bytes
+			default:
+				id = int32(rng.IntN(tok.VocabSize()))
+			}
+			ids = append(ids, id)
+			sb.WriteString(d.Add(id))
+			full := tok.Decode(ids, false)
+			if !strings.HasPrefix(full, sb.String()) {
+				t.Fatalf("round %d: stream %q is not a prefix of Decode %q", round, sb.String(), full)
+			}
+		}
+		sb.WriteString(d.Flush())
+		if want := tok.Decode(ids, false); sb.String() != want {
+			t.Fatalf("round %d: stream %q, Decode %q", round, sb.String(), want)
+		}
+	}
+}
+
+// TestConcurrentEncode shares one Tokenizer (and its word cache) between
+// goroutines; run with -race to check the synchronization.
+func TestConcurrentEncode(t *testing.T) {
+	tok := testTokenizer(t)
+	var cases []caseRecord
+	for _, c := range readCases(t) {
+		if c.Type == "encode" {
+			cases = append(cases, c)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 4)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := range cases {
+				c := cases[(i+g*97)%len(cases)]
+				if !slices.Equal(tok.Encode(c.Text), c.IDs) {
+					errs <- c.ID
+					return
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for id := range errs {
+		t.Errorf("concurrent Encode of %s differs", id)
 	}
 }
