@@ -35,12 +35,22 @@ var jfifCrR, jfifCbB, jfifCrG, jfifCbG = func() (crR, cbB, crG, cbG [256]int32) 
 	return
 }()
 
+// rangeLimit clamps -512..767 to 0..255 by lookup, like libjpeg's
+// range_limit table: cheaper than two branches per channel.
+var rangeLimit = func() (t [1280]uint8) {
+	for i := range t {
+		t[i] = clampU8(int32(i - 512))
+	}
+	return t
+}()
+
 // jfifPixel converts one full-resolution Y, Cb, Cr sample to RGB.
 func jfifPixel(dst []uint8, y, cb, cr uint8) {
-	yy := int32(y)
-	dst[0] = clampU8(yy + jfifCrR[cr])
-	dst[1] = clampU8(yy + (jfifCbG[cb]+jfifCrG[cr])>>16)
-	dst[2] = clampU8(yy + jfifCbB[cb])
+	yy := int32(y) + 512
+	dst = dst[:3:3]
+	dst[0] = rangeLimit[(yy+jfifCrR[cr])&1023]
+	dst[1] = rangeLimit[(yy+(jfifCbG[cb]+jfifCrG[cr])>>16)&1023]
+	dst[2] = rangeLimit[(yy+jfifCbB[cb])&1023]
 }
 
 // jfifToRGB converts with libjpeg-turbo's tables but replicated chroma: used
