@@ -153,10 +153,25 @@ func resolveDir(p string) (*Location, error) {
 	if err != nil {
 		return nil, err
 	}
-	if asset != "" { // a Core AI vision bundle: a bare folder holding its .aimodel
-		return resolveFromVision(p)
+	if asset != "" {
+		if bareVision(p) {
+			return resolveFromVision(p)
+		}
+		return nil, errorf(ErrNoMetadata, p, "holds %s but no metadata.json beside it; a LanguageBundle needs both (incomplete download or copy?)", filepath.Base(asset))
 	}
 	return resolveFolder(p)
+}
+
+// bareVision reports whether a folder holding an .aimodel without
+// metadata.json is a vision bundle as Apple's exporter writes it (named
+// <model>_vision, holding only the asset) rather than a decoder bundle that
+// lost its metadata.json.
+func bareVision(dir string) bool {
+	base := filepath.Base(dir)
+	if strings.HasSuffix(base, visionSuffix) {
+		return true
+	}
+	return !strings.Contains(base, "_decode") && !isDir(filepath.Join(dir, TokenizerDir))
 }
 
 // checkpointLocation describes a Hugging Face checkpoint directory.
@@ -211,7 +226,11 @@ func scanBundles(dir string) (decoders, visions []string) {
 			continue
 		}
 		if a, err := singleAsset(sub); err == nil && a != "" {
-			visions = append(visions, sub)
+			if bareVision(sub) {
+				visions = append(visions, sub)
+			} else {
+				decoders = append(decoders, sub) // lost its metadata.json: resolving it says so
+			}
 		}
 	}
 	sort.Strings(decoders)
