@@ -144,7 +144,9 @@ func TestResolveMalformed(t *testing.T) {
 		{"missing extra asset", setMeta(func(m map[string]any) { m["assets"].(map[string]any)["draft"] = "draft.aimodel" }), nil, ErrMissingAsset, []string{"assets.draft", "draft.aimodel"}},
 		{"asset without metadata", remove(func(s seedPair) string { return filepath.Join(s.decoderAsset(), MetadataFile) }), nil, ErrBadAsset, []string{"no metadata.json inside the asset"}},
 		{"asset metadata malformed", func(t *testing.T, s seedPair) { writeFile(t, filepath.Join(s.decoderAsset(), MetadataFile), "{") }, nil, ErrBadAsset, []string{"malformed JSON"}},
-		{"asset metadata without assetVersion", func(t *testing.T, s seedPair) { writeFile(t, filepath.Join(s.decoderAsset(), MetadataFile), `{"producer": "x"}`) }, nil, ErrBadAsset, []string{"assetVersion"}},
+		{"asset metadata without assetVersion", func(t *testing.T, s seedPair) {
+			writeFile(t, filepath.Join(s.decoderAsset(), MetadataFile), `{"producer": "x"}`)
+		}, nil, ErrBadAsset, []string{"assetVersion"}},
 		{"asset is a file", func(t *testing.T, s seedPair) {
 			os.RemoveAll(s.decoderAsset())
 			writeFile(t, s.decoderAsset(), "x")
