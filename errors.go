@@ -1,7 +1,6 @@
 package vlmrt
 
 import (
-	"context"
 	"errors"
 
 	"github.com/vlmrt/vlmrt/runtime"
@@ -22,5 +21,3 @@ var (
 	// context.Canceled / context.DeadlineExceeded through errors.Is.
 	ErrCancelled = runtime.ErrCancelled
 )
-
-var _ = context.Canceled

@@ -6,6 +6,8 @@ import (
 	"os"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 func mapFile(f *os.File, size int64) ([]byte, func() error, error) {
@@ -34,5 +36,5 @@ func releasePages(mapping, part []byte) {
 	if end <= start {
 		return
 	}
-	_ = syscall.Madvise(mapping[start-base:end-base], syscall.MADV_DONTNEED)
+	_ = unix.Madvise(mapping[start-base:end-base], unix.MADV_DONTNEED)
 }

@@ -1,0 +1,338 @@
+package vlmrt
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"io"
+	"iter"
+	"strings"
+	"sync"
+
+	"github.com/vlmrt/vlmrt/runtime"
+	"github.com/vlmrt/vlmrt/tokenizer"
+	"github.com/vlmrt/vlmrt/vision"
+)
+
+// Token is one streamed piece of an answer.
+type Token struct {
+	ID int32
+	// Text is newly completed UTF-8 text (may be empty while a multi-byte
+	// character is still incomplete, and for the end-of-turn token).
+	Text string
+	// End is set on the token that ended the turn.
+	End bool
+}
+
+// Stats describe one turn: vision encode time, prompt tokens, prefill time
+// and rate, time to first token, decode rate, total (as the seed card reports).
+type Stats = runtime.Stats
+
+// Sampling configures token choice; the zero value is greedy decoding.
+type Sampling = runtime.Sampling
+
+// ResizeMode says how an image is fitted to the model's square input.
+type ResizeMode = vision.ResizeMode
+
+// Part is one piece of a message: text or an image.
+type Part struct {
+	text  string
+	image imageSource
+}
+
+type imageSource struct {
+	path   string
+	reader io.Reader
+	img    image.Image
+}
+
+func (s imageSource) isSet() bool { return s.path != "" || s.reader != nil || s.img != nil }
+
+// Text is a text part.
+func Text(s string) Part { return Part{text: s} }
+
+// ImageFile is an image part read from a file (JPEG, PNG, GIF, WebP, BMP, TIFF).
+func ImageFile(path string) Part { return Part{image: imageSource{path: path}} }
+
+// ImageReader is an image part decoded from r when the message is sent.
+func ImageReader(r io.Reader) Part { return Part{image: imageSource{reader: r}} }
+
+// Image is an image part from a decoded image.
+func Image(img image.Image) Part { return Part{image: imageSource{img: img}} }
+
+// Message is one conversation turn: text and images in any order.
+type Message struct {
+	Role  string // "user" (default), "system" or "assistant"
+	Parts []Part
+}
+
+// User builds a user message from parts.
+func User(parts ...Part) Message { return Message{Role: "user", Parts: parts} }
+
+// ChatOption configures a Chat.
+type ChatOption func(*chatOptions)
+
+type chatOptions struct {
+	system string
+	gen    GenerateOptions
+	resize ResizeMode
+}
+
+// GenerateOptions are the per-turn generation settings.
+type GenerateOptions struct {
+	Sampling
+	MaxTokens int      // 0 = until end of turn or context
+	Stop      []string // stop strings (not emitted)
+	// S1Prefill runs the prompt one token per pass (the seed's contract);
+	// default is batched prefill.
+	S1Prefill bool
+}
+
+// WithSystem sets the system prompt.
+func WithSystem(text string) ChatOption { return func(o *chatOptions) { o.system = text } }
+
+// WithGenerate sets sampling, max tokens and stop strings for every turn.
+func WithGenerate(g GenerateOptions) ChatOption { return func(o *chatOptions) { o.gen = g } }
+
+// WithResize sets how images are fitted (default: plain resize to 448×448).
+func WithResize(r ResizeMode) ChatOption { return func(o *chatOptions) { o.resize = r } }
+
+// Chat is one conversation. It keeps its KV cache between turns. A Chat
+// must not be used from two goroutines at once; use one Chat per
+// conversation (they share the Model).
+type Chat struct {
+	m     *Model
+	opt   chatOptions
+	mu    sync.Mutex
+	s     *runtime.Session
+	turns int
+	last  Stats
+}
+
+// NewChat starts a conversation.
+func (m *Model) NewChat(opts ...ChatOption) *Chat {
+	c := &Chat{m: m}
+	for _, o := range opts {
+		o(&c.opt)
+	}
+	c.s = m.engine.NewSession()
+	return c
+}
+
+// Reset clears the conversation (the system prompt stays).
+func (c *Chat) Reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.s.Reset()
+	c.turns = 0
+}
+
+// SetSystem replaces the system prompt and clears the conversation.
+func (c *Chat) SetSystem(text string) {
+	c.mu.Lock()
+	c.opt.system = text
+	c.mu.Unlock()
+	c.Reset()
+}
+
+// SetGenerate replaces the generation settings for later turns.
+func (c *Chat) SetGenerate(g GenerateOptions) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.opt.gen = g
+}
+
+// Stats returns the statistics of the last turn.
+func (c *Chat) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.last
+}
+
+// Tokens returns the conversation so far as token ids.
+func (c *Chat) Tokens() []int32 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.s.History()
+}
+
+// Send adds msg to the conversation and streams the reply. Breaking out of
+// the loop or cancelling ctx stops generation within one decode step; the
+// partial reply stays in the conversation, as a later turn will see it.
+// A turn that would overflow the context fails with ErrContextOverflow
+// before generating and leaves the chat usable.
+func (c *Chat) Send(ctx context.Context, msg Message) iter.Seq2[Token, error] {
+	return func(yield func(Token, error) bool) {
+		_, err := c.send(ctx, []Message{msg}, func(t Token) bool { return yield(t, nil) })
+		if err != nil {
+			yield(Token{}, err)
+		}
+	}
+}
+
+// SendFunc is Send for callback style: fn receives each token; returning an
+// error stops generation and is returned.
+func (c *Chat) SendFunc(ctx context.Context, msg Message, fn func(Token) error) (*Response, error) {
+	var cbErr error
+	resp, err := c.send(ctx, []Message{msg}, func(t Token) bool {
+		cbErr = fn(t)
+		return cbErr == nil
+	})
+	if cbErr != nil {
+		return resp, cbErr
+	}
+	return resp, err
+}
+
+// send runs one turn made of msgs (the last one from the user).
+func (c *Chat) send(ctx context.Context, msgs []Message, yield func(Token) bool) (*Response, error) {
+	if err := c.m.acquire(); err != nil {
+		return nil, err
+	}
+	defer c.m.mu.RUnlock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if last := msgs[len(msgs)-1]; last.Role != "" && last.Role != "user" {
+		return nil, fmt.Errorf("%w: the last message of a turn must be from the user, got role %q", ErrUnsupportedInput, last.Role)
+	}
+	in, images, err := c.buildInput(ctx, msgs)
+	if err != nil {
+		return nil, err
+	}
+	resp := &Response{}
+	var text strings.Builder
+	st, err := c.s.Generate(ctx, runtime.Input{IDs: in, Images: images}, c.opt.gen.runtimeOptions(), func(t runtime.Token) bool {
+		resp.Tokens = append(resp.Tokens, t.ID)
+		text.WriteString(t.Text)
+		return yield(Token(t))
+	})
+	resp.Text, resp.Stats, resp.FinishReason = text.String(), st, st.FinishReason
+	if st.PrefillTokens > 0 { // the turn entered the conversation
+		c.turns++
+	}
+	c.last = st
+	return resp, err
+}
+
+func (g GenerateOptions) runtimeOptions() runtime.Options {
+	return runtime.Options{Sampling: g.Sampling, MaxTokens: g.MaxTokens, Stop: g.Stop, S1Prefill: g.S1Prefill}
+}
+
+// buildInput tokenizes the turn's messages (with the system prompt first,
+// or the closing of the previous assistant reply) and encodes their images.
+func (c *Chat) buildInput(ctx context.Context, msgs []Message) ([]int32, []*runtime.Image, error) {
+	e := c.m.engine
+	var tms []tokenizer.Message
+	if c.s.Len() == 0 && c.opt.system != "" {
+		tms = append(tms, tokenizer.TextMessage("system", c.opt.system))
+	}
+	var sources []imageSource
+	for _, msg := range msgs {
+		tm := tokenizer.Message{Role: msg.Role}
+		if tm.Role == "" {
+			tm.Role = "user"
+		}
+		switch tm.Role {
+		case "user", "assistant", "system":
+		default:
+			return nil, nil, fmt.Errorf("%w: unknown message role %q", ErrUnsupportedInput, msg.Role)
+		}
+		for _, p := range msg.Parts {
+			switch {
+			case p.image.isSet() && tm.Role != "user":
+				return nil, nil, fmt.Errorf("%w: images are only allowed in user messages", ErrUnsupportedInput)
+			case p.image.isSet():
+				tm.Content = append(tm.Content, tokenizer.Part{Type: "image"})
+				sources = append(sources, p.image)
+			default:
+				tm.Content = append(tm.Content, tokenizer.Part{Type: "text", Text: p.text})
+			}
+		}
+		if len(tm.Content) == 0 {
+			return nil, nil, fmt.Errorf("%w: empty %s message", ErrUnsupportedInput, tm.Role)
+		}
+		tms = append(tms, tm)
+	}
+	prompt, err := e.Tokenizer.EncodeChat(tms, tokenizer.ChatOptions{AddGenerationPrompt: true}, e.Grid.NumTokens())
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
+	}
+	ids := prompt.IDs
+	if c.s.Len() > 0 {
+		ids = append(c.closeReply(), ids...)
+	}
+	// Fail on overflow before the expensive vision work.
+	if total := c.s.Len() + len(ids); total >= e.ContextLength {
+		return nil, nil, fmt.Errorf("%w: the conversation would hold %d tokens and leave no room to generate in a context of %d", ErrContextOverflow, total, e.ContextLength)
+	}
+	images := make([]*runtime.Image, 0, len(sources))
+	for i, src := range sources {
+		im, err := c.encodeImage(ctx, src)
+		if err != nil {
+			return nil, nil, fmt.Errorf("image %d: %w", i+1, err)
+		}
+		images = append(images, im)
+	}
+	return ids, images, nil
+}
+
+// closeReply returns the tokens that end the previous assistant turn in
+// ChatML: <|im_end|> (unless the reply already ended with it) and "\n".
+func (c *Chat) closeReply() []int32 {
+	tok := c.m.engine.Tokenizer
+	hist := c.s.History()
+	imEnd, _ := tok.TokenID("<|im_end|>")
+	if len(hist) > 0 && hist[len(hist)-1] == imEnd {
+		return tok.Encode("\n")
+	}
+	return tok.Encode("<|im_end|>\n")
+}
+
+// encodeImage preprocesses and encodes one image.
+func (c *Chat) encodeImage(ctx context.Context, src imageSource) (*runtime.Image, error) {
+	e := c.m.engine
+	opt := vision.PreprocessOptions{Resize: c.opt.resize, Grid: e.Grid}
+	var pre *vision.Preprocessed
+	var err error
+	switch {
+	case src.path != "":
+		pre, err = vision.PreprocessFile(ctx, src.path, opt)
+	case src.reader != nil:
+		pre, err = vision.PreprocessReader(ctx, src.reader, opt)
+	default:
+		pre, err = vision.PreprocessImage(ctx, src.img, opt)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("%w: %w", ErrCancelled, err)
+		}
+		return nil, fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
+	}
+	return e.EncodePatches(ctx, pre.Patches)
+}
+
+// Request is a one-shot generation: a conversation and settings.
+type Request struct {
+	System   string
+	Messages []Message // user messages (and earlier assistant replies as text)
+	GenerateOptions
+	Resize ResizeMode
+}
+
+// Response is a finished answer.
+type Response struct {
+	Text         string
+	Tokens       []int32
+	FinishReason string // "eos", "stop", "length", "context", "cancelled"
+	Stats        Stats
+}
+
+// Generate answers a request in one call. Earlier assistant messages are
+// rendered into the prompt; the last message must be from the user.
+func (m *Model) Generate(ctx context.Context, req Request) (*Response, error) {
+	if len(req.Messages) == 0 {
+		return nil, fmt.Errorf("%w: request has no messages", ErrUnsupportedInput)
+	}
+	c := m.NewChat(WithSystem(req.System), WithGenerate(req.GenerateOptions), WithResize(req.Resize))
+	return c.send(ctx, req.Messages, func(Token) bool { return true })
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"os"
+
+	"github.com/vlmrt/vlmrt"
+	"github.com/vlmrt/vlmrt/hub"
+	"github.com/vlmrt/vlmrt/vision"
+	"github.com/vlmrt/vlmrt/weights"
+	"golang.org/x/term"
+)
+
+// modelFlags are the flags every command that loads a model shares.
+type modelFlags struct {
+	model     string
+	precision string
+	threads   int
+	ctxLen    int
+}
+
+func (f *modelFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.model, "model", "", "model: checkpoint or bundle `DIR`, or a Hugging Face repo id (ORG/NAME, downloaded to the HF cache)")
+	fs.StringVar(&f.precision, "precision", "int8", "decoder weights: int8 (quantized at load) or f32")
+	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0 = all cores)")
+	fs.IntVar(&f.ctxLen, "ctx", 0, "context length in tokens (0 = model default, at most 32768)")
+}
+
+// open loads the model, drawing a progress bar when attached to a terminal.
+func (f *modelFlags) open(ctx context.Context, stdout, stderr io.Writer, extra ...vlmrt.Option) (*vlmrt.Model, error) {
+	if f.model == "" {
+		return nil, usageError("--model is required")
+	}
+	p, err := weights.ParsePrecision(f.precision)
+	if err != nil {
+		return nil, usageError("--precision: %v", err)
+	}
+	opts := []vlmrt.Option{vlmrt.WithPrecision(p), vlmrt.WithThreads(f.threads), vlmrt.WithContextLength(f.ctxLen)}
+	if bar := loadBar(stdout, stderr); bar != nil {
+		defer bar.clear()
+		opts = append(opts, vlmrt.WithProgress(func(lp vlmrt.LoadProgress) {
+			name := lp.Stage
+			if lp.Stage == "download" {
+				name = "download " + lp.File
+			}
+			bar.update(hub.Progress{File: "loading " + name, Index: 1, Count: 1, Done: lp.Done, Total: lp.Total})
+		}))
+	}
+	return vlmrt.Open(ctx, f.model, append(opts, extra...)...)
+}
+
+// loadBar returns a progress bar on stderr only when both stdout and stderr
+// are terminals: piped output stays free of control characters.
+func loadBar(stdout, stderr io.Writer) *progressBar {
+	if f, ok := stdout.(*os.File); !ok || !term.IsTerminal(int(f.Fd())) {
+		return nil
+	}
+	return newProgressBar(stderr)
+}
+
+// genFlags are the generation flags `run` and `chat` share.
+type genFlags struct {
+	maxTokens     int
+	temperature   float64
+	topK          int
+	topP          float64
+	minP          float64
+	repeatPenalty float64
+	repeatWindow  int
+	seed          uint64
+	stop          stringList
+	s1            bool
+	resize        string
+}
+
+func (g *genFlags) register(fs *flag.FlagSet) {
+	fs.IntVar(&g.maxTokens, "max-tokens", 512, "maximum tokens to generate (0 = until end of turn or context)")
+	fs.Float64Var(&g.temperature, "temperature", 0, "sampling temperature (0 = greedy, reproducible)")
+	fs.IntVar(&g.topK, "top-k", 0, "keep the K most likely tokens (0 = off)")
+	fs.Float64Var(&g.topP, "top-p", 0, "nucleus sampling threshold (0 or 1 = off)")
+	fs.Float64Var(&g.minP, "min-p", 0, "drop tokens below this fraction of the best token's probability (0 = off)")
+	fs.Float64Var(&g.repeatPenalty, "repeat-penalty", 0, "penalty for tokens in the recent window (1 or 0 = off; 1.1 is typical)")
+	fs.IntVar(&g.repeatWindow, "repeat-window", 64, "tokens the repeat penalty looks back over")
+	fs.Uint64Var(&g.seed, "seed", 0, "random seed for sampling (same seed, same output)")
+	fs.Var(&g.stop, "stop", "stop `STRING` (repeatable; not printed)")
+	fs.BoolVar(&g.s1, "s1", false, "prefill one token per step (the seed engine's S=1 path) instead of batched")
+	fs.StringVar(&g.resize, "resize", "plain", "how images fit the 448×448 grid: plain (stretch, as trained), letterbox or crop")
+}
+
+func (g *genFlags) options() (vlmrt.GenerateOptions, vision.ResizeMode, error) {
+	o := vlmrt.GenerateOptions{
+		Sampling: vlmrt.Sampling{
+			Temperature: float32(g.temperature), TopK: g.topK, TopP: float32(g.topP), MinP: float32(g.minP),
+			RepeatPenalty: float32(g.repeatPenalty), RepeatWindow: g.repeatWindow, Seed: g.seed,
+		},
+		MaxTokens: g.maxTokens, Stop: g.stop, S1Prefill: g.s1,
+	}
+	if err := o.Sampling.Validate(); err != nil {
+		return o, 0, usageError("%v", err)
+	}
+	if g.maxTokens < 0 {
+		return o, 0, usageError("--max-tokens must be ≥ 0")
+	}
+	r, err := vision.ParseResizeMode(g.resize)
+	if err != nil {
+		return o, 0, usageError("--resize: %v", err)
+	}
+	return o, r, nil
+}

@@ -1,0 +1,284 @@
+// Package vlmrt runs Qwen3-VL vision-language models on the local machine:
+// an image and a question in, an answer streamed out.
+//
+//	m, err := vlmrt.Open(ctx, "Qwen/Qwen3-VL-4B-Instruct") // or a local directory
+//	if err != nil { ... }
+//	defer m.Close()
+//	chat := m.NewChat()
+//	for tok, err := range chat.Send(ctx, vlmrt.User(vlmrt.ImageFile("cat.jpg"), vlmrt.Text("What is this?"))) {
+//		if err != nil { ... }
+//		fmt.Print(tok.Text)
+//	}
+//
+// A Model is immutable once opened and serves any number of Chats
+// concurrently; each Chat owns its conversation state (the KV cache), so a
+// new turn prefills only its new tokens.
+package vlmrt
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/vlmrt/vlmrt/bundle"
+	"github.com/vlmrt/vlmrt/config"
+	"github.com/vlmrt/vlmrt/hub"
+	"github.com/vlmrt/vlmrt/kernels"
+	"github.com/vlmrt/vlmrt/runtime"
+	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/tokenizer"
+	"github.com/vlmrt/vlmrt/weights"
+)
+
+// Precision selects how decoder weights are held.
+type Precision = weights.Precision
+
+const (
+	// Int8 quantizes the decoder linears and head (the default; DESIGN.md §3).
+	Int8 = weights.Int8
+	// F32 keeps every weight in float32 (reference numerics, 4× the memory).
+	F32 = weights.F32
+)
+
+// Backend names an execution engine.
+type Backend string
+
+const (
+	// BackendAuto picks the best available engine (today: the CPU).
+	BackendAuto Backend = ""
+	// BackendCPU is the portable pure-Go engine, the reference for all others.
+	BackendCPU Backend = "cpu"
+	// BackendMetal and BackendCoreAI are Apple GPU engines; this build does
+	// not include them yet, and asking for them is an ErrUnsupportedInput.
+	BackendMetal  Backend = "metal"
+	BackendCoreAI Backend = "coreai"
+)
+
+// LoadProgress reports model loading: Stage names what is happening
+// ("download", "decoder", ...); Done/Total are bytes (Total may be 0).
+type LoadProgress struct {
+	Stage       string
+	File        string
+	Done, Total int64
+}
+
+type options struct {
+	precision   Precision
+	backend     Backend
+	threads     int
+	contextLen  int
+	noVision    bool
+	progress    func(LoadProgress)
+	hub         *hub.Options
+	tokenizerID string
+}
+
+// Option configures Open.
+type Option func(*options)
+
+// WithPrecision selects Int8 (default) or F32 weights.
+func WithPrecision(p Precision) Option { return func(o *options) { o.precision = p } }
+
+// WithBackend forces an engine (default: automatic).
+func WithBackend(b Backend) Option { return func(o *options) { o.backend = b } }
+
+// WithThreads sets the CPU worker count (default GOMAXPROCS). The CPU
+// kernels share one worker pool per process, so the last setting wins.
+func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
+
+// WithContextLength bounds each conversation in tokens (default: the
+// model's maximum, capped at runtime.DefaultContextLength).
+func WithContextLength(n int) Option { return func(o *options) { o.contextLen = n } }
+
+// WithoutVision skips loading the vision tower (text-only use).
+func WithoutVision() Option { return func(o *options) { o.noVision = true } }
+
+// WithProgress receives loading progress (downloads and weight binding).
+func WithProgress(fn func(LoadProgress)) Option { return func(o *options) { o.progress = fn } }
+
+// WithHub sets how model names are downloaded (default: hub.OptionsFromEnv).
+func WithHub(h hub.Options) Option { return func(o *options) { o.hub = &h } }
+
+// Model is an opened model. It is safe for concurrent use.
+type Model struct {
+	engine *runtime.Engine
+	info   Info
+	files  io.Closer
+
+	mu     sync.RWMutex // generations hold it shared; Close exclusively
+	closed bool
+}
+
+// Info describes an opened model.
+type Info struct {
+	Path      string // where it was loaded from
+	Source    string // what the path was (checkpoint, bundle, ...)
+	Backend   Backend
+	Precision Precision
+	Config    *config.Model
+	// ContextLength is the per-conversation token limit.
+	ContextLength int
+	// ImageTokens is the number of tokens one image occupies (196).
+	ImageTokens int
+	// DecodeBytesPerToken is the weight bytes one decode step reads.
+	DecodeBytesPerToken int64
+}
+
+// Open loads a model. path is a Hugging Face checkpoint directory, a
+// converted vlmrt bundle, a Core AI bundle pair with converted weights, or a
+// Hugging Face repository id ("Qwen/Qwen3-VL-4B-Instruct") fetched into the
+// standard Hugging Face cache (files already there are reused).
+func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
+	o := options{progress: func(LoadProgress) {}}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	switch o.backend {
+	case BackendAuto, BackendCPU:
+	case BackendMetal, BackendCoreAI:
+		return nil, fmt.Errorf("%w: backend %q is not included in this build of vlmrt (only %q)", ErrUnsupportedInput, o.backend, BackendCPU)
+	default:
+		return nil, fmt.Errorf("%w: unknown backend %q", ErrUnsupportedInput, o.backend)
+	}
+	if o.threads < 0 || o.contextLen < 0 {
+		return nil, fmt.Errorf("%w: threads and context length must be ≥ 0", ErrUnsupportedInput)
+	}
+	if o.threads > 0 {
+		kernels.SetThreads(o.threads)
+	}
+	local := path
+	if _, err := os.Stat(path); err != nil && hub.IsRepoID(path) {
+		dir, err := download(ctx, path, &o)
+		if err != nil {
+			return nil, err
+		}
+		local = dir
+	}
+	loc, err := bundle.Resolve(local)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := loc.LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	set, err := loc.OpenWeights()
+	if err != nil {
+		return nil, err
+	}
+	var tok *tokenizer.Tokenizer
+	if loc.Tokenizer != "" {
+		if tok, err = tokenizer.Load(loc.Tokenizer); err != nil {
+			set.Close()
+			return nil, err
+		}
+	}
+	src := newProgressSource(set, o.progress)
+	e, err := runtime.NewEngine(ctx, src, cfg, tok, runtime.LoadOptions{
+		Precision: o.precision, ContextLength: o.contextLen, NoVision: o.noVision,
+		Progress: func(stage string) { src.stage = stage },
+	})
+	if err != nil {
+		set.Close()
+		return nil, err
+	}
+	if tok == nil {
+		set.Close()
+		return nil, fmt.Errorf("%s: no tokenizer files (tokenizer.json) found; vlmrt needs them to read prompts", local)
+	}
+	m := &Model{engine: e, files: set, info: Info{
+		Path: path, Source: loc.Describe(), Backend: BackendCPU, Precision: o.precision, Config: cfg,
+		ContextLength: e.ContextLength, ImageTokens: e.Grid.NumTokens(), DecodeBytesPerToken: e.Decoder.WeightBytes(),
+	}}
+	return m, nil
+}
+
+// download fetches a repository's model files into the Hugging Face cache.
+func download(ctx context.Context, repo string, o *options) (string, error) {
+	h := hub.OptionsFromEnv()
+	if o.hub != nil {
+		h = *o.hub
+	}
+	if len(h.Include) == 0 {
+		h.Include = []string{"*.json", "*.safetensors", "*.txt", "*.jinja", "tokenizer/*", "gpu-pipelined/*/metadata.json", "gpu-pipelined/*/tokenizer/*", "gpu-pipelined/*/*.safetensors"}
+	}
+	user := h.Progress
+	h.Progress = func(p hub.Progress) {
+		o.progress(LoadProgress{Stage: "download", File: p.File, Done: p.Done, Total: p.Total})
+		if user != nil {
+			user(p)
+		}
+	}
+	dir, err := hub.Download(ctx, repo, h)
+	if err != nil {
+		return "", err
+	}
+	// The Core AI repository keeps its bundles under gpu-pipelined/.
+	if st, err := os.Stat(filepath.Join(dir, "gpu-pipelined")); err == nil && st.IsDir() {
+		return filepath.Join(dir, "gpu-pipelined"), nil
+	}
+	return dir, nil
+}
+
+// Info describes the model.
+func (m *Model) Info() Info { return m.info }
+
+// Engine exposes the underlying runtime engine (expert use: raw ids,
+// precomputed patches, benchmarks).
+func (m *Model) Engine() *runtime.Engine { return m.engine }
+
+// Tokenizer returns the model's tokenizer.
+func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.engine.Tokenizer }
+
+// Close releases the model's memory. It waits for running generations to
+// finish; afterwards every call returns ErrClosed.
+func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	return m.files.Close()
+}
+
+// acquire marks a generation in flight; release with m.mu.RUnlock.
+func (m *Model) acquire() error {
+	m.mu.RLock()
+	if m.closed {
+		m.mu.RUnlock()
+		return ErrClosed
+	}
+	return nil
+}
+
+// progressSource reports bytes of weights bound as the loaders fetch them.
+type progressSource struct {
+	*safetensors.Set
+	fn          func(LoadProgress)
+	stage       string
+	done, total int64
+}
+
+func newProgressSource(set *safetensors.Set, fn func(LoadProgress)) *progressSource {
+	p := &progressSource{Set: set, fn: fn}
+	for _, name := range set.Names() {
+		t, _ := set.Tensor(name)
+		p.total += int64(len(t.Data))
+	}
+	return p
+}
+
+func (p *progressSource) Tensor(name string) (safetensors.Tensor, error) {
+	t, err := p.Set.Tensor(name)
+	if err == nil {
+		p.done += int64(len(t.Data))
+		p.fn(LoadProgress{Stage: p.stage, File: name, Done: min(p.done, p.total), Total: p.total})
+	}
+	return t, err
+}
+
+var _ weights.Source = (*progressSource)(nil)
