@@ -40,11 +40,15 @@ func runPull(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	opt.Revision = *revision
 	opt.Include = include
 	opt.Offline = opt.Offline || *offline
-	if bar := newProgressBar(stderr); bar != nil {
+	bar := newProgressBar(stderr)
+	if bar != nil {
 		opt.Progress = bar.update
-		defer bar.clear()
 	}
 	dir, err := hub.Download(ctx, names[0], opt)
+	if bar != nil {
+		// Erase the bar before anything else is printed on the terminal.
+		bar.clear()
+	}
 	if err != nil {
 		return err
 	}
