@@ -58,9 +58,9 @@ func Download(ctx context.Context, repo string, opt Options) (string, error) {
 	if err := rc.writeRef(opt.Revision, info.SHA); err != nil {
 		return "", fmt.Errorf("recording revision %s of %s in the cache: %w", opt.Revision, repo, err)
 	}
-	if err := rc.writeManifest(info); err != nil {
-		return "", fmt.Errorf("recording the file list of %s in the cache: %w", repo, err)
-	}
+	// The file list only sharpens later offline checks, so a cache shared
+	// read-only (every file already present) must not fail for want of it.
+	_ = rc.writeManifest(info)
 
 	jobs, err := plan(ctx, c, rc, info, filter)
 	if err != nil {
