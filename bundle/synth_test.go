@@ -18,7 +18,7 @@ import (
 // leave a short last quantization block, a tiny vocabulary.
 type synthShape struct {
 	hidden, layers, heads, kvHeads, headDim, inter, vocab int
-	visHidden, visDepth, visHeads, visInter             int
+	visHidden, visDepth, visHeads, visInter               int
 }
 
 var synthDefault = synthShape{
@@ -167,4 +167,3 @@ func sortedNames(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
-
