@@ -20,6 +20,14 @@ type ConvertOptions struct {
 	// TokenizerID is recorded as language.tokenizer; by default the
 	// checkpoint's Hugging Face repository id when known, else the base name.
 	TokenizerID string
+	// ExactFloats keeps a float tensor (embedding, norm, vision weight) in the
+	// checkpoint's dtype when float16 cannot hold all its values exactly,
+	// instead of rounding them: float16 has fewer exponent bits than bf16, so
+	// values below 2⁻¹⁴ lose bits (and beyond ±65504 cannot be stored). The
+	// converted model then computes bit-identically to the checkpoint; by
+	// default such values are rounded to the nearest float16, as the Core AI
+	// bundles store them (an absolute change below 2⁻²⁵ each).
+	ExactFloats bool
 	// Progress, if set, is called as weights are written with the bytes done
 	// and the total (the weights dominate: metadata and tokenizer files are small).
 	Progress func(done, total int64)
@@ -69,7 +77,7 @@ func Convert(ctx context.Context, checkpointDir, outDir string, opts ConvertOpti
 			return err
 		}
 	}
-	if err := writeWeights(ctx, ck, filepath.Join(decDir, decName+".safetensors"), filepath.Join(visDir, visName+".safetensors"), opts.Progress); err != nil {
+	if err := writeWeights(ctx, ck, filepath.Join(decDir, decName+".safetensors"), filepath.Join(visDir, visName+".safetensors"), opts); err != nil {
 		return err
 	}
 	for _, d := range []string{decDir, visDir} {
@@ -147,7 +155,7 @@ func ConvertInto(ctx context.Context, checkpointDir, bundlePath string, opts Con
 	}
 	defer os.RemoveAll(visStage)
 	stagedDec, stagedVis := filepath.Join(decStage, filepath.Base(decWeights)), filepath.Join(visStage, filepath.Base(visWeights))
-	if err := writeWeights(ctx, ck, stagedDec, stagedVis, opts.Progress); err != nil {
+	if err := writeWeights(ctx, ck, stagedDec, stagedVis, opts); err != nil {
 		return err
 	}
 	for _, d := range []string{decStage, visStage} {
@@ -182,12 +190,12 @@ func ConvertInto(ctx context.Context, checkpointDir, bundlePath string, opts Con
 }
 
 // writeWeights streams the checkpoint into the decoder and vision files.
-func writeWeights(ctx context.Context, ck *Checkpoint, decPath, visPath string, progress func(done, total int64)) error {
-	p, err := makePlan(ck.Config, ck.Tensors)
+func writeWeights(ctx context.Context, ck *Checkpoint, decPath, visPath string, opts ConvertOptions) error {
+	p, err := makePlan(ctx, ck.Config, ck.Tensors, opts.ExactFloats)
 	if err != nil {
 		return fmt.Errorf("%s: %w", ck.Dir, err)
 	}
-	c := newConverter(ctx, ck.Tensors, p, progress)
+	c := newConverter(ctx, ck.Tensors, p, opts.Progress)
 	meta := map[string]string{"format": "pt", "converter": "vlmrt", "quantization": "int8 per-row blocks of 32, float16 absmax scales"}
 	if err := c.writeFile(visPath, p.vision, meta); err != nil {
 		return fmt.Errorf("writing %s: %w", visPath, err)
@@ -227,9 +235,13 @@ func newPortableMetadata(ck *Checkpoint, opts ConvertOptions, decName, visName s
 		vs, cl := vocab, ctxLen
 		return &Language{Tokenizer: tok, VocabSize: &vs, MaxContextLength: &cl, EmbeddedTokenizer: &embedded, Vision: v}
 	}
+	floats := "embedding, norms (rounded to the nearest float16)"
+	if opts.ExactFloats {
+		floats = "embedding, norms (float16 where exact, else the checkpoint dtype)"
+	}
 	compression, _ := json.Marshal(map[string]any{
 		"scheme": "int8hu", "block_size": 32, "scale_dtype": "float16",
-		"int8": "decoder linears (q, k, v, o, gate, up, down) and lm_head", "float16": "embedding, norms",
+		"int8": "decoder linears (q, k, v, o, gate, up, down) and lm_head", "float16": floats,
 	})
 	notEmbedded := false
 	return portableMetadata{

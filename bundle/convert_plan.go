@@ -1,11 +1,13 @@
 package bundle
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
 
 	"github.com/vlmrt/vlmrt/config"
+	"github.com/vlmrt/vlmrt/internal/f16"
 	"github.com/vlmrt/vlmrt/quant"
 	"github.com/vlmrt/vlmrt/safetensors"
 	"github.com/vlmrt/vlmrt/weights"
@@ -59,8 +61,10 @@ type plan struct {
 
 // makePlan assigns every checkpoint tensor to the decoder or vision file:
 // decoder linears and the head quantized (the head taken from embed_tokens
-// when tied), everything else float16, vision tower whole in float16.
-func makePlan(cfg *config.Model, src *safetensors.Set) (*plan, error) {
+// when tied), everything else float16, vision tower whole in float16. With
+// exact set, a float tensor that float16 cannot hold exactly keeps the
+// checkpoint's dtype instead (see ConvertOptions.ExactFloats).
+func makePlan(ctx context.Context, cfg *config.Model, src *safetensors.Set, exact bool) (*plan, error) {
 	p := &plan{}
 	for i := 0; i < cfg.Text.NumLayers; i++ {
 		for _, l := range layerLinears {
@@ -88,6 +92,16 @@ func makePlan(cfg *config.Model, src *safetensors.Set) (*plan, error) {
 				return nil, err
 			}
 			*dst = append(*dst, items...)
+		case t.DType.IsFloat() && exact && t.DType != safetensors.F16:
+			fits, err := fitsFloat16(ctx, t)
+			if err != nil {
+				return nil, err
+			}
+			if fits {
+				*dst = append(*dst, item{out: name, src: name, act: actF16, dtype: safetensors.F16, shape: t.Shape})
+			} else {
+				*dst = append(*dst, item{out: name, src: name, act: actCopy, dtype: t.DType, shape: t.Shape})
+			}
 		case t.DType.IsFloat():
 			*dst = append(*dst, item{out: name, src: name, act: actF16, dtype: safetensors.F16, shape: t.Shape})
 		default:
@@ -127,4 +141,26 @@ func quantItems(name string, t safetensors.Tensor) ([]item, error) {
 		{out: name, src: name, act: actQ8, dtype: safetensors.I8, shape: []int{rows, cols}},
 		{out: name + weights.ScalesSuffix, src: name, act: actScales, dtype: safetensors.F16, shape: []int{rows, quant.BlocksPerRow(cols)}},
 	}, nil
+}
+
+// fitsFloat16 reports whether every value of t survives narrowing to float16
+// unchanged (no rounding below its normal range, no overflow past ±65504).
+func fitsFloat16(ctx context.Context, t safetensors.Tensor) (bool, error) {
+	n := t.NumElements()
+	buf := make([]float32, min(n, chunkElems))
+	for first := 0; first < n; first += len(buf) {
+		if err := ctx.Err(); err != nil {
+			return false, err
+		}
+		m := min(len(buf), n-first)
+		if err := t.Float32sInto(buf[:m], first); err != nil {
+			return false, err
+		}
+		for _, v := range buf[:m] {
+			if f16.ToF32(f16.FromF32(v)) != v {
+				return false, nil
+			}
+		}
+	}
+	return true, nil
 }

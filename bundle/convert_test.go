@@ -135,7 +135,7 @@ func TestConvertTinyA(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conv.Close()
-	inexact := checkConvertedWeights(t, ckDir, conv)
+	inexact := checkConvertedWeights(t, ckDir, conv, false)
 	t.Logf("tiny-a: %d float values below float16's normal range were rounded", inexact)
 	prog.check(t, conv)
 	if len(prog.done) < 3 {
@@ -161,7 +161,10 @@ func TestConvertTinyA(t *testing.T) {
 // nearest float16 of the checkpoint value, which for a bf16 value in
 // float16's normal range (|x| ≥ 2⁻¹⁴) is the value itself. It returns how
 // many values were rounded.
-func checkConvertedWeights(t *testing.T, ckDir string, conv *safetensors.Set) (inexact int) {
+//
+// With exact (ConvertOptions.ExactFloats) a tensor float16 cannot hold
+// exactly must instead be the checkpoint's bytes, unchanged.
+func checkConvertedWeights(t *testing.T, ckDir string, conv *safetensors.Set, exact bool) (inexact int) {
 	t.Helper()
 	ck, err := OpenCheckpoint(ckDir)
 	if err != nil {
@@ -214,10 +217,23 @@ func checkConvertedWeights(t *testing.T, ckDir string, conv *safetensors.Set) (i
 		}
 		src, _ := ck.Tensors.Tensor(name)
 		got, _ := conv.Tensor(name)
+		w, _ := src.Float32s()
+		if exact && got.DType == src.DType && src.DType != safetensors.F16 {
+			if !bytes.Equal(got.Data, src.Data) {
+				t.Fatalf("%s: kept as %s but its bytes changed", name, got.DType)
+			}
+			lossy := false
+			for _, x := range w {
+				lossy = lossy || f16.ToF32(f16.FromF32(x)) != x
+			}
+			if !lossy {
+				t.Fatalf("%s: float16 holds it exactly, yet it was kept as %s", name, got.DType)
+			}
+			continue
+		}
 		if !slices.Equal(got.Shape, src.Shape) || got.DType != safetensors.F16 {
 			t.Fatalf("%s: stored as %s%v, checkpoint %s%v", name, got.DType, got.Shape, src.DType, src.Shape)
 		}
-		w, _ := src.Float32s()
 		h, _ := got.Uint16s()
 		for i, x := range w {
 			y := f16.ToF32(h[i])
@@ -264,7 +280,7 @@ func TestConvertSyntheticUntied(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conv.Close()
-	inexact := checkConvertedWeights(t, ckDir, conv)
+	inexact := checkConvertedWeights(t, ckDir, conv, false)
 	if inexact == 0 {
 		t.Error("the synthetic checkpoint holds values below float16's normal range; none were rounded")
 	}
@@ -295,6 +311,44 @@ func TestConvertRejectsFloat16Overflow(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Errorf("failed conversion left %v", entries)
+	}
+}
+
+// TestConvertExactFloats: values float16 cannot hold keep their tensor in
+// the checkpoint's dtype, out-of-range values included.
+func TestConvertExactFloats(t *testing.T) {
+	ckDir := filepath.Join(t.TempDir(), "big")
+	writeSynthCheckpoint(t, ckDir, synthDefault, 2, func(name string, v []float32) {
+		if name == "model.visual.blocks.1.norm2.weight" {
+			v[5] = 1e6
+		}
+	})
+	out := t.TempDir()
+	if err := Convert(context.Background(), ckDir, out, ConvertOptions{ExactFloats: true}); err != nil {
+		t.Fatal(err)
+	}
+	loc, err := Resolve(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv, err := loc.OpenWeights()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conv.Close()
+	if n := checkConvertedWeights(t, ckDir, conv, true); n != 0 {
+		t.Errorf("%d values rounded with ExactFloats", n)
+	}
+	dtypes := map[safetensors.DType]int{}
+	for _, n := range conv.Names() {
+		tt, _ := conv.Tensor(n)
+		dtypes[tt.DType]++
+	}
+	if dtypes[safetensors.F16] == 0 || dtypes[safetensors.BF16] == 0 || dtypes[safetensors.F32] == 0 {
+		t.Errorf("dtypes %v: want float16 where exact, bf16 and f32 kept elsewhere", dtypes)
+	}
+	if tt, _ := conv.Tensor("model.visual.blocks.1.norm2.weight"); tt.DType != safetensors.BF16 {
+		t.Errorf("out-of-range tensor stored as %s", tt.DType)
 	}
 }
 
@@ -440,7 +494,7 @@ func TestConvertIntoCoreAIBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conv.Close()
-	checkConvertedWeights(t, ckDir, conv)
+	checkConvertedWeights(t, ckDir, conv, false)
 	prog.check(t, conv)
 
 	// The weight files are the same bytes Convert writes.
