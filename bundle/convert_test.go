@@ -297,20 +297,32 @@ func TestConvertSyntheticUntied(t *testing.T) {
 	}
 }
 
-func TestConvertRejectsFloat16Overflow(t *testing.T) {
-	ckDir := filepath.Join(t.TempDir(), "big")
-	writeSynthCheckpoint(t, ckDir, synthDefault, 2, func(name string, v []float32) {
-		if name == "model.visual.blocks.1.norm2.weight" {
-			v[5] = 1e6
+func TestConvertRejectsUnstorableValues(t *testing.T) {
+	for _, tc := range []struct {
+		tensor string
+		at     int
+		value  float32
+		msg    string
+	}{
+		{"model.visual.blocks.1.norm2.weight", 5, 1e6, "outside the float16 range"},
+		{"model.language_model.embed_tokens.weight", 1000, float32(math.NaN()), "element 1000 is NaN"},
+		{"model.language_model.layers.1.mlp.up_proj.weight", 77, float32(math.Inf(-1)), "element 77 is -Inf"},
+		{"lm_head.weight", 4001, 1e10, "row 50 block 0: its scale"},
+	} {
+		ckDir := filepath.Join(t.TempDir(), "bad")
+		writeSynthCheckpoint(t, ckDir, synthDefault, 2, func(name string, v []float32) {
+			if name == tc.tensor {
+				v[tc.at] = tc.value
+			}
+		})
+		out := t.TempDir()
+		err := Convert(context.Background(), ckDir, out, ConvertOptions{})
+		if err == nil || !strings.Contains(err.Error(), tc.tensor) || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s[%d] = %v: Convert = %v, want an error naming the tensor and %q", tc.tensor, tc.at, tc.value, err, tc.msg)
 		}
-	})
-	out := t.TempDir()
-	err := Convert(context.Background(), ckDir, out, ConvertOptions{})
-	if err == nil || !strings.Contains(err.Error(), "model.visual.blocks.1.norm2.weight") || !strings.Contains(err.Error(), "float16 range") {
-		t.Fatalf("Convert = %v, want the float16 range error naming the tensor", err)
-	}
-	if entries, _ := os.ReadDir(out); len(entries) != 0 {
-		t.Errorf("failed conversion left %v", entries)
+		if entries, _ := os.ReadDir(out); len(entries) != 0 {
+			t.Errorf("failed conversion left %v", entries)
+		}
 	}
 }
 

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strings"
+	"sync"
+	"unsafe"
 
 	"github.com/vlmrt/vlmrt/internal/f16"
 	"github.com/vlmrt/vlmrt/quant"
@@ -164,44 +167,83 @@ func (c *converter) writeScales(w io.Writer, it item, t safetensors.Tensor) erro
 	return c.copyRaw(w, out)
 }
 
+// quantBatchRows is how many rows are quantized (in parallel) between writes.
+const quantBatchRows = 256
+
 // quantize runs the int8 rule over t's rows, writing the int8 values to w
-// (when not nil) and returning all block scales.
+// (when not nil) and returning all block scales. Rows of a batch are
+// quantized on all cores and written in order: each row's result depends on
+// that row alone, so the output is the same as a sequential pass.
 func (c *converter) quantize(t safetensors.Tensor, rows, cols int, w io.Writer) ([]uint16, error) {
 	bpr := quant.BlocksPerRow(cols)
 	scales := make([]uint16, rows*bpr)
-	row := make([]float32, cols)
-	q := make([]int8, cols)
-	qb := make([]byte, cols)
-	for r := 0; r < rows; r++ {
+	batch := min(rows, quantBatchRows)
+	q := make([]int8, batch*cols)
+	workers := min(runtime.GOMAXPROCS(0), batch)
+	rowBufs := make([][]float32, workers)
+	for i := range rowBufs {
+		rowBufs[i] = make([]float32, cols)
+	}
+	errs := make([]error, workers)
+	for first := 0; first < rows; first += batch {
 		if err := c.ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := t.Float32sInto(row, r*cols); err != nil {
-			return nil, err
+		n := min(batch, rows-first)
+		var wg sync.WaitGroup
+		for k := 0; k < workers; k++ {
+			wg.Add(1)
+			go func(k int) {
+				defer wg.Done()
+				row := rowBufs[k]
+				for r := first + k; r < first+n; r += workers {
+					if err := t.Float32sInto(row, r*cols); err != nil {
+						errs[k] = err
+						return
+					}
+					i := r - first
+					quant.QuantizeRow(q[i*cols:(i+1)*cols], scales[r*bpr:(r+1)*bpr], row)
+				}
+			}(k)
 		}
-		for i, v := range row {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return nil, nonFinite(t.Name, r*cols+i, v)
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return nil, err
 			}
 		}
-		s := scales[r*bpr : (r+1)*bpr]
-		quant.QuantizeRow(q, s, row)
-		for b, h := range s {
+		// A NaN or infinite weight, or one too large for a float16 scale,
+		// shows as a non-finite scale; find it to name it.
+		for b, h := range scales[first*bpr : (first+n)*bpr] {
 			if h&0x7c00 == 0x7c00 {
-				return nil, fmt.Errorf("tensor %q row %d block %d: its scale max|w|/127 is outside the float16 range", t.Name, r, b)
+				return nil, c.badBlock(t, cols, first*bpr+b)
 			}
 		}
 		if w == nil {
 			continue
 		}
-		for i, v := range q {
-			qb[i] = byte(v)
-		}
+		qb := unsafe.Slice((*byte)(unsafe.Pointer(&q[0])), n*cols)
 		if _, err := w.Write(qb); err != nil {
 			return nil, err
 		}
 	}
 	return scales, nil
+}
+
+// badBlock explains the non-finite scale of block index bi (row-major over all rows).
+func (c *converter) badBlock(t safetensors.Tensor, cols, bi int) error {
+	bpr := quant.BlocksPerRow(cols)
+	r, b := bi/bpr, bi%bpr
+	lo, hi := b*quant.BlockSize, min((b+1)*quant.BlockSize, cols)
+	vals := make([]float32, hi-lo)
+	if err := t.Float32sInto(vals, r*cols+lo); err == nil {
+		for i, v := range vals {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nonFinite(t.Name, r*cols+lo+i, v)
+			}
+		}
+	}
+	return fmt.Errorf("tensor %q row %d block %d: its scale max|w|/127 is outside the float16 range", t.Name, r, b)
 }
 
 // progressWriter counts bytes written into the converter's progress.
