@@ -525,6 +525,26 @@ func TestConvertIntoCoreAIBundle(t *testing.T) {
 			t.Errorf("%s and %s differ", p[0], p[1])
 		}
 	}
+	// Fetched without the .aimodel directories (only Core AI reads them), the
+	// pair still serves the portable engines.
+	slim := filepath.Join(t.TempDir(), "slim")
+	copyTree(t, s.root, slim)
+	for _, a := range []string{seedDecoder + AssetSuffix, seedVision + AssetSuffix} {
+		for _, d := range []string{seedDecoder, seedVision} {
+			os.RemoveAll(filepath.Join(slim, "gpu-pipelined", d, a))
+		}
+	}
+	for _, p := range []string{"", "gpu-pipelined", filepath.Join("gpu-pipelined", seedDecoder), filepath.Join("gpu-pipelined", seedVision)} {
+		sl, err := Resolve(filepath.Join(slim, p))
+		if err != nil {
+			t.Fatalf("pair without .aimodel, Resolve(%s): %v", p, err)
+		}
+		if sl.Kind != KindCoreAI || !sl.HasPortableWeights() || sl.Decoder.Asset != "" || sl.Vision.Asset != "" ||
+			!strings.Contains(sl.Describe(), "not present") {
+			t.Errorf("pair without .aimodel: %s", sl.Describe())
+		}
+	}
+
 	// Converting again replaces the weights in place.
 	if err := ConvertInto(context.Background(), ckDir, s.decoder, ConvertOptions{}); err != nil {
 		t.Fatal(err)

@@ -54,7 +54,8 @@ type Bundle struct {
 	// which Apple's exporter ships as a bare folder holding the .aimodel.
 	Meta *Metadata
 	// Asset is the Core AI model directory (.aimodel, or the .aimodelc
-	// fallback), "" in a converted portable bundle.
+	// fallback); "" in a converted portable bundle, and in a Core AI bundle
+	// fetched without its asset but with converted weights.
 	Asset     string
 	AssetInfo *AssetInfo
 	// Weights is the portable safetensors file, "" if the bundle has none.
@@ -104,6 +105,9 @@ func (l *Location) Describe() string {
 		if l.HasPortableWeights() {
 			extra = " with portable weights"
 		}
+		if l.Decoder.Asset == "" || l.Vision.Asset == "" {
+			extra += ", Core AI assets not present"
+		}
 		return fmt.Sprintf("%s %s + %s%s", l.Kind, l.Decoder.Dir, filepath.Base(l.Vision.Dir), extra)
 	}
 	return fmt.Sprintf("%s %s + %s", l.Kind, l.Decoder.Dir, filepath.Base(l.Vision.Dir))
@@ -152,6 +156,9 @@ func resolveDir(p string) (*Location, error) {
 	asset, err := singleAsset(p)
 	if err != nil {
 		return nil, err
+	}
+	if asset == "" && bareVisionWeights(p) != "" {
+		return resolveFromVision(p)
 	}
 	if asset != "" {
 		if bareVision(p) {
@@ -225,6 +232,10 @@ func scanBundles(dir string) (decoders, visions []string) {
 			}
 			continue
 		}
+		if bareVisionWeights(sub) != "" {
+			visions = append(visions, sub)
+			continue
+		}
 		if a, err := singleAsset(sub); err == nil && a != "" {
 			if bareVision(sub) {
 				visions = append(visions, sub)
@@ -259,7 +270,7 @@ func resolveBundle(dir string) (*Location, error) {
 		return nil, err
 	}
 	loc := &Location{Decoder: dec, Vision: vis, TokenizerID: m.Language.Tokenizer}
-	if dec.Asset == "" {
+	if strings.HasSuffix(m.Assets["main"], ".safetensors") {
 		loc.Kind = KindPortable
 		if vis.Weights == "" {
 			return nil, errorf(ErrNoPortableWeights, visDir, "the converted decoder %s needs converted vision weights here (%s)", filepath.Base(dir), "convert again with vlmrt convert")
@@ -297,15 +308,24 @@ func openBundle(dir string, m *Metadata) (*Bundle, error) {
 			return nil, errorf(ErrMissingAsset, dir, "a converted bundle needs %s beside %s", ConfigFile, main)
 		}
 	} else {
-		asset, err := locateAsset(dir, main)
-		if err != nil {
-			return nil, err
-		}
-		if b.AssetInfo, err = readAssetInfo(asset); err != nil {
-			return nil, err
-		}
-		b.Asset = asset
 		b.addPortable(assetStem(main))
+		asset, err := locateAsset(dir, main)
+		switch {
+		case err != nil && b.Weights != "":
+			// The .aimodel was not fetched (only Core AI reads it); the
+			// converted weights beside it still serve the portable engines.
+		case err != nil:
+			var pe *pathError
+			if errors.As(err, &pe) {
+				pe.msg += "; the portable engines would need converted weights instead (vlmrt convert --from CHECKPOINT --into " + dir + ")"
+			}
+			return nil, err
+		default:
+			if b.AssetInfo, err = readAssetInfo(asset); err != nil {
+				return nil, err
+			}
+			b.Asset = asset
+		}
 	}
 	roles := make([]string, 0, len(m.Assets))
 	for r := range m.Assets {
@@ -353,6 +373,9 @@ func openVision(dir string) (*Bundle, error) {
 		return nil, err
 	}
 	if asset == "" {
+		if w := bareVisionWeights(dir); w != "" { // its .aimodel was not fetched
+			return &Bundle{Dir: dir, Weights: w, Config: filepath.Join(dir, ConfigFile)}, nil
+		}
 		return nil, errorf(ErrVisionMissing, dir, "holds neither metadata.json nor an %s vision model", AssetSuffix)
 	}
 	b := &Bundle{Dir: dir, Asset: asset}
@@ -361,6 +384,20 @@ func openVision(dir string) (*Bundle, error) {
 	}
 	b.addPortable(assetStem(filepath.Base(asset)))
 	return b, nil
+}
+
+// bareVisionWeights returns the converted weights of an Apple-style vision
+// folder (no metadata.json) whose .aimodel is absent: config.json plus one
+// <name>_vision.safetensors, as ConvertInto writes them. "" if it is not that.
+func bareVisionWeights(dir string) string {
+	if exists(filepath.Join(dir, MetadataFile)) || !isFile(filepath.Join(dir, ConfigFile)) {
+		return ""
+	}
+	matches, _ := filepath.Glob(filepath.Join(dir, "*"+visionSuffix+".safetensors"))
+	if len(matches) != 1 {
+		return ""
+	}
+	return matches[0]
 }
 
 // findVision locates the decoder's vision bundle: named by

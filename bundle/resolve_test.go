@@ -140,7 +140,7 @@ func TestResolveMalformed(t *testing.T) {
 		{"zero vocab_size", setMeta(func(m map[string]any) { language(m)["vocab_size"] = 0 }), nil, ErrInvalidField, []string{"vocab_size must be positive"}},
 		{"asset escaping the bundle", setMeta(func(m map[string]any) { m["assets"] = map[string]any{"main": "../x.aimodel"} }), nil, ErrInvalidField, []string{"../x.aimodel"}},
 		{"bad vision role", setMeta(func(m map[string]any) { language(m)["vision"] = map[string]any{"role": "camera"} }), nil, ErrInvalidField, []string{"camera"}},
-		{"missing asset", remove(func(s seedPair) string { return s.decoderAsset() }), nil, ErrMissingAsset, []string{seedDecoder + ".aimodel", seedDecoder + ".aimodelc"}},
+		{"missing asset", remove(func(s seedPair) string { return s.decoderAsset() }), nil, ErrMissingAsset, []string{seedDecoder + ".aimodel", seedDecoder + ".aimodelc", "vlmrt convert"}},
 		{"missing extra asset", setMeta(func(m map[string]any) { m["assets"].(map[string]any)["draft"] = "draft.aimodel" }), nil, ErrMissingAsset, []string{"assets.draft", "draft.aimodel"}},
 		{"asset without metadata", remove(func(s seedPair) string { return filepath.Join(s.decoderAsset(), MetadataFile) }), nil, ErrBadAsset, []string{"no metadata.json inside the asset"}},
 		{"asset metadata malformed", func(t *testing.T, s seedPair) { writeFile(t, filepath.Join(s.decoderAsset(), MetadataFile), "{") }, nil, ErrBadAsset, []string{"malformed JSON"}},
