@@ -100,13 +100,18 @@ func WithResize(r ResizeMode) ChatOption { return func(o *chatOptions) { o.resiz
 // Chat is one conversation. It keeps its KV cache between turns. A Chat
 // must not be used from two goroutines at once; use one Chat per
 // conversation (they share the Model).
+//
+// Reset, SetSystem, SetGenerate and Tokens wait for a running turn to end,
+// so call them between turns, not from inside a Send loop; Stats never waits.
 type Chat struct {
 	m     *Model
 	opt   chatOptions
-	mu    sync.Mutex
+	mu    sync.Mutex // held for a whole turn
 	s     *runtime.Session
 	turns int
-	last  Stats
+
+	statsMu sync.Mutex
+	last    Stats
 }
 
 // NewChat starts a conversation.
@@ -144,8 +149,8 @@ func (c *Chat) SetGenerate(g GenerateOptions) {
 
 // Stats returns the statistics of the last turn.
 func (c *Chat) Stats() Stats {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	c.statsMu.Lock()
+	defer c.statsMu.Unlock()
 	return c.last
 }
 
@@ -210,7 +215,9 @@ func (c *Chat) send(ctx context.Context, msgs []Message, yield func(Token) bool)
 	if st.PrefillTokens > 0 { // the turn entered the conversation
 		c.turns++
 	}
+	c.statsMu.Lock()
 	c.last = st
+	c.statsMu.Unlock()
 	return resp, err
 }
 
