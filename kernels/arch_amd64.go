@@ -1,0 +1,42 @@
+//go:build !noasm
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// haveAsm selects the AVX2+FMA kernels; F16C widens the int8 block scales.
+// Without them (old or emulated CPUs) the pure-Go paths run.
+var haveAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
+
+// Implemented in q8_amd64.s and f32_amd64.s.
+
+//go:noescape
+func matVecQ8AVX2(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride int)
+
+//go:noescape
+func dequantQ8AVX2(dst *float32, q *int8, scales *uint16, blocks int)
+
+//go:noescape
+func dot4x3AVX2(out *float32, x0, x1, x2, x3, w0, w1, w2 *float32, k int)
+
+//go:noescape
+func dotAVX2(a, b *float32, n int) float32
+
+//go:noescape
+func axpyAVX2(y *float32, a float32, x *float32, n int)
+
+func matVecQ8Blocks(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride int) {
+	matVecQ8AVX2(y, q, scales, x, rows, blocks, rowBytes, scaleStride)
+}
+
+func dequantQ8Blocks(dst *float32, q *int8, scales *uint16, blocks int) {
+	dequantQ8AVX2(dst, q, scales, blocks)
+}
+
+func dot4x3Asm(out *[12]float32, x *[4]*float32, w *[3]*float32, k int) {
+	dot4x3AVX2(&out[0], x[0], x[1], x[2], x[3], w[0], w[1], w[2], k)
+}
+
+func dotAsm(a, b *float32, n int) float32 { return dotAVX2(a, b, n) }
+
+func axpyAsm(y *float32, a float32, x *float32, n int) { axpyAVX2(y, a, x, n) }

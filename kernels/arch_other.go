@@ -1,0 +1,39 @@
+//go:build noasm || !(amd64 || arm64)
+
+package kernels
+
+import "unsafe"
+
+// Without assembly every kernel takes its pure-Go path; these stand-ins
+// keep the shared code compiling and are correct if ever reached.
+const haveAsm = false
+
+func matVecQ8Blocks(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride int) {
+	for r := 0; r < rows; r++ {
+		qs := unsafe.Slice((*int8)(unsafe.Add(unsafe.Pointer(q), r*rowBytes)), blocks*32)
+		ss := unsafe.Slice((*uint16)(unsafe.Add(unsafe.Pointer(scales), r*scaleStride)), blocks)
+		*(*float32)(unsafe.Add(unsafe.Pointer(y), 4*r)) = goDotQ8(qs, ss, unsafe.Slice(x, blocks*32))
+	}
+}
+
+func dequantQ8Blocks(dst *float32, q *int8, scales *uint16, blocks int) {
+	goDequantQ8(unsafe.Slice(dst, blocks*32), unsafe.Slice(q, blocks*32), unsafe.Slice(scales, blocks))
+}
+
+func dot4x3Asm(out *[12]float32, x *[4]*float32, w *[3]*float32, k int) {
+	var xs [4][]float32
+	var ws [3][]float32
+	for i := range xs {
+		xs[i] = unsafe.Slice(x[i], k)
+	}
+	for j := range ws {
+		ws[j] = unsafe.Slice(w[j], k)
+	}
+	goDot4x3(out, &xs, &ws, k)
+}
+
+func dotAsm(a, b *float32, n int) float32 { return goDot(unsafe.Slice(a, n), unsafe.Slice(b, n)) }
+
+func axpyAsm(y *float32, a float32, x *float32, n int) {
+	goAxpy(unsafe.Slice(y, n), a, unsafe.Slice(x, n))
+}

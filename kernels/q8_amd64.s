@@ -1,0 +1,150 @@
+//go:build !noasm
+
+#include "textflag.h"
+
+// Int8 kernels for AVX2+FMA+F16C. Weights are int8 with one float16 scale
+// per 32-column block (package quant); activations stay float32.
+
+// func matVecQ8AVX2(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride int)
+//
+// For each of rows rows: y[r] = Σ_b scale[b] · Σ_{c in block b} q[c]·x[c]
+// over the first blocks full blocks. q advances rowBytes per row, scales
+// scaleStride bytes per row. Two blocks per iteration into two accumulators
+// keep the loop-carried FMA chain from limiting throughput.
+TEXT ·matVecQ8AVX2(SB), NOSPLIT, $0-64
+	MOVQ y+0(FP), DI
+	MOVQ q+8(FP), SI
+	MOVQ scales+16(FP), DX
+	MOVQ x+24(FP), R8
+	MOVQ rows+32(FP), R9
+	MOVQ blocks+40(FP), R11
+	MOVQ rowBytes+48(FP), R10
+	MOVQ scaleStride+56(FP), R12
+
+mvrow:
+	TESTQ R9, R9
+	JE    mvdone
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   SI, AX
+	MOVQ   R8, BX
+	MOVQ   DX, CX
+	MOVQ   R11, R13
+
+mvpair:
+	CMPQ R13, $2
+	JB   mvsingle
+	PREFETCHT0 512(AX)
+	VPMOVSXBD 0(AX), Y2
+	VPMOVSXBD 8(AX), Y3
+	VPMOVSXBD 16(AX), Y4
+	VPMOVSXBD 24(AX), Y5
+	VPMOVSXBD 32(AX), Y7
+	VPMOVSXBD 40(AX), Y8
+	VPMOVSXBD 48(AX), Y9
+	VPMOVSXBD 56(AX), Y10
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VCVTDQ2PS Y7, Y7
+	VCVTDQ2PS Y8, Y8
+	VCVTDQ2PS Y9, Y9
+	VCVTDQ2PS Y10, Y10
+	VMULPS      0(BX), Y2, Y2
+	VMULPS      128(BX), Y7, Y7
+	VFMADD231PS 32(BX), Y3, Y2
+	VFMADD231PS 160(BX), Y8, Y7
+	VFMADD231PS 64(BX), Y4, Y2
+	VFMADD231PS 192(BX), Y9, Y7
+	VFMADD231PS 96(BX), Y5, Y2
+	VFMADD231PS 224(BX), Y10, Y7
+	VPBROADCASTW 0(CX), X6
+	VPBROADCASTW 2(CX), X11
+	VCVTPH2PS    X6, Y6
+	VCVTPH2PS    X11, Y11
+	VFMADD231PS  Y6, Y2, Y0
+	VFMADD231PS  Y11, Y7, Y1
+	ADDQ $64, AX
+	ADDQ $256, BX
+	ADDQ $4, CX
+	SUBQ $2, R13
+	JMP  mvpair
+
+mvsingle:
+	TESTQ R13, R13
+	JE    mvreduce
+	VPMOVSXBD 0(AX), Y2
+	VPMOVSXBD 8(AX), Y3
+	VPMOVSXBD 16(AX), Y4
+	VPMOVSXBD 24(AX), Y5
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VCVTDQ2PS Y4, Y4
+	VCVTDQ2PS Y5, Y5
+	VMULPS      0(BX), Y2, Y2
+	VFMADD231PS 32(BX), Y3, Y2
+	VFMADD231PS 64(BX), Y4, Y2
+	VFMADD231PS 96(BX), Y5, Y2
+	VPBROADCASTW 0(CX), X6
+	VCVTPH2PS    X6, Y6
+	VFMADD231PS  Y6, Y2, Y0
+
+mvreduce:
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, 0(DI)
+	ADDQ $4, DI
+	ADDQ R10, SI
+	ADDQ R12, DX
+	DECQ R9
+	JMP  mvrow
+
+mvdone:
+	VZEROUPPER
+	RET
+
+// func dequantQ8AVX2(dst *float32, q *int8, scales *uint16, blocks int)
+//
+// Widens blocks full 32-value blocks of one row to float32: dst = q·scale.
+TEXT ·dequantQ8AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ q+8(FP), SI
+	MOVQ scales+16(FP), DX
+	MOVQ blocks+24(FP), CX
+
+dqloop:
+	TESTQ CX, CX
+	JE    dqdone
+	VPBROADCASTW 0(DX), X6
+	VCVTPH2PS    X6, Y6
+	VPMOVSXBD 0(SI), Y0
+	VPMOVSXBD 8(SI), Y1
+	VPMOVSXBD 16(SI), Y2
+	VPMOVSXBD 24(SI), Y3
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VMULPS    Y6, Y0, Y0
+	VMULPS    Y6, Y1, Y1
+	VMULPS    Y6, Y2, Y2
+	VMULPS    Y6, Y3, Y3
+	VMOVUPS   Y0, 0(DI)
+	VMOVUPS   Y1, 32(DI)
+	VMOVUPS   Y2, 64(DI)
+	VMOVUPS   Y3, 96(DI)
+	ADDQ $32, SI
+	ADDQ $2, DX
+	ADDQ $128, DI
+	DECQ CX
+	JMP  dqloop
+
+dqdone:
+	VZEROUPPER
+	RET
