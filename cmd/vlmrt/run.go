@@ -206,8 +206,7 @@ func (o *runOutput) token(id int32, text string) error {
 func (o *runOutput) finish(promptIDs []int32, st vlmrt.Stats, printStats bool, stderr io.Writer) error {
 	js := statsJSON(st)
 	if printStats {
-		fmt.Fprintf(stderr, "\nvision %.0f ms | prompt %d tok, prefill %d tok in %.0f ms (%.1f tok/s) | first token %.0f ms | decode %d tok at %.2f tok/s | total %.0f ms | %s\n",
-			js.VisionEncodeMS, js.PromptTokens, js.PrefillTokens, js.PrefillMS, js.PrefillTokS, js.TTFTMS, js.GeneratedTokens, js.DecodeTokS, js.TotalMS, js.FinishReason)
+		fmt.Fprintf(stderr, "\n%s\n", formatStats(st))
 	}
 	if o.stream {
 		_, err := io.WriteString(o.w, "\n")
