@@ -91,7 +91,9 @@ func Inspect(ctx context.Context, path string) (*Report, error) {
 	}
 	r.Problems = append(r.Problems, checkTensors(set, cfg)...)
 	t := cfg.Text
-	q8 := func(rows, cols int) int64 { return int64(rows)*int64(cols) + 2*int64(rows)*int64(quant.BlocksPerRow(cols)) }
+	q8 := func(rows, cols int) int64 {
+		return int64(rows)*int64(cols) + 2*int64(rows)*int64(quant.BlocksPerRow(cols))
+	}
 	qd, kvd := t.NumHeads*t.HeadDim, t.NumKVHeads*t.HeadDim
 	layer := q8(qd, t.HiddenSize) + 2*q8(kvd, t.HiddenSize) + q8(t.HiddenSize, qd) + 2*q8(t.IntermediateSize, t.HiddenSize) + q8(t.HiddenSize, t.IntermediateSize)
 	head := q8(t.VocabSize, t.HiddenSize)
