@@ -129,6 +129,7 @@ func TestCancelKeepsPartialReply(t *testing.T) {
 	m := model(t)
 	c := m.NewChat(vlmrt.WithGenerate(vlmrt.GenerateOptions{MaxTokens: 20}))
 	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	n := 0
 	var gotErr error
 	for _, err := range c.Send(ctx, vlmrt.User(vlmrt.Text("Hello"))) {
