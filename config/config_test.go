@@ -1,0 +1,109 @@
+package config
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+)
+
+func tinyA(t *testing.T) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile("../testdata/tiny-a/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func parse(t *testing.T, m map[string]any) (*Model, error) {
+	t.Helper()
+	b, _ := json.Marshal(m)
+	return Parse(b)
+}
+
+func TestTinyA(t *testing.T) {
+	c, err := Load("../testdata/tiny-a/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, v := c.Text, c.Vision
+	if tx.HiddenSize != 64 || tx.NumLayers != 5 || tx.NumHeads != 4 || tx.NumKVHeads != 2 || tx.HeadDim != 32 ||
+		tx.VocabSize != 151936 || tx.RopeTheta != 5e6 || len(tx.MRopeSection) != 3 || tx.MRopeSection[0] != 6 || !tx.MRopeInterleaved {
+		t.Fatalf("text config: %+v", tx)
+	}
+	if v.Depth != 4 || v.HiddenSize != 64 || v.NumHeads != 4 || v.PosEmbedSide() != 48 || v.PatchDim() != 1536 ||
+		len(v.DeepstackIndexes) != 3 || v.DeepstackIndexes[0] != 1 || v.LayerNormEps != 1e-6 || v.HiddenAct != "gelu_pytorch_tanh" {
+		t.Fatalf("vision config: %+v", v)
+	}
+	if !c.TieWordEmbeddings || c.ImageTokenID != 151655 || len(c.EOSTokenIDs) != 1 || c.EOSTokenIDs[0] != 151645 {
+		t.Fatalf("model config: %+v", c)
+	}
+}
+
+// TestRopeParametersSpelling: transformers v5 writes rope_parameters (with
+// rope_theta inside) instead of rope_scaling.
+func TestRopeParametersSpelling(t *testing.T) {
+	m := tinyA(t)
+	tc := m["text_config"].(map[string]any)
+	rs := tc["rope_scaling"].(map[string]any)
+	delete(tc, "rope_scaling")
+	delete(tc, "rope_theta")
+	rs["rope_theta"] = 1e6
+	tc["rope_parameters"] = rs
+	tc["eos_token_id"] = []int{151645, 151643}
+	tc["tie_word_embeddings"] = false
+	delete(m, "tie_word_embeddings")
+	c, err := parse(t, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Text.RopeTheta != 1e6 || c.Text.MRopeSection[1] != 5 || c.TieWordEmbeddings || len(c.EOSTokenIDs) != 2 {
+		t.Fatalf("%+v", c)
+	}
+}
+
+func TestInvalidConfigs(t *testing.T) {
+	cases := []struct {
+		name string
+		edit func(m map[string]any)
+		want string
+	}{
+		{"no text_config", func(m map[string]any) { delete(m, "text_config") }, "missing text_config"},
+		{"no vision_config", func(m map[string]any) { delete(m, "vision_config") }, "missing vision_config"},
+		{"zero layers", func(m map[string]any) { m["text_config"].(map[string]any)["num_hidden_layers"] = 0 }, "num_hidden_layers must be positive"},
+		{"gqa", func(m map[string]any) { m["text_config"].(map[string]any)["num_key_value_heads"] = 3 }, "not a multiple"},
+		{"section sum", func(m map[string]any) {
+			m["text_config"].(map[string]any)["rope_scaling"].(map[string]any)["mrope_section"] = []int{6, 5, 4}
+		}, "sums to 15"},
+		{"no section", func(m map[string]any) { delete(m["text_config"].(map[string]any), "rope_scaling") }, "mrope_section must have 3 entries"},
+		{"not interleaved", func(m map[string]any) {
+			m["text_config"].(map[string]any)["rope_scaling"].(map[string]any)["mrope_interleaved"] = false
+		}, "interleaved"},
+		{"rope type", func(m map[string]any) {
+			m["text_config"].(map[string]any)["rope_scaling"].(map[string]any)["rope_type"] = "yarn"
+		}, `rope_type "yarn"`},
+		{"deepstack range", func(m map[string]any) { m["vision_config"].(map[string]any)["deepstack_visual_indexes"] = []int{1, 9} }, "out of range"},
+		{"pos table", func(m map[string]any) { m["vision_config"].(map[string]any)["num_position_embeddings"] = 2300 }, "not a square"},
+		{"out hidden", func(m map[string]any) { m["vision_config"].(map[string]any)["out_hidden_size"] = 32 }, "differs from text hidden_size"},
+		{"eos type", func(m map[string]any) { m["text_config"].(map[string]any)["eos_token_id"] = "x" }, "eos_token_id"},
+	}
+	for _, c := range cases {
+		m := tinyA(t)
+		c.edit(m)
+		_, err := parse(t, m)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.want)
+		}
+	}
+	if _, err := Parse([]byte("{")); err == nil || !strings.Contains(err.Error(), "malformed JSON") {
+		t.Errorf("bad JSON: %v", err)
+	}
+	if _, err := Load("nonexistent/config.json"); err == nil {
+		t.Error("missing file must fail")
+	}
+}
