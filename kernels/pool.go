@@ -34,8 +34,8 @@ type worker struct {
 	// else 0. Tying the flag to a generation matters: a caller slow to walk
 	// the workers must not wake one that already finished its job and went
 	// back to sleep (a stale wake would make it run the job twice).
-	parked   atomic.Uint64
-	wake     chan struct{}
+	parked atomic.Uint64
+	wake   chan struct{}
 }
 
 type pool struct {

@@ -2,6 +2,11 @@
 
 #include "textflag.h"
 
+// Software prefetch distance for the weight stream, in bytes: the hardware
+// prefetcher alone leaves decode at ~0.6 of the read bandwidth; 2 KiB ahead
+// (about one DRAM latency at full rate) brings one core to ~0.8.
+#define PF1 2048
+
 // Int8 kernels for AVX2+FMA+F16C. Weights are int8 with one float16 scale
 // per 32-column block (package quant); activations stay float32.
 
@@ -34,7 +39,7 @@ mvrow:
 mvpair:
 	CMPQ R13, $2
 	JB   mvsingle
-	PREFETCHT0 512(AX)
+	PREFETCHT0 PF1(AX)
 	VPMOVSXBD 0(AX), Y2
 	VPMOVSXBD 8(AX), Y3
 	VPMOVSXBD 16(AX), Y4
@@ -148,3 +153,4 @@ dqloop:
 dqdone:
 	VZEROUPPER
 	RET
+
