@@ -1,0 +1,50 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"text/tabwriter"
+)
+
+// WriteTable prints r as the readable table `vlmrt bench` shows.
+func (r *Result) WriteTable(w io.Writer) error {
+	fmt.Fprintf(w, "vlmrt bench: %s, %d threads (%s, %d CPUs, %s), %s\n",
+		r.Model, r.Threads, r.GOARCH, r.CPUs, r.GoVersion, r.MeasuredAt.Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(w, "weights ready in %.1f s, whole run %.1f s\n\n", r.LoadSeconds, r.TotalSeconds)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	skipped := func(step string) bool { return slices.Contains(r.Skipped, step) }
+	row := func(name, value, note string) { fmt.Fprintf(tw, "%s\t%s\t%s\n", name, value, note) }
+	row("measurement", "value", "how")
+	if !skipped(StepBandwidth) {
+		row("read bandwidth", fmt.Sprintf("%.1f GB/s", r.ReadBandwidthGBs),
+			fmt.Sprintf("sum over a %d MiB buffer, best of 5 passes", r.BandwidthBytes>>20))
+	}
+	if !skipped(StepDecode) {
+		row("decode", fmt.Sprintf("%.2f tok/s", r.DecodeTokS),
+			fmt.Sprintf("%d greedy steps after a %d-token prompt", r.DecodeTokens, r.DecodePromptTokens))
+	}
+	row("bytes per token", fmt.Sprintf("%.3f GB", float64(r.BytesPerToken)/1e9),
+		"int8 linears + int8 head + one embedding row")
+	if !skipped(StepDecode) && !skipped(StepBandwidth) {
+		row("decode bandwidth ratio", fmt.Sprintf("%.2f", r.DecodeBandwidthRatio), "bytes/token × tok/s ÷ read bandwidth")
+	}
+	chunk := "runtime default chunk"
+	if r.PrefillChunk > 0 {
+		chunk = fmt.Sprintf("chunk %d", r.PrefillChunk)
+	}
+	if !skipped(StepPrefill) {
+		row("prefill (batched)", fmt.Sprintf("%.1f tok/s", r.PrefillTokS),
+			fmt.Sprintf("%d-token prompt (%d image tokens), %s; %.2f GFLOP/token, %.0f GFLOP/s",
+				r.PrefillTokens, r.ImageTokens, chunk, r.PrefillGFLOPPerToken, r.PrefillGFLOPs))
+	}
+	if !skipped(StepPrefillS1) {
+		row("prefill (S=1)", fmt.Sprintf("%.2f tok/s", r.PrefillS1TokS),
+			fmt.Sprintf("first %d tokens of that prompt, one per step", r.PrefillS1Tokens))
+	}
+	if !skipped(StepVision) {
+		row("vision encode", fmt.Sprintf("%.0f ms", r.VisionMs),
+			fmt.Sprintf("one 448×448 image (%d patches): %.1f GFLOP at %.0f GFLOP/s", r.VisionPatches, r.VisionGFLOP, r.VisionGFLOPs))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/vlmrt/vlmrt/bench"
+)
+
+func init() {
+	register(command{
+		name:    "bench",
+		summary: "measure CPU speed: read bandwidth, decode, prefill and vision (no download needed)",
+		run:     runBench,
+	})
+}
+
+func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", "[--shape 2b|4b|8b | --model DIR] [flags]", stderr)
+	var (
+		opt     bench.Options
+		asJSON  bool
+		skip    string
+		probeMB int
+	)
+	fs.StringVar(&opt.Shape, "shape", bench.DefaultShape, "synthetic model shape with seeded random weights: "+strings.Join(bench.Shapes(), ", "))
+	fs.StringVar(&opt.ModelDir, "model", "", "benchmark a real checkpoint or bundle `DIR` instead of a shape")
+	fs.IntVar(&opt.Threads, "threads", 0, "CPU threads (0 = all cores)")
+	fs.IntVar(&opt.DecodeTokens, "decode-tokens", bench.DefaultDecodeTokens, fmt.Sprintf("greedy decode steps timed (≥ %d)", bench.MinDecodeTokens))
+	fs.IntVar(&opt.PromptTokens, "prompt-tokens", bench.DefaultPromptTokens, "length of the multimodal prompt prefilled (one image + text)")
+	fs.IntVar(&opt.S1Tokens, "s1-tokens", bench.DefaultS1Tokens, "prompt tokens the S=1 prefill runs, one per step (it runs at decode speed)")
+	fs.IntVar(&opt.PrefillChunk, "prefill-chunk", 0, "tokens per batched prefill pass (0 = the runtime's default)")
+	fs.IntVar(&probeMB, "probe-mib", bench.DefaultBandwidthBytes>>20, "read-bandwidth probe buffer in MiB (far larger than the caches)")
+	fs.Uint64Var(&opt.Seed, "seed", 1, "seed of the random weights and inputs")
+	fs.StringVar(&skip, "skip", "", "comma-separated measurements to skip: "+strings.Join(bench.Steps(), ","))
+	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of a table")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected arguments %q", fs.Args())
+	}
+	if opt.ModelDir == "" && !slices.Contains(bench.Shapes(), strings.ToLower(opt.Shape)) && strings.ToLower(opt.Shape) != "tiny" {
+		return usageError("--shape %q: want one of %s", opt.Shape, strings.Join(bench.Shapes(), ", "))
+	}
+	if opt.DecodeTokens < bench.MinDecodeTokens {
+		return usageError("--decode-tokens %d: at least %d", opt.DecodeTokens, bench.MinDecodeTokens)
+	}
+	if probeMB < 1 {
+		return usageError("--probe-mib %d: want ≥ 1", probeMB)
+	}
+	opt.BandwidthBytes = probeMB << 20
+	for _, s := range strings.Split(skip, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !slices.Contains(bench.Steps(), s) {
+			return usageError("--skip %q: want some of %s", s, strings.Join(bench.Steps(), ","))
+		}
+		opt.Skip = append(opt.Skip, s)
+	}
+	res, err := bench.Run(ctx, opt, func(stage string) { fmt.Fprintf(stderr, "bench: %s\n", stage) })
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	return res.WriteTable(stdout)
+}
