@@ -20,14 +20,14 @@ type ConvertOptions struct {
 	// TokenizerID is recorded as language.tokenizer; by default the
 	// checkpoint's Hugging Face repository id when known, else the base name.
 	TokenizerID string
-	// ExactFloats keeps a float tensor (embedding, norm, vision weight) in the
-	// checkpoint's dtype when float16 cannot hold all its values exactly,
-	// instead of rounding them: float16 has fewer exponent bits than bf16, so
-	// values below 2⁻¹⁴ lose bits (and beyond ±65504 cannot be stored). The
-	// converted model then computes bit-identically to the checkpoint; by
-	// default such values are rounded to the nearest float16, as the Core AI
-	// bundles store them (an absolute change below 2⁻²⁵ each).
-	ExactFloats bool
+	// RoundToFP16 stores every float tensor (embedding, norms, vision
+	// weights) as float16, as the Core AI bundles do, rounding the values
+	// float16 cannot hold (it has fewer exponent bits than bf16: values below
+	// 2⁻¹⁴ lose bits, an absolute change below 2⁻²⁵ each). By default a float
+	// tensor float16 cannot hold exactly keeps the checkpoint's 16-bit dtype
+	// instead (same size), so the converted model computes bit-identically to
+	// the checkpoint quantized at load.
+	RoundToFP16 bool
 	// Progress, if set, is called as weights are written with the bytes done
 	// and the total (the weights dominate: metadata and tokenizer files are small).
 	Progress func(done, total int64)
@@ -191,7 +191,7 @@ func ConvertInto(ctx context.Context, checkpointDir, bundlePath string, opts Con
 
 // writeWeights streams the checkpoint into the decoder and vision files.
 func writeWeights(ctx context.Context, ck *Checkpoint, decPath, visPath string, opts ConvertOptions) error {
-	p, err := makePlan(ctx, ck.Config, ck.Tensors, opts.ExactFloats)
+	p, err := makePlan(ctx, ck.Config, ck.Tensors, !opts.RoundToFP16)
 	if err != nil {
 		return fmt.Errorf("%s: %w", ck.Dir, err)
 	}
@@ -236,7 +236,7 @@ func newPortableMetadata(ck *Checkpoint, opts ConvertOptions, decName, visName s
 		return &Language{Tokenizer: tok, VocabSize: &vs, MaxContextLength: &cl, EmbeddedTokenizer: &embedded, Vision: v}
 	}
 	floats := "embedding, norms (rounded to the nearest float16)"
-	if opts.ExactFloats {
+	if !opts.RoundToFP16 {
 		floats = "embedding, norms (float16 where exact, else the checkpoint dtype)"
 	}
 	compression, _ := json.Marshal(map[string]any{

@@ -3,6 +3,7 @@ package bundle
 import (
 	"context"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 
@@ -63,7 +64,7 @@ type plan struct {
 // decoder linears and the head quantized (the head taken from embed_tokens
 // when tied), everything else float16, vision tower whole in float16. With
 // exact set, a float tensor that float16 cannot hold exactly keeps the
-// checkpoint's dtype instead (see ConvertOptions.ExactFloats).
+// checkpoint's dtype instead (the default; see ConvertOptions.RoundToFP16).
 func makePlan(ctx context.Context, cfg *config.Model, src *safetensors.Set, exact bool) (*plan, error) {
 	p := &plan{}
 	for i := 0; i < cfg.Text.NumLayers; i++ {
@@ -145,9 +146,11 @@ func quantItems(name string, t safetensors.Tensor) ([]item, error) {
 
 // fitsFloat16 reports whether every value of t survives narrowing to float16
 // unchanged (no rounding below its normal range, no overflow past ±65504).
+// NaN or infinite values are an error naming the tensor and element.
 func fitsFloat16(ctx context.Context, t safetensors.Tensor) (bool, error) {
 	n := t.NumElements()
 	buf := make([]float32, min(n, chunkElems))
+	fits := true
 	for first := 0; first < n; first += len(buf) {
 		if err := ctx.Err(); err != nil {
 			return false, err
@@ -156,11 +159,12 @@ func fitsFloat16(ctx context.Context, t safetensors.Tensor) (bool, error) {
 		if err := t.Float32sInto(buf[:m], first); err != nil {
 			return false, err
 		}
-		for _, v := range buf[:m] {
-			if f16.ToF32(f16.FromF32(v)) != v {
-				return false, nil
+		for i, v := range buf[:m] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return false, nonFinite(t.Name, first+i, v) // a corrupt checkpoint, whatever the storage
 			}
+			fits = fits && f16.ToF32(f16.FromF32(v)) == v
 		}
 	}
-	return true, nil
+	return fits, nil
 }

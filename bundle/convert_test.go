@@ -81,7 +81,7 @@ func TestConvertTinyA(t *testing.T) {
 	ckDir := tinyCheckpoint(t)
 	out := filepath.Join(t.TempDir(), "gpu-pipelined")
 	var prog progressLog
-	if err := Convert(context.Background(), ckDir, out, ConvertOptions{Progress: prog.record}); err != nil {
+	if err := Convert(context.Background(), ckDir, out, ConvertOptions{Progress: prog.record, RoundToFP16: true}); err != nil {
 		t.Fatal(err)
 	}
 	decDir, visDir := filepath.Join(out, "tiny_a_decode_int8hu_s1"), filepath.Join(out, "tiny_a_vision")
@@ -162,7 +162,7 @@ func TestConvertTinyA(t *testing.T) {
 // float16's normal range (|x| ≥ 2⁻¹⁴) is the value itself. It returns how
 // many values were rounded.
 //
-// With exact (ConvertOptions.ExactFloats) a tensor float16 cannot hold
+// With exact (the default; not ConvertOptions.RoundToFP16) a tensor float16 cannot hold
 // exactly must instead be the checkpoint's bytes, unchanged.
 func checkConvertedWeights(t *testing.T, ckDir string, conv *safetensors.Set, exact bool) (inexact int) {
 	t.Helper()
@@ -258,7 +258,7 @@ func TestConvertSyntheticUntied(t *testing.T) {
 	writeSynthCheckpoint(t, ckDir, synthDefault, 1, nil)
 	out := t.TempDir()
 	var prog progressLog
-	if err := Convert(context.Background(), ckDir, out, ConvertOptions{Progress: prog.record, TokenizerID: "example/synthetic"}); err != nil {
+	if err := Convert(context.Background(), ckDir, out, ConvertOptions{Progress: prog.record, TokenizerID: "example/synthetic", RoundToFP16: true}); err != nil {
 		t.Fatal(err)
 	}
 	loc, err := Resolve(out)
@@ -316,7 +316,9 @@ func TestConvertRejectsUnstorableValues(t *testing.T) {
 			}
 		})
 		out := t.TempDir()
-		err := Convert(context.Background(), ckDir, out, ConvertOptions{})
+		// Out-of-range values only fail when they must become float16; the
+		// default keeps such a tensor in its own dtype. NaN/Inf always fail.
+		err := Convert(context.Background(), ckDir, out, ConvertOptions{RoundToFP16: tc.value == 1e6})
 		if err == nil || !strings.Contains(err.Error(), tc.tensor) || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%s[%d] = %v: Convert = %v, want an error naming the tensor and %q", tc.tensor, tc.at, tc.value, err, tc.msg)
 		}
@@ -328,7 +330,7 @@ func TestConvertRejectsUnstorableValues(t *testing.T) {
 
 // TestConvertExactFloats: values float16 cannot hold keep their tensor in
 // the checkpoint's dtype, out-of-range values included.
-func TestConvertExactFloats(t *testing.T) {
+func TestConvertExactByDefault(t *testing.T) {
 	ckDir := filepath.Join(t.TempDir(), "big")
 	writeSynthCheckpoint(t, ckDir, synthDefault, 2, func(name string, v []float32) {
 		if name == "model.visual.blocks.1.norm2.weight" {
@@ -336,7 +338,7 @@ func TestConvertExactFloats(t *testing.T) {
 		}
 	})
 	out := t.TempDir()
-	if err := Convert(context.Background(), ckDir, out, ConvertOptions{ExactFloats: true}); err != nil {
+	if err := Convert(context.Background(), ckDir, out, ConvertOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	loc, err := Resolve(out)
@@ -349,7 +351,7 @@ func TestConvertExactFloats(t *testing.T) {
 	}
 	defer conv.Close()
 	if n := checkConvertedWeights(t, ckDir, conv, true); n != 0 {
-		t.Errorf("%d values rounded with ExactFloats", n)
+		t.Errorf("%d values rounded in exact mode", n)
 	}
 	dtypes := map[safetensors.DType]int{}
 	for _, n := range conv.Names() {
@@ -506,7 +508,7 @@ func TestConvertIntoCoreAIBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conv.Close()
-	checkConvertedWeights(t, ckDir, conv, false)
+	checkConvertedWeights(t, ckDir, conv, true)
 	prog.check(t, conv)
 
 	// The weight files are the same bytes Convert writes.

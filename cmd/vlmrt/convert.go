@@ -24,7 +24,7 @@ func runConvert(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	out := fs.String("out", "", "write a new decoder + vision bundle pair into `DIR`")
 	into := fs.String("into", "", "add portable weights to the Core AI bundle pair at `PATH` (its .aimodel is not touched)")
 	name := fs.String("name", "", "base `NAME` of the bundle directories (default: from the checkpoint)")
-	exact := fs.Bool("exact", false, "keep float tensors float16 cannot hold exactly in the checkpoint's dtype (bit-identical results; default rounds them to float16)")
+	fp16 := fs.Bool("fp16", false, "store every float tensor as float16 like the Core AI bundles, rounding values float16 cannot hold (default: such tensors keep the checkpoint's 16-bit dtype, so results are bit-identical)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -36,7 +36,7 @@ func runConvert(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	case (*out == "") == (*into == ""):
 		return usageError("give exactly one of --out and --into")
 	}
-	opts := bundle.ConvertOptions{Name: *name, ExactFloats: *exact}
+	opts := bundle.ConvertOptions{Name: *name, RoundToFP16: *fp16}
 	if bar := newProgressBar(stderr); bar != nil {
 		defer bar.clear()
 		opts.Progress = func(done, total int64) {
