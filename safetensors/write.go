@@ -116,6 +116,9 @@ func WriteEntries(path string, entries []Entry, metadata map[string]string, prog
 	if err := w.Flush(); err != nil {
 		return err
 	}
+	if err := tmp.Chmod(0o644); err != nil { // CreateTemp makes 0600 files
+		return err
+	}
 	if err := tmp.Sync(); err != nil {
 		return err
 	}
