@@ -1,0 +1,40 @@
+//go:build !noasm
+
+package kernels
+
+// Every arm64 CPU has NEON (Advanced SIMD is mandatory in ARMv8-A), so
+// the assembly always runs; the kernels use only base ARMv8.0 instructions.
+const haveAsm = true
+
+// Implemented in q8_arm64.s and f32_arm64.s.
+
+//go:noescape
+func matVecQ8NEON(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride int)
+
+//go:noescape
+func dequantQ8NEON(dst *float32, q *int8, scales *uint16, blocks int)
+
+//go:noescape
+func dot4x3NEON(out *float32, x0, x1, x2, x3, w0, w1, w2 *float32, k int)
+
+//go:noescape
+func dotNEON(a, b *float32, n int) float32
+
+//go:noescape
+func axpyNEON(y *float32, a float32, x *float32, n int)
+
+func matVecQ8Blocks(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride int) {
+	matVecQ8NEON(y, q, scales, x, rows, blocks, rowBytes, scaleStride)
+}
+
+func dequantQ8Blocks(dst *float32, q *int8, scales *uint16, blocks int) {
+	dequantQ8NEON(dst, q, scales, blocks)
+}
+
+func dot4x3Asm(out *[12]float32, x *[4]*float32, w *[3]*float32, k int) {
+	dot4x3NEON(&out[0], x[0], x[1], x[2], x[3], w[0], w[1], w[2], k)
+}
+
+func dotAsm(a, b *float32, n int) float32 { return dotNEON(a, b, n) }
+
+func axpyAsm(y *float32, a float32, x *float32, n int) { axpyNEON(y, a, x, n) }
