@@ -122,7 +122,6 @@ type Result struct {
 	MeasuredAt   time.Time `json:"measured_at"`
 }
 
-
 // Qwen3-VL chat ids (DESIGN.md §2.4) framing the benchmark prompt.
 const (
 	imStart   = 151644
@@ -232,7 +231,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 	if !skip(StepPrefillS1) {
 		n := min(opt.S1Tokens, len(ids))
 		progress(fmt.Sprintf("S=1 prefill (first %d prompt tokens)", n))
-		d, err := prefillS1(ctx, e, ids[:n], img)
+		d, err := prefillS1(ctx, e, ids[:n], img, make([]float32, e.Decoder.Vocab()))
 		if err != nil {
 			return nil, err
 		}
@@ -422,9 +421,10 @@ func decodePrompt(vocab int, rng *rand.Rand) []int32 {
 
 // prefillS1 runs ids (a prefix of the prompt, whose pads belong to img)
 // through the decoder one token per step into a fresh cache, placed and
-// positioned exactly as runtime.Session places them, and times it. The
-// session itself cannot stop part-way through an image.
-func prefillS1(ctx context.Context, e *runtime.Engine, ids []int32, img *runtime.Image) (time.Duration, error) {
+// positioned exactly as runtime.Session places them, and times it; the last
+// token's logits are left in logits. The session itself cannot stop
+// part-way through an image.
+func prefillS1(ctx context.Context, e *runtime.Engine, ids []int32, img *runtime.Image, logits []float32) (time.Duration, error) {
 	vocab := int32(e.Decoder.Vocab())
 	pad := e.Config.ImageTokenID
 	run := make([]int32, len(ids))
@@ -448,7 +448,6 @@ func prefillS1(ctx context.Context, e *runtime.Engine, ids []int32, img *runtime
 		Slots: img.Tokens(), RopeShiftStart: mrope.TextOnlyShiftStart,
 	}
 	cache := e.Decoder.NewCache()
-	logits := make([]float32, e.Decoder.Vocab())
 	start := time.Now()
 	for i := range run {
 		want := decoder.NoLogits

@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/vlmrt/vlmrt/bench"
 )
@@ -63,7 +64,10 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		opt.Skip = append(opt.Skip, s)
 	}
-	res, err := bench.Run(ctx, opt, func(stage string) { fmt.Fprintf(stderr, "bench: %s\n", stage) })
+	start := time.Now()
+	res, err := bench.Run(ctx, opt, func(stage string) {
+		fmt.Fprintf(stderr, "bench: %5.1fs %s\n", time.Since(start).Seconds(), stage)
+	})
 	if err != nil {
 		return err
 	}
