@@ -235,6 +235,10 @@ func TestRunTiny(t *testing.T) {
 	if res.Threads != kernels.Threads() {
 		t.Errorf("threads %d, kernels use %d", res.Threads, kernels.Threads())
 	}
+	if res.ReadBandwidthBeforeGBs <= 0 || res.ReadBandwidthAfterGBs <= 0 || res.ReadBandwidthGBs != max(res.ReadBandwidthBeforeGBs, res.ReadBandwidthAfterGBs) {
+		t.Errorf("bandwidth %v, want the better of the probes before (%v) and after decode (%v)",
+			res.ReadBandwidthGBs, res.ReadBandwidthBeforeGBs, res.ReadBandwidthAfterGBs)
+	}
 	want := float64(res.BytesPerToken) * res.DecodeTokS / (res.ReadBandwidthGBs * 1e9)
 	if math.Abs(res.DecodeBandwidthRatio-want) > 1e-12*want {
 		t.Errorf("decode_bandwidth_ratio %v, formula gives %v", res.DecodeBandwidthRatio, want)

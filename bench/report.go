@@ -17,8 +17,11 @@ func (r *Result) WriteTable(w io.Writer) error {
 	row := func(name, value, note string) { fmt.Fprintf(tw, "%s\t%s\t%s\n", name, value, note) }
 	row("measurement", "value", "how")
 	if !skipped(StepBandwidth) {
-		row("read bandwidth", fmt.Sprintf("%.1f GB/s", r.ReadBandwidthGBs),
-			fmt.Sprintf("sum over a %d MiB buffer, best of 5 passes", r.BandwidthBytes>>20))
+		how := fmt.Sprintf("sum over a %d MiB buffer, best of 5 passes", r.BandwidthBytes>>20)
+		if r.ReadBandwidthAfterGBs > 0 {
+			how = fmt.Sprintf("%s, before loading (%.1f) and after decode (%.1f)", how, r.ReadBandwidthBeforeGBs, r.ReadBandwidthAfterGBs)
+		}
+		row("read bandwidth", fmt.Sprintf("%.1f GB/s", r.ReadBandwidthGBs), how)
 	}
 	if !skipped(StepDecode) {
 		row("decode", fmt.Sprintf("%.2f tok/s", r.DecodeTokS),
