@@ -40,3 +40,25 @@ func dot4x3Asm(out *[12]float32, x *[4]*float32, w *[3]*float32, k int) {
 func dotAsm(a, b *float32, n int) float32 { return dotAVX2(a, b, n) }
 
 func axpyAsm(y *float32, a float32, x *float32, n int) { axpyAVX2(y, a, x, n) }
+
+// The activation kernels need the same features as the matrix ones.
+var haveActAsm = haveAsm
+
+// Implemented in act_amd64.s.
+
+//go:noescape
+func expSubSumAVX2(x *float32, n int, m float32) float32
+
+//go:noescape
+func sigmoidMulAVX2(x *float32, n int, a, b float32)
+
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+//go:noescape
+func scaleAVX2(x *float32, n int, s float32)
+
+func expSubSumAsm(x *float32, n int, m float32) float32 { return expSubSumAVX2(x, n, m) }
+func sigmoidMulAsm(x *float32, n int, a, b float32)     { sigmoidMulAVX2(x, n, a, b) }
+func maxAsm(x *float32, n int) float32                  { return maxAVX2(x, n) }
+func scaleAsm(x *float32, n int, s float32)             { scaleAVX2(x, n, s) }

@@ -38,3 +38,12 @@ func dot4x3Asm(out *[12]float32, x *[4]*float32, w *[3]*float32, k int) {
 func dotAsm(a, b *float32, n int) float32 { return dotNEON(a, b, n) }
 
 func axpyAsm(y *float32, a float32, x *float32, n int) { axpyNEON(y, a, x, n) }
+
+// No vectorized activations here: softmax and the sigmoid-based activations
+// take their portable path (haveActAsm is false, so these are unreachable).
+const haveActAsm = false
+
+func expSubSumAsm(x *float32, n int, m float32) float32 { return 0 }
+func sigmoidMulAsm(x *float32, n int, a, b float32)     {}
+func maxAsm(x *float32, n int) float32                  { return 0 }
+func scaleAsm(x *float32, n int, s float32)             {}

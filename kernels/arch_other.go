@@ -37,3 +37,12 @@ func dotAsm(a, b *float32, n int) float32 { return goDot(unsafe.Slice(a, n), uns
 func axpyAsm(y *float32, a float32, x *float32, n int) {
 	goAxpy(unsafe.Slice(y, n), a, unsafe.Slice(x, n))
 }
+
+// No vectorized activations here: softmax and the sigmoid-based activations
+// take their portable path (haveActAsm is false, so these are unreachable).
+const haveActAsm = false
+
+func expSubSumAsm(x *float32, n int, m float32) float32 { return 0 }
+func sigmoidMulAsm(x *float32, n int, a, b float32)     {}
+func maxAsm(x *float32, n int) float32                  { return 0 }
+func scaleAsm(x *float32, n int, s float32)             {}

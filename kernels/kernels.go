@@ -84,14 +84,16 @@ func RMSNorm(dst, x, weight []float32, eps float32) { refRMSNorm(dst, x, weight,
 // LayerNorm writes (x−mean)/sqrt(var+eps)·weight + bias to dst (dst may alias x).
 func LayerNorm(dst, x, weight, bias []float32, eps float32) { refLayerNorm(dst, x, weight, bias, eps) }
 
-// Softmax normalizes x in place (numerically stable).
-func Softmax(x []float32) { refSoftmax(x) }
+// Softmax normalizes x in place (numerically stable: exp(x − max)).
+func Softmax(x []float32) { softmax(x) }
 
 // SiLU applies x·sigmoid(x) in place.
-func SiLU(x []float32) { refSiLU(x) }
+func SiLU(x []float32) { sigmoidMul(x, 1, 0) }
 
-// GELUTanh applies the tanh-approximated GELU in place ("gelu_pytorch_tanh").
-func GELUTanh(x []float32) { refGELUTanh(x) }
+// GELUTanh applies the tanh-approximated GELU in place ("gelu_pytorch_tanh"),
+// computed as x·σ(2z) with z = √(2/π)·(x + 0.044715x³), which equals
+// 0.5·x·(1 + tanh z).
+func GELUTanh(x []float32) { sigmoidMul(x, geluA, geluB) }
 
 // GELUErf applies the exact erf GELU in place (PyTorch nn.GELU()).
 func GELUErf(x []float32) { refGELUErf(x) }
