@@ -1,20 +1,43 @@
-# vlmrt build and test entry points. `make test` is what CI runs.
+# vlmrt build and test entry points. `make test` is what CI runs (.ci/run).
 GO ?= go
 
-.PHONY: build test check bench fmt
+# Packages whose tests hold the oracle goldens, the tokenizer references and
+# the kernels: they must pass with assembly, with -tags noasm and on arm64.
+GOLDEN := . ./runtime ./decoder ./vision ./mrope ./tokenizer/... ./kernels/... ./quant ./weights
+
+.PHONY: build test test-native test-noasm test-race test-arm64 check bench fmt
 
 build:
 	$(GO) build -o bin/vlmrt ./cmd/vlmrt
 
-test:
+# Everything: native (assembly on), pure Go (-tags noasm), the concurrency
+# tests under the race detector, and arm64 (NEON) under qemu.
+test: test-native test-noasm test-race test-arm64
+
+test-native:
 	$(GO) test -count=1 ./...
+
+test-noasm:
+	$(GO) test -count=1 -tags noasm $(GOLDEN)
+
+test-race:
+	$(GO) test -count=1 -race -run 'Concurrent|Cancel|Race' . ./runtime ./decoder ./kernels
+
+# Installs qemu-user-static with apt-get when it is missing.
+test-arm64:
+	scripts/test-arm64.sh $(GOLDEN)
 
 check:
 	$(GO) vet ./...
+	$(GO) vet -tags noasm ./...
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
+	GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
+	$(GO) vet -tags hftokenizers ./tokenizer/...
+	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+	$(GO) run ./cmd/vlmrt bench --shape 4b
 
 fmt:
 	gofmt -l -w .

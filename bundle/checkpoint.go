@@ -40,7 +40,17 @@ func OpenCheckpoint(dir string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := checkpointFiles(dir)
+	set, err := openCheckpointWeights(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Checkpoint{Dir: dir, Config: cfg, Tensors: set}, nil
+}
+
+// openCheckpointWeights maps a checkpoint's safetensors files and checks
+// that every tensor the index names is in the shard it names.
+func openCheckpointWeights(dir string) (*safetensors.Set, error) {
+	files, index, err := checkpointIndex(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -48,38 +58,46 @@ func OpenCheckpoint(dir string) (*Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Checkpoint{Dir: dir, Config: cfg, Tensors: set}, nil
+	for name, shard := range index {
+		f, ok := set.FileOf(name)
+		if !ok || filepath.Base(f.Path()) != shard {
+			set.Close()
+			return nil, fmt.Errorf("%s: model.safetensors.index.json puts tensor %q in %s, but that shard does not hold it", dir, name, shard)
+		}
+	}
+	return set, nil
 }
 
-// checkpointFiles lists the safetensors files of dir: the shards named by
-// the index when there is one, else model.safetensors.
-func checkpointFiles(dir string) ([]string, error) {
+// checkpointIndex lists the safetensors files of dir — the shards named by
+// the index when there is one, else model.safetensors — and, for a sharded
+// checkpoint, the index's tensor → shard map.
+func checkpointIndex(dir string) ([]string, map[string]string, error) {
 	indexPath := filepath.Join(dir, "model.safetensors.index.json")
 	data, err := os.ReadFile(indexPath)
 	if os.IsNotExist(err) {
 		single := filepath.Join(dir, "model.safetensors")
 		if _, err := os.Stat(single); err != nil {
-			return nil, fmt.Errorf("%s: no model.safetensors or model.safetensors.index.json", dir)
+			return nil, nil, fmt.Errorf("%s: no model.safetensors or model.safetensors.index.json", dir)
 		}
-		return []string{single}, nil
+		return []string{single}, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var index struct {
 		WeightMap map[string]string `json:"weight_map"`
 	}
 	if err := json.Unmarshal(data, &index); err != nil {
-		return nil, fmt.Errorf("%s: malformed JSON: %w", indexPath, err)
+		return nil, nil, fmt.Errorf("%s: malformed JSON: %w", indexPath, err)
 	}
 	if len(index.WeightMap) == 0 {
-		return nil, fmt.Errorf("%s: empty weight_map", indexPath)
+		return nil, nil, fmt.Errorf("%s: empty weight_map", indexPath)
 	}
 	seen := map[string]bool{}
 	var files []string
 	for _, f := range index.WeightMap {
-		if filepath.Base(f) != f {
-			return nil, fmt.Errorf("%s: shard name %q must be a plain file name", indexPath, f)
+		if filepath.Base(f) != f || f == ".." {
+			return nil, nil, fmt.Errorf("%s: shard name %q must be a plain file name", indexPath, f)
 		}
 		if !seen[f] {
 			seen[f] = true
@@ -87,7 +105,7 @@ func checkpointFiles(dir string) ([]string, error) {
 		}
 	}
 	sort.Strings(files)
-	return files, nil
+	return files, index.WeightMap, nil
 }
 
 // Close unmaps the checkpoint's files.

@@ -12,11 +12,7 @@ import (
 // Close the set when the model built from it is no longer used.
 func (l *Location) OpenWeights() (*safetensors.Set, error) {
 	if l.Kind == KindCheckpoint {
-		files, err := checkpointFiles(l.Checkpoint)
-		if err != nil {
-			return nil, err
-		}
-		return safetensors.OpenSet(files...)
+		return openCheckpointWeights(l.Checkpoint)
 	}
 	if !l.HasPortableWeights() {
 		return nil, errorf(ErrNoPortableWeights, l.Decoder.Dir,

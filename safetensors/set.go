@@ -33,6 +33,9 @@ func OpenSet(paths ...string) (*Set, error) {
 	return s, nil
 }
 
+// FileOf returns the file that holds the named tensor.
+func (s *Set) FileOf(name string) (*File, bool) { f, ok := s.where[name]; return f, ok }
+
 // Has reports whether any file holds the tensor.
 func (s *Set) Has(name string) bool { _, ok := s.where[name]; return ok }
 
