@@ -16,9 +16,16 @@ import (
 // models' 64-wide layers would not win back.
 const parallelMin = 1 << 16
 
-// matVecChunk is the weight bytes one claimed chunk covers: big enough that
-// the atomic claim is noise, small enough that two threads finish together.
-const matVecChunk = 64 << 10
+// matVecGrain is the rows one claimed chunk covers: about a quarter of
+// each thread's share, so every thread streams long contiguous runs of
+// weights (each chunk boundary restarts the prefetchers) while a thread
+// slowed by another process still gets its work taken over; never below
+// matVecMinChunk bytes.
+func matVecGrain(rows, rowBytes, threads int) int {
+	return max((rows+4*threads-1)/(4*threads), matVecMinChunk/rowBytes, 1)
+}
+
+const matVecMinChunk = 64 << 10
 
 type matVecQ8Task struct {
 	y []float32
@@ -47,7 +54,7 @@ func matVecQ8(y []float32, w *quant.Matrix, x []float32) {
 	}
 	t := &thePool.tasks.matVecQ8
 	*t = matVecQ8Task{y, w, x}
-	thePool.run(t, w.Rows, max(4, matVecChunk/w.Cols))
+	thePool.run(t, w.Rows, matVecGrain(w.Rows, w.Cols, thePool.threads))
 	*t = matVecQ8Task{}
 	thePool.release()
 }
@@ -59,7 +66,7 @@ func matVecF32(y, w []float32, rows, cols int, x []float32) {
 	}
 	t := &thePool.tasks.matVecF32
 	*t = matVecF32Task{y, w, rows, cols, x}
-	thePool.run(t, rows, max(4, matVecChunk/(4*cols)))
+	thePool.run(t, rows, matVecGrain(rows, 4*cols, thePool.threads))
 	*t = matVecF32Task{}
 	thePool.release()
 }
