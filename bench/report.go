@@ -11,7 +11,11 @@ import (
 func (r *Result) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "vlmrt bench: %s, %d threads (%s, %d CPUs, %s), %s\n",
 		r.Model, r.Threads, r.GOARCH, r.CPUs, r.GoVersion, r.MeasuredAt.Format("2006-01-02 15:04 UTC"))
-	fmt.Fprintf(w, "weights ready in %.1f s, whole run %.1f s\n\n", r.LoadSeconds, r.TotalSeconds)
+	fmt.Fprintf(w, "weights ready in %.1f s, whole run %.1f s", r.LoadSeconds, r.TotalSeconds)
+	if r.LoadAverage > 0 {
+		fmt.Fprintf(w, ", load average %.2f at start", r.LoadAverage)
+	}
+	fmt.Fprint(w, "\n\n")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	skipped := func(step string) bool { return slices.Contains(r.Skipped, step) }
 	row := func(name, value, note string) { fmt.Fprintf(tw, "%s\t%s\t%s\n", name, value, note) }

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	goruntime "runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -124,6 +126,10 @@ type Result struct {
 	GoVersion    string    `json:"go_version"`
 	CPUs         int       `json:"cpus"`
 	MeasuredAt   time.Time `json:"measured_at"`
+	// LoadAverage is the host's 1-minute load average as the run started
+	// (Linux only): above the core count, other work was competing for
+	// the cores and the memory bus, and the numbers are low.
+	LoadAverage float64 `json:"load_avg_1m,omitempty"`
 }
 
 // Qwen3-VL chat ids (DESIGN.md §2.4) framing the benchmark prompt.
@@ -154,7 +160,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 	}
 	res := &Result{
 		Threads: kernels.Threads(), Skipped: opt.Skip, GOARCH: goruntime.GOARCH, GoVersion: goruntime.Version(),
-		CPUs: goruntime.NumCPU(), MeasuredAt: time.Now().UTC().Truncate(time.Second),
+		CPUs: goruntime.NumCPU(), MeasuredAt: time.Now().UTC().Truncate(time.Second), LoadAverage: loadAverage(),
 	}
 
 	// The bandwidth is probed twice, before the weights take memory and
@@ -496,6 +502,24 @@ func decode(ctx context.Context, e *runtime.Engine, prompt []int32, n int) (floa
 		return 0, err
 	}
 	return st.DecodeTokPerSec(), nil
+}
+
+// loadAverage reads the 1-minute load average, or 0 where the system does
+// not publish it.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return 0
+	}
+	return v
 }
 
 // finite rejects NaN or infinite values: random weights of the right
