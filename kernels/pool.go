@@ -26,7 +26,7 @@ type task interface {
 // spinFor is how long an idle worker keeps polling before it parks. It
 // covers the gaps between consecutive matrix products of a decode step
 // (norms, rope, attention run on the caller) without burning a core when
-// the library is idle.
+// the library is idle. Workers take its value when SetThreads starts them.
 var spinFor = 200 * time.Microsecond
 
 type worker struct {
@@ -100,7 +100,7 @@ func (p *pool) resize(threads int) {
 	for i := 1; i < threads; i++ {
 		w := &worker{wake: make(chan struct{}, 1)}
 		p.workers = append(p.workers, w)
-		go p.loop(w, i, seen, p.quit)
+		go p.loop(w, i, seen, p.quit, spinFor)
 	}
 }
 
@@ -153,11 +153,11 @@ func (p *pool) work(slot int) {
 	}
 }
 
-func (p *pool) loop(w *worker, slot int, seen uint64, quit chan struct{}) {
+func (p *pool) loop(w *worker, slot int, seen uint64, quit chan struct{}, spin time.Duration) {
 	for {
 		start := time.Now()
 		for spins := 0; p.gen.Load() == seen; spins++ {
-			if spins&63 == 63 && time.Since(start) > spinFor {
+			if spins&63 == 63 && time.Since(start) > spin {
 				w.parked.Store(seen + 1)
 				if p.gen.Load() != seen && w.parked.CompareAndSwap(seen+1, 0) {
 					break // a job arrived before anyone saw us asleep
