@@ -291,6 +291,21 @@ func TestRunSkip(t *testing.T) {
 	}
 }
 
+// TestRunProbeWithoutDecode: without decode the bandwidth is probed once,
+// before loading.
+func TestRunProbeWithoutDecode(t *testing.T) {
+	opt := tinyOptions()
+	opt.Skip = []string{StepVision, StepDecode, StepPrefillS1, StepPrefill}
+	res, err := Run(context.Background(), opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ReadBandwidthGBs <= 0 || res.ReadBandwidthGBs != res.ReadBandwidthBeforeGBs || res.ReadBandwidthAfterGBs != 0 || res.DecodeBandwidthRatio != 0 {
+		t.Errorf("bandwidth %v (before %v, after %v), ratio %v; want one probe and no ratio",
+			res.ReadBandwidthGBs, res.ReadBandwidthBeforeGBs, res.ReadBandwidthAfterGBs, res.DecodeBandwidthRatio)
+	}
+}
+
 func TestRunRejectsBadOptions(t *testing.T) {
 	for _, tc := range []struct {
 		opt  func(*Options)

@@ -23,7 +23,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if !skipped(StepBandwidth) {
 		how := fmt.Sprintf("sum over a %d MiB buffer, best of 5 passes", r.BandwidthBytes>>20)
 		if r.ReadBandwidthAfterGBs > 0 {
-			how = fmt.Sprintf("%s, before loading (%.1f) and after decode (%.1f)", how, r.ReadBandwidthBeforeGBs, r.ReadBandwidthAfterGBs)
+			how = fmt.Sprintf("%s, right before (%.1f) and after (%.1f) decode", how, r.ReadBandwidthBeforeGBs, r.ReadBandwidthAfterGBs)
 		}
 		row("read bandwidth", fmt.Sprintf("%.1f GB/s", r.ReadBandwidthGBs), how)
 	}

@@ -114,8 +114,9 @@ type Result struct {
 	// BytesPerToken adds the one embedding row a step reads.
 	DecoderWeightBytes int64 `json:"decoder_weight_bytes"`
 	BandwidthBytes     int   `json:"bandwidth_probe_bytes"`
-	// ReadBandwidthBeforeGBs and ReadBandwidthAfterGBs are the two probes
-	// (before loading, right after decode); ReadBandwidthGBs is the better.
+	// ReadBandwidthBeforeGBs and ReadBandwidthAfterGBs are the probes right
+	// before and right after decode (without decode: one probe before
+	// loading); ReadBandwidthGBs is the better.
 	ReadBandwidthBeforeGBs float64 `json:"read_bandwidth_before_gbs"`
 	ReadBandwidthAfterGBs  float64 `json:"read_bandwidth_after_gbs,omitempty"`
 	// LoadSeconds: building (or loading) the weights and the engine.
@@ -163,10 +164,10 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		CPUs: goruntime.NumCPU(), MeasuredAt: time.Now().UTC().Truncate(time.Second), LoadAverage: loadAverage(),
 	}
 
-	// The bandwidth is probed twice, before the weights take memory and
-	// again right after decode, and the better probe is the bandwidth:
-	// shared hosts drift by tens of percent within a minute, and a probe
-	// next to the decode keeps the ratio from flattering a slow moment.
+	// The bandwidth is probed right before and right after the timed
+	// decode, and the better probe is the bandwidth: shared hosts drift by
+	// tens of percent within a minute, so only probes next to the decode
+	// make a meaningful ratio. Without decode, one probe runs first.
 	probe := func(when string, dst *float64) error {
 		if skip(StepBandwidth) {
 			return nil
@@ -181,8 +182,10 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		goruntime.GC() // return the probe's buffer
 		return nil
 	}
-	if err := probe("before loading", &res.ReadBandwidthBeforeGBs); err != nil {
-		return nil, err
+	if skip(StepDecode) {
+		if err := probe("before loading", &res.ReadBandwidthBeforeGBs); err != nil {
+			return nil, err
+		}
 	}
 
 	loadStart := time.Now()
@@ -263,6 +266,9 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 
 	if !skip(StepDecode) {
 		progress(fmt.Sprintf("decode (%d tokens)", opt.DecodeTokens))
+		if err := probe("before decode", &res.ReadBandwidthBeforeGBs); err != nil {
+			return nil, err
+		}
 		prompt := decodePrompt(e.Decoder.Vocab(), rng)
 		tokS, err := decode(ctx, e, prompt, opt.DecodeTokens)
 		if err != nil {
