@@ -10,4 +10,7 @@ require (
 	golang.org/x/text v0.44.0
 )
 
-require github.com/stretchr/testify v1.12.1 // indirect
+require (
+	github.com/ebitengine/purego v0.11.3 // indirect
+	github.com/stretchr/testify v1.12.1 // indirect
+)
