@@ -21,7 +21,7 @@ test-noasm:
 	$(GO) test -count=1 -tags noasm $(GOLDEN)
 
 test-race:
-	$(GO) test -count=1 -race -run 'Concurrent|Cancel|Race' . ./runtime ./decoder ./kernels
+	$(GO) test -count=1 -race -run 'Concurrent|Cancel|Race|Pool' . ./decoder ./kernels ./vision ./tokenizer
 
 # Installs qemu-user-static with apt-get when it is missing.
 test-arm64:
