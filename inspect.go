@@ -9,9 +9,11 @@ import (
 
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
+	"github.com/vlmrt/vlmrt/decoder"
 	"github.com/vlmrt/vlmrt/quant"
 	"github.com/vlmrt/vlmrt/safetensors"
 	"github.com/vlmrt/vlmrt/tokenizer"
+	"github.com/vlmrt/vlmrt/vision"
 )
 
 // Report summarizes a checkpoint or bundle without loading its weights.
@@ -103,65 +105,19 @@ func Inspect(ctx context.Context, path string) (*Report, error) {
 	return r, nil
 }
 
-// checkTensors verifies that every tensor the engines bind exists with the
-// configured shape (an int8 tensor's shape is the float weight's).
+// checkTensors verifies that every tensor the engines bind (the decoder
+// and vision manifests) exists with the configured shape; an int8 tensor's
+// shape is the float weight's.
 func checkTensors(set *safetensors.Set, cfg *config.Model) []string {
-	t, v := cfg.Text, cfg.Vision
-	h, qd, kvd := t.HiddenSize, t.NumHeads*t.HeadDim, t.NumKVHeads*t.HeadDim
-	want := map[string][]int{
-		"model.language_model.embed_tokens.weight": {t.VocabSize, h},
-		"model.language_model.norm.weight":         {h},
-	}
-	if !cfg.TieWordEmbeddings || set.Has("lm_head.weight") {
-		want["lm_head.weight"] = []int{t.VocabSize, h}
-	}
-	for i := 0; i < t.NumLayers; i++ {
-		p := fmt.Sprintf("model.language_model.layers.%d.", i)
-		for name, shape := range map[string][]int{
-			"input_layernorm.weight": {h}, "post_attention_layernorm.weight": {h},
-			"self_attn.q_norm.weight": {t.HeadDim}, "self_attn.k_norm.weight": {t.HeadDim},
-			"self_attn.q_proj.weight": {qd, h}, "self_attn.k_proj.weight": {kvd, h}, "self_attn.v_proj.weight": {kvd, h},
-			"self_attn.o_proj.weight": {h, qd}, "mlp.gate_proj.weight": {t.IntermediateSize, h},
-			"mlp.up_proj.weight": {t.IntermediateSize, h}, "mlp.down_proj.weight": {h, t.IntermediateSize},
-		} {
-			want[p+name] = shape
-		}
-	}
-	vh, vi, unit := v.HiddenSize, v.IntermediateSize, v.SpatialMergeSize*v.SpatialMergeSize
-	want["model.visual.patch_embed.proj.weight"] = []int{vh, v.InChannels, v.TemporalPatchSize, v.PatchSize, v.PatchSize}
-	want["model.visual.patch_embed.proj.bias"] = []int{vh}
-	want["model.visual.pos_embed.weight"] = []int{v.NumPositionEmbeddings, vh}
-	for i := 0; i < v.Depth; i++ {
-		p := fmt.Sprintf("model.visual.blocks.%d.", i)
-		for name, shape := range map[string][]int{
-			"norm1.weight": {vh}, "norm1.bias": {vh}, "norm2.weight": {vh}, "norm2.bias": {vh},
-			"attn.qkv.weight": {3 * vh, vh}, "attn.qkv.bias": {3 * vh}, "attn.proj.weight": {vh, vh}, "attn.proj.bias": {vh},
-			"mlp.linear_fc1.weight": {vi, vh}, "mlp.linear_fc1.bias": {vi}, "mlp.linear_fc2.weight": {vh, vi}, "mlp.linear_fc2.bias": {vh},
-		} {
-			want[p+name] = shape
-		}
-	}
-	merger := func(p string, normSize int) {
-		for name, shape := range map[string][]int{
-			"norm.weight": {normSize}, "norm.bias": {normSize},
-			"linear_fc1.weight": {unit * vh, unit * vh}, "linear_fc1.bias": {unit * vh},
-			"linear_fc2.weight": {v.OutHiddenSize, unit * vh}, "linear_fc2.bias": {v.OutHiddenSize},
-		} {
-			want[p+name] = shape
-		}
-	}
-	merger("model.visual.merger.", vh)
-	for k := range v.DeepstackIndexes {
-		merger(fmt.Sprintf("model.visual.deepstack_merger_list.%d.", k), unit*vh)
-	}
 	var problems []string
-	for name, shape := range want {
-		tn, err := set.Tensor(name)
+	for _, s := range append(decoder.Manifest(cfg), vision.Manifest(cfg)...) {
+		tn, err := set.Tensor(s.Name)
 		switch {
+		case err != nil && s.Optional:
 		case err != nil:
-			problems = append(problems, fmt.Sprintf("missing tensor %q", name))
-		case !slices.Equal(tn.Shape, shape):
-			problems = append(problems, fmt.Sprintf("tensor %q has shape %v, want %v", name, tn.Shape, shape))
+			problems = append(problems, fmt.Sprintf("missing tensor %q", s.Name))
+		case !slices.Equal(tn.Shape, s.Shape):
+			problems = append(problems, fmt.Sprintf("tensor %q has shape %v, want %v", s.Name, tn.Shape, s.Shape))
 		}
 	}
 	sort.Strings(problems)

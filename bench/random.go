@@ -11,9 +11,11 @@ import (
 	"sync"
 
 	"github.com/vlmrt/vlmrt/config"
+	"github.com/vlmrt/vlmrt/decoder"
 	"github.com/vlmrt/vlmrt/internal/f16"
 	"github.com/vlmrt/vlmrt/quant"
 	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/vision"
 	"github.com/vlmrt/vlmrt/weights"
 )
 
@@ -54,73 +56,26 @@ type planned struct {
 // "<name>.scales"), as a converted bundle stores them, so loading maps them
 // without quantizing. The head is always an untied int8 lm_head.weight,
 // which is what a loaded model decodes with even when the checkpoint ties it.
-func plan(cfg *config.Model, vision bool) []planned {
-	t := cfg.Text
+func plan(cfg *config.Model, withVision bool) []planned {
+	specs := decoder.Manifest(cfg)
+	if withVision {
+		specs = append(specs, vision.Manifest(cfg)...)
+	}
 	var ps []planned
-	linear := func(name string, rows, cols int) {
-		ps = append(ps,
-			planned{name, safetensors.I8, []int{rows, cols}, fillQ8},
-			planned{name + weights.ScalesSuffix, safetensors.F16, []int{rows, quant.BlocksPerRow(cols)}, fillScale})
-	}
-	vec := func(name string, n int, f fill) { ps = append(ps, planned{name, safetensors.F32, []int{n}, f}) }
-
-	const lp = "model.language_model."
-	h, qd, kvd := t.HiddenSize, t.NumHeads*t.HeadDim, t.NumKVHeads*t.HeadDim
-	ps = append(ps, planned{lp + "embed_tokens.weight", safetensors.F16, []int{t.VocabSize, h}, fillHalf})
-	for i := 0; i < t.NumLayers; i++ {
-		n := fmt.Sprintf("%slayers.%d.", lp, i)
-		vec(n+"input_layernorm.weight", h, fillOnes)
-		vec(n+"post_attention_layernorm.weight", h, fillOnes)
-		vec(n+"self_attn.q_norm.weight", t.HeadDim, fillOnes)
-		vec(n+"self_attn.k_norm.weight", t.HeadDim, fillOnes)
-		linear(n+"self_attn.q_proj.weight", qd, h)
-		linear(n+"self_attn.k_proj.weight", kvd, h)
-		linear(n+"self_attn.v_proj.weight", kvd, h)
-		linear(n+"self_attn.o_proj.weight", h, qd)
-		linear(n+"mlp.gate_proj.weight", t.IntermediateSize, h)
-		linear(n+"mlp.up_proj.weight", t.IntermediateSize, h)
-		linear(n+"mlp.down_proj.weight", h, t.IntermediateSize)
-	}
-	vec(lp+"norm.weight", h, fillOnes)
-	linear("lm_head.weight", t.VocabSize, h)
-	if !vision {
-		return ps
-	}
-
-	v := cfg.Vision
-	const vp = "model.visual."
-	vh, unit := v.HiddenSize, v.SpatialMergeSize*v.SpatialMergeSize
-	half := func(name string, shape ...int) {
-		ps = append(ps, planned{name, safetensors.F16, shape, fillHalf})
-	}
-	biased := func(name string, rows, cols int) {
-		half(name+".weight", rows, cols)
-		vec(name+".bias", rows, fillZeros)
-	}
-	norm := func(name string, n int) {
-		vec(name+".weight", n, fillOnes)
-		vec(name+".bias", n, fillZeros)
-	}
-	half(vp+"patch_embed.proj.weight", vh, v.InChannels, v.TemporalPatchSize, v.PatchSize, v.PatchSize)
-	vec(vp+"patch_embed.proj.bias", vh, fillZeros)
-	half(vp+"pos_embed.weight", v.NumPositionEmbeddings, vh)
-	for i := 0; i < v.Depth; i++ {
-		n := fmt.Sprintf("%sblocks.%d.", vp, i)
-		norm(n+"norm1", vh)
-		norm(n+"norm2", vh)
-		biased(n+"attn.qkv", 3*vh, vh)
-		biased(n+"attn.proj", vh, vh)
-		biased(n+"mlp.linear_fc1", v.IntermediateSize, vh)
-		biased(n+"mlp.linear_fc2", vh, v.IntermediateSize)
-	}
-	merger := func(prefix string, normWidth int) {
-		norm(prefix+".norm", normWidth)
-		biased(prefix+".linear_fc1", unit*vh, unit*vh)
-		biased(prefix+".linear_fc2", v.OutHiddenSize, unit*vh)
-	}
-	merger(vp+"merger", vh)
-	for k := range v.DeepstackIndexes {
-		merger(fmt.Sprintf("%sdeepstack_merger_list.%d", vp, k), unit*vh)
+	for _, s := range specs {
+		switch s.Role {
+		case weights.RoleLinear: // includes the head, always present (untied) here
+			rows, cols := s.Shape[0], s.Shape[1]
+			ps = append(ps,
+				planned{s.Name, safetensors.I8, s.Shape, fillQ8},
+				planned{s.Name + weights.ScalesSuffix, safetensors.F16, []int{rows, quant.BlocksPerRow(cols)}, fillScale})
+		case weights.RoleNorm:
+			ps = append(ps, planned{s.Name, safetensors.F32, s.Shape, fillOnes})
+		case weights.RoleBias:
+			ps = append(ps, planned{s.Name, safetensors.F32, s.Shape, fillZeros})
+		default: // embedding table and the vision tower's float weights
+			ps = append(ps, planned{s.Name, safetensors.F16, s.Shape, fillHalf})
+		}
 	}
 	return ps
 }
