@@ -5,8 +5,11 @@
 package weights
 
 import (
+	"errors"
 	"fmt"
+	goruntime "runtime"
 	"slices"
+	"sync"
 
 	"github.com/vlmrt/vlmrt/kernels"
 	"github.com/vlmrt/vlmrt/quant"
@@ -187,18 +190,39 @@ func LoadLinear(src Source, name string, rows, cols int, p Precision) (*Linear, 
 		src.Release(t)
 		return l, nil
 	}
-	m := quant.New(rows, cols)
-	row := make([]float32, cols)
-	bpr := m.BlocksPerRow()
-	for r := 0; r < rows; r++ {
-		if err := t.Float32sInto(row, r*cols); err != nil {
-			return nil, err
-		}
-		quant.QuantizeRow(m.Q[r*cols:(r+1)*cols], m.Scales[r*bpr:(r+1)*bpr], row)
+	m, err := quantizeRows(t, rows, cols)
+	if err != nil {
+		return nil, err
 	}
 	src.Release(t)
 	l.Q8 = m
 	return l, nil
+}
+
+// quantizeRows quantizes a float tensor row by row, the rows split across
+// the CPUs (loading a 4B checkpoint is dominated by this).
+func quantizeRows(t safetensors.Tensor, rows, cols int) (*quant.Matrix, error) {
+	m := quant.New(rows, cols)
+	bpr := m.BlocksPerRow()
+	workers := min(goruntime.GOMAXPROCS(0), max(1, rows*cols/(1<<20)))
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			row := make([]float32, cols)
+			for r := w * rows / workers; r < (w+1)*rows/workers; r++ {
+				if err := t.Float32sInto(row, r*cols); err != nil {
+					errs[w] = err
+					return
+				}
+				quant.QuantizeRow(m.Q[r*cols:(r+1)*cols], m.Scales[r*bpr:(r+1)*bpr], row)
+			}
+		}()
+	}
+	wg.Wait()
+	return m, errors.Join(errs...)
 }
 
 // mapQ8 binds a stored int8 weight and its scales without copying.
