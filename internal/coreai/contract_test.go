@@ -56,9 +56,15 @@ func TestContract(t *testing.T) {
 		{"extension id without image", true, nil, func(s *Session) error { return s.Step(ctx, []int32{fakeVocab}, 0, logits) }, "no image is in the static inputs"},
 		{"image not from slot 0", true, func(t *testing.T, s *Session) { must(t, s.EncodeImage(ctx, testPatches())) },
 			func(s *Session) error { return s.Step(ctx, []int32{fakeVocab + 1}, 0, logits) }, "image slot 1 at position 0, want slot 0"},
-		{"image slot skipped", true, func(t *testing.T, s *Session) { must(t, s.EncodeImage(ctx, testPatches())); stepAll(t, s, imageIDs(0, 5)...) },
+		{"image slot skipped", true, func(t *testing.T, s *Session) {
+			must(t, s.EncodeImage(ctx, testPatches()))
+			stepAll(t, s, imageIDs(0, 5)...)
+		},
 			func(s *Session) error { return s.Step(ctx, []int32{fakeVocab + 6}, 5, logits) }, "want slot 5"},
-		{"text inside the image", true, func(t *testing.T, s *Session) { must(t, s.EncodeImage(ctx, testPatches())); stepAll(t, s, imageIDs(0, 5)...) },
+		{"text inside the image", true, func(t *testing.T, s *Session) {
+			must(t, s.EncodeImage(ctx, testPatches()))
+			stepAll(t, s, imageIDs(0, 5)...)
+		},
 			func(s *Session) error { return s.Step(ctx, []int32{7}, 5, logits) }, "inside the image: slots 5..195"},
 		{"second image by EncodeImage", true, func(t *testing.T, s *Session) { must(t, s.EncodeImage(ctx, testPatches())) },
 			func(s *Session) error { return s.EncodeImage(ctx, testPatches()) }, "one fixed-grid image (196 slots) per conversation"},
