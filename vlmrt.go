@@ -71,6 +71,7 @@ type options struct {
 	threads     int
 	contextLen  int
 	noVision    bool
+	kvF16       bool
 	progress    func(LoadProgress)
 	hub         *hub.Options
 	tokenizerID string
@@ -92,6 +93,10 @@ func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
 // WithContextLength bounds each conversation in tokens (default: the
 // model's maximum, capped at runtime.DefaultContextLength).
 func WithContextLength(n int) Option { return func(o *options) { o.contextLen = n } }
+
+// WithKVCacheF16 keeps each Chat's KV cache in float16: half the memory
+// per token of context, keys and values rounded once when stored.
+func WithKVCacheF16() Option { return func(o *options) { o.kvF16 = true } }
 
 // WithoutVision skips loading the vision tower (text-only use).
 func WithoutVision() Option { return func(o *options) { o.noVision = true } }
@@ -178,7 +183,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	}
 	src := newProgressSource(set, o.progress)
 	e, err := runtime.NewEngine(ctx, src, cfg, tok, runtime.LoadOptions{
-		Precision: o.precision, ContextLength: o.contextLen, NoVision: o.noVision,
+		Precision: o.precision, ContextLength: o.contextLen, NoVision: o.noVision, KVCacheF16: o.kvF16,
 		Progress: func(stage string) { src.stage = stage },
 	})
 	if err != nil {

@@ -166,8 +166,7 @@ func (m *Model) layerForward(c *Cache, li, base, n int) {
 	for i := 0; i < n; i++ {
 		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], l.inputNorm, m.eps)
 	}
-	kc := c.k[li][base*kvd : (base+n)*kvd]
-	vc := c.v[li][base*kvd : (base+n)*kvd]
+	kc, vc := c.newKV(li, base, n)
 	l.q.Forward(s.q[:n*qd], s.hn[:n*h], n)
 	l.k.Forward(kc, s.hn[:n*h], n)
 	l.v.Forward(vc, s.hn[:n*h], n)
@@ -187,22 +186,35 @@ func (m *Model) layerForward(c *Cache, li, base, n int) {
 		}
 	}
 
+	c.storeKV(li, base, kc, vc)
+
 	// Causal GQA attention: token i sees sequence indices 0..base+i.
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	group := m.heads / m.kvHeads
-	keys, vals := c.k[li], c.v[li]
 	for i := 0; i < n; i++ {
 		ctxLen := base + i + 1
 		scores := s.scores[:ctxLen]
 		for hq := 0; hq < m.heads; hq++ {
 			q := s.q[i*qd+hq*hd : i*qd+(hq+1)*hd]
 			off := (hq / group) * hd
+			out := s.att[i*qd+hq*hd : i*qd+(hq+1)*hd]
+			clear(out)
+			if c.half {
+				keys, vals := c.k16[li], c.v16[li]
+				for j := 0; j < ctxLen; j++ {
+					scores[j] = kernels.DotF16(q, keys[j*kvd+off:j*kvd+off+hd]) * scale
+				}
+				kernels.Softmax(scores)
+				for j := 0; j < ctxLen; j++ {
+					kernels.AxpyF16(out, scores[j], vals[j*kvd+off:j*kvd+off+hd])
+				}
+				continue
+			}
+			keys, vals := c.k[li], c.v[li]
 			for j := 0; j < ctxLen; j++ {
 				scores[j] = kernels.Dot(q, keys[j*kvd+off:j*kvd+off+hd]) * scale
 			}
 			kernels.Softmax(scores)
-			out := s.att[i*qd+hq*hd : i*qd+(hq+1)*hd]
-			clear(out)
 			for j := 0; j < ctxLen; j++ {
 				kernels.Axpy(out, scores[j], vals[j*kvd+off:j*kvd+off+hd])
 			}

@@ -443,21 +443,22 @@ func TestDecodeAllocatesNothing(t *testing.T) {
 	for _, p := range []weights.Precision{weights.F32, weights.Int8} {
 		m := loadSynthetic(t, cfg, w, p)
 		ctx := context.Background()
-		c := m.NewCache()
-		logits := make([]float32, m.Vocab())
-		if err := m.Forward(ctx, c, sp.ids, nil, sp.st, LastLogits, logits); err != nil {
-			t.Fatal(err)
-		}
-		base := c.Len()
-		tok := []int32{7}
-		allocs := testing.AllocsPerRun(50, func() {
-			_ = c.Truncate(base)
-			if err := m.Forward(ctx, c, tok, nil, sp.st, LastLogits, logits); err != nil {
+		for _, c := range []*Cache{m.NewCache(), m.NewCacheF16()} {
+			logits := make([]float32, m.Vocab())
+			if err := m.Forward(ctx, c, sp.ids, nil, sp.st, LastLogits, logits); err != nil {
 				t.Fatal(err)
 			}
-		})
-		if allocs != 0 {
-			t.Errorf("%s: %v allocations per decode step, want 0", p, allocs)
+			base := c.Len()
+			tok := []int32{7}
+			allocs := testing.AllocsPerRun(50, func() {
+				_ = c.Truncate(base)
+				if err := m.Forward(ctx, c, tok, nil, sp.st, LastLogits, logits); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("%s (f16 cache %v): %v allocations per decode step, want 0", p, c.F16(), allocs)
+			}
 		}
 	}
 }

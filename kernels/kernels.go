@@ -97,3 +97,9 @@ func GELUTanh(x []float32) { sigmoidMul(x, geluA, geluB) }
 
 // GELUErf applies the exact erf GELU in place (PyTorch nn.GELU()).
 func GELUErf(x []float32) { refGELUErf(x) }
+
+// DotF16 returns Σ a[i]·b[i] with b in IEEE float16 (a float16 KV cache).
+func DotF16(a []float32, b []uint16) float32 { return refDotF16(a, b) }
+
+// AxpyF16 computes y[i] += a·x[i] with x in IEEE float16.
+func AxpyF16(y []float32, a float32, x []uint16) { refAxpyF16(y, a, x) }

@@ -117,3 +117,17 @@ func refGELUErf(x []float32) {
 		x[i] = float32(0.5 * f * (1 + math.Erf(f/math.Sqrt2)))
 	}
 }
+
+func refDotF16(a []float32, b []uint16) float32 {
+	var s float32
+	for i, h := range b[:len(a)] {
+		s += a[i] * f16.ToF32(h)
+	}
+	return s
+}
+
+func refAxpyF16(y []float32, a float32, x []uint16) {
+	for i, h := range x[:len(y)] {
+		y[i] += a * f16.ToF32(h)
+	}
+}

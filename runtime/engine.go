@@ -32,6 +32,8 @@ type Engine struct {
 	ContextLength int
 	// EOS ends a turn when generated (<|im_end|>, <|endoftext|>, ...).
 	EOS []int32
+	// KVCacheF16 makes new Sessions keep their KV cache in float16.
+	KVCacheF16 bool
 }
 
 // Image is one encoded image, ready to be placed in a sequence.
@@ -85,6 +87,9 @@ type LoadOptions struct {
 	ContextLength int
 	// NoVision skips the vision tower (text-only use, less memory).
 	NoVision bool
+	// KVCacheF16 stores each Session's keys and values as float16 (half the
+	// cache memory, values rounded once when stored).
+	KVCacheF16 bool
 	// Progress, if set, is told each loading stage as it starts.
 	Progress func(stage string)
 }
@@ -99,7 +104,7 @@ func NewEngine(ctx context.Context, src weights.Source, cfg *config.Model, tok *
 	if progress == nil {
 		progress = func(string) {}
 	}
-	e := &Engine{Config: cfg, Tokenizer: tok, Grid: FixedGrid(cfg.Vision)}
+	e := &Engine{Config: cfg, Tokenizer: tok, Grid: FixedGrid(cfg.Vision), KVCacheF16: opt.KVCacheF16}
 	var err error
 	if !opt.NoVision {
 		progress("vision encoder")

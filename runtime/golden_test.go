@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"slices"
 	"sync"
@@ -231,5 +232,41 @@ func TestTwoImagesAndTwoTurns(t *testing.T) {
 			got, _ := generate(t, e.NewSession(), Input{IDs: c.IDs, Images: []*Image{im}}, Options{MaxTokens: 24})
 			compareGreedy(t, got, gc("dynamic").Greedy, gc("dynamic").Margins, 1e-3)
 		})
+	}
+}
+
+// TestKVCacheF16: a float16 KV cache keeps the oracle's greedy tokens and
+// moves the logits only by float16 rounding of the stored keys and values.
+func TestKVCacheF16(t *testing.T) {
+	var in goldenInputs
+	readJSON(t, tinyA+"/golden/inputs.json", &in)
+	var gd goldenDecoder
+	readJSON(t, tinyA+"/golden/decoder_q8.json", &gd)
+	e := tinyEngine(t, weights.Int8)
+	input := Input{IDs: in.Prompts["image"].IDs, Images: []*Image{imageFromFile(t, e, tinyA+"/golden/image1.png")}}
+	full := e.NewSession()
+	ref, _ := generate(t, full, input, Options{MaxTokens: 24})
+	e16 := *e
+	e16.KVCacheF16 = true
+	half := e16.NewSession()
+	if !half.cache.F16() {
+		t.Fatal("session did not get a float16 cache")
+	}
+	got, _ := generate(t, half, input, Options{MaxTokens: 24})
+	g := gd.Prompts["image"].Greedy
+	compareGreedy(t, got, g.Tokens, g.Top2Margin, 1e-2)
+	if !slices.Equal(got, ref) {
+		t.Fatalf("float16 cache changed the tokens: %v vs %v", got, ref)
+	}
+	var maxDiff, maxAbs float64
+	for i, v := range half.LastLogits() {
+		maxDiff = max(maxDiff, math.Abs(float64(v-full.LastLogits()[i])))
+		maxAbs = max(maxAbs, math.Abs(float64(full.LastLogits()[i])))
+	}
+	t.Logf("last-step logits: max |f16 cache − f32 cache| = %.3g (logits up to %.3g)", maxDiff, maxAbs)
+	// float16 keeps 11 significant bits (relative rounding ≤ 2⁻¹¹ ≈ 4.9e-4):
+	// a change in the logits beyond 1% of their range would mean a bug.
+	if maxDiff > 0.01*maxAbs {
+		t.Fatalf("float16 cache moved logits by %.3g (range %.3g)", maxDiff, maxAbs)
 	}
 }

@@ -99,11 +99,18 @@ type Session struct {
 	images  []*Image
 	static  decoder.Static
 	logits  []float32
+	// step buffers for feeding one generated token back (no allocation per token)
+	stepID  [1]int32
+	stepPos [1][3]int32
 }
 
 // NewSession starts an empty conversation.
 func (e *Engine) NewSession() *Session {
-	return &Session{e: e, cache: e.Decoder.NewCache(), static: *decoder.TextOnly(), logits: make([]float32, e.Decoder.Vocab())}
+	cache := e.Decoder.NewCache()
+	if e.KVCacheF16 {
+		cache = e.Decoder.NewCacheF16()
+	}
+	return &Session{e: e, cache: cache, static: *decoder.TextOnly(), logits: make([]float32, e.Decoder.Vocab())}
 }
 
 // Len is the number of tokens in the conversation (cached plus pending).
@@ -361,8 +368,8 @@ func (s *Session) decode(ctx context.Context, opt Options, st *Stats, prefillSta
 			return nil
 		}
 		// Feed the token back: its position continues the text rule.
-		pos := [][3]int32{{s.nextPos, s.nextPos, s.nextPos}}
-		if err := s.e.Decoder.Forward(ctx, s.cache, []int32{id}, pos, &s.static, decoder.LastLogits, s.logits); err != nil {
+		s.stepID[0], s.stepPos[0] = id, [3]int32{s.nextPos, s.nextPos, s.nextPos}
+		if err := s.e.Decoder.Forward(ctx, s.cache, s.stepID[:], s.stepPos[:], &s.static, decoder.LastLogits, s.logits); err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				st.FinishReason = "cancelled"
 			}

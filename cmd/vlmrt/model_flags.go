@@ -19,6 +19,7 @@ type modelFlags struct {
 	precision string
 	threads   int
 	ctxLen    int
+	kvF16     bool
 }
 
 func (f *modelFlags) register(fs *flag.FlagSet) {
@@ -26,6 +27,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.precision, "precision", "int8", "decoder weights: int8 (quantized at load) or f32")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0 = all cores)")
 	fs.IntVar(&f.ctxLen, "ctx", 0, "context length in tokens (0 = model default, at most 32768)")
+	fs.BoolVar(&f.kvF16, "kv-f16", false, "keep the KV cache in float16 (half the memory per token of context)")
 }
 
 // open loads the model, drawing a progress bar when attached to a terminal.
@@ -38,6 +40,9 @@ func (f *modelFlags) open(ctx context.Context, stdout, stderr io.Writer, extra .
 		return nil, usageError("--precision: %v", err)
 	}
 	opts := []vlmrt.Option{vlmrt.WithPrecision(p), vlmrt.WithThreads(f.threads), vlmrt.WithContextLength(f.ctxLen)}
+	if f.kvF16 {
+		opts = append(opts, vlmrt.WithKVCacheF16())
+	}
 	if bar := loadBar(stdout, stderr); bar != nil {
 		defer bar.clear()
 		opts = append(opts, vlmrt.WithProgress(func(lp vlmrt.LoadProgress) {
