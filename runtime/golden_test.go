@@ -270,3 +270,33 @@ func TestKVCacheF16(t *testing.T) {
 		t.Fatalf("float16 cache moved logits by %.3g (range %.3g)", maxDiff, maxAbs)
 	}
 }
+
+// TestPrefixReuseExact: the logits after a second turn that reused the
+// first turn's KV cache equal those of the whole conversation run at once —
+// bit for bit with S=1 prefill (each token takes the same path either way),
+// within float32 rounding with batched prefill.
+func TestPrefixReuseExact(t *testing.T) {
+	var more goldenMore
+	readJSON(t, tinyA+"/golden/more/cases.json", &more)
+	var in goldenInputs
+	readJSON(t, tinyA+"/golden/inputs.json", &in)
+	e := tinyEngine(t, weights.Int8)
+	img := imageFromFile(t, e, tinyA+"/golden/image1.png")
+	turn1 := in.Prompts["image"].IDs
+	full := more.Cases["two_turns"].Q8.IDs
+	for _, s1 := range []bool{true, false} {
+		two := e.NewSession()
+		generate(t, two, Input{IDs: turn1, Images: []*Image{img}}, Options{MaxTokens: 24, S1Prefill: s1})
+		generate(t, two, Input{IDs: full[len(turn1)+24:]}, Options{MaxTokens: 1, S1Prefill: s1})
+		one := e.NewSession()
+		generate(t, one, Input{IDs: full, Images: []*Image{img}}, Options{MaxTokens: 1, S1Prefill: s1})
+		var maxDiff float64
+		for i, v := range two.LastLogits() {
+			maxDiff = max(maxDiff, math.Abs(float64(v-one.LastLogits()[i])))
+		}
+		t.Logf("S1=%v: max |two-turn − single-shot| logit = %.3g", s1, maxDiff)
+		if s1 && maxDiff != 0 || maxDiff > 1e-4 {
+			t.Fatalf("S1=%v: prefix reuse changed the logits by %.3g", s1, maxDiff)
+		}
+	}
+}
