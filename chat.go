@@ -41,12 +41,15 @@ type Part struct {
 }
 
 type imageSource struct {
-	path   string
-	reader io.Reader
-	img    image.Image
+	path    string
+	reader  io.Reader
+	img     image.Image
+	patches []float32
 }
 
-func (s imageSource) isSet() bool { return s.path != "" || s.reader != nil || s.img != nil }
+func (s imageSource) isSet() bool {
+	return s.path != "" || s.reader != nil || s.img != nil || s.patches != nil
+}
 
 // Text is a text part.
 func Text(s string) Part { return Part{text: s} }
@@ -59,6 +62,11 @@ func ImageReader(r io.Reader) Part { return Part{image: imageSource{reader: r}} 
 
 // Image is an image part from a decoded image.
 func Image(img image.Image) Part { return Part{image: imageSource{img: img}} }
+
+// ImagePatches is an image part already preprocessed into the model's
+// patch tensor ([784, 1536] for the fixed 448×448 grid, as `vlmrt
+// preprocess` writes it): an expert input that skips decoding and resizing.
+func ImagePatches(patches []float32) Part { return Part{image: imageSource{patches: patches}} }
 
 // Message is one conversation turn: text and images in any order.
 type Message struct {
@@ -302,6 +310,11 @@ func (c *Chat) encodeImage(ctx context.Context, src imageSource) (*runtime.Image
 	var pre *vision.Preprocessed
 	var err error
 	switch {
+	case src.patches != nil:
+		if want := e.Grid.NumPatches() * e.Grid.PatchDim(); len(src.patches) != want {
+			return nil, fmt.Errorf("%w: precomputed patches hold %d values, want [%d, %d] = %d", ErrUnsupportedInput, len(src.patches), e.Grid.NumPatches(), e.Grid.PatchDim(), want)
+		}
+		return e.EncodePatches(ctx, src.patches)
 	case src.path != "":
 		pre, err = vision.PreprocessFile(ctx, src.path, opt)
 	case src.reader != nil:

@@ -12,7 +12,6 @@ import (
 	"github.com/vlmrt/vlmrt"
 	"github.com/vlmrt/vlmrt/runtime"
 	"github.com/vlmrt/vlmrt/safetensors"
-	"github.com/vlmrt/vlmrt/tokenizer"
 )
 
 func init() {
@@ -41,7 +40,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	f.modelFlags.register(fs)
 	f.genFlags.register(fs)
 	fs.Var(&f.images, "image", "image `FILE` (repeatable; JPEG, PNG, GIF, WebP, BMP, TIFF)")
-	fs.StringVar(&f.patches, "patches", "", "expert: safetensors `FILE` with a precomputed `patches` tensor [784,1536] instead of --image")
+	fs.StringVar(&f.patches, "patches", "", "expert: safetensors `FILE` with a precomputed `patches` tensor [784,1536] (F32/F16/BF16), an image placed before any --image")
 	fs.StringVar(&f.prompt, "prompt", "", "the question (rendered with the model's chat template); - reads stdin")
 	fs.StringVar(&f.promptIDs, "prompt-ids", "", "expert: JSON `FILE` with the raw prompt token ids, image pads included (no template)")
 	fs.StringVar(&f.system, "system", "", "system prompt")
@@ -55,9 +54,6 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	if (f.prompt == "") == (f.promptIDs == "") {
 		return usageError("give exactly one of --prompt and --prompt-ids")
-	}
-	if f.patches != "" && len(f.images) > 0 {
-		return usageError("give --image or --patches, not both")
 	}
 	if f.prompt == "-" {
 		b, err := io.ReadAll(stdin)
@@ -79,10 +75,18 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	out := &runOutput{w: stdout, stream: !f.json}
 	var promptIDs []int32
 	var st vlmrt.Stats
-	if f.promptIDs != "" || f.patches != "" {
-		promptIDs, st, err = runExpert(ctx, m, &f, gen, out)
+	if f.promptIDs != "" {
+		promptIDs, st, err = runPromptIDs(ctx, m, &f, gen, out)
 	} else {
-		parts := make([]vlmrt.Part, 0, len(f.images)+1)
+		parts := make([]vlmrt.Part, 0, len(f.images)+2)
+		if f.patches != "" {
+			e := m.Engine()
+			p, err := readPatches(f.patches, e.Grid.NumPatches(), e.Grid.PatchDim())
+			if err != nil {
+				return err
+			}
+			parts = append(parts, vlmrt.ImagePatches(p))
+		}
 		for _, path := range f.images {
 			parts = append(parts, vlmrt.ImageFile(path))
 		}
@@ -102,27 +106,34 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	return out.finish(promptIDs, st, f.stats, stderr)
 }
 
-// runExpert drives the engine directly: raw prompt ids and/or precomputed patches.
-func runExpert(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.GenerateOptions, out *runOutput) ([]int32, vlmrt.Stats, error) {
+// runPromptIDs drives the engine directly with raw prompt ids (no chat
+// template), the images from --image or --patches filling their pads.
+func runPromptIDs(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.GenerateOptions, out *runOutput) ([]int32, vlmrt.Stats, error) {
 	e := m.Engine()
-	var images []*runtime.Image
+	b, err := os.ReadFile(f.promptIDs)
+	if err != nil {
+		return nil, vlmrt.Stats{}, err
+	}
+	var ids []int32
+	if err := json.Unmarshal(b, &ids); err != nil {
+		return nil, vlmrt.Stats{}, fmt.Errorf("%s: want a JSON array of token ids: %v", f.promptIDs, err)
+	}
 	var patchSets [][]float32
-	switch {
-	case f.patches != "":
+	if f.patches != "" {
 		p, err := readPatches(f.patches, e.Grid.NumPatches(), e.Grid.PatchDim())
 		if err != nil {
 			return nil, vlmrt.Stats{}, err
 		}
 		patchSets = append(patchSets, p)
-	default:
-		for _, path := range f.images {
-			p, err := preprocessForEngine(ctx, e, path, f.resize)
-			if err != nil {
-				return nil, vlmrt.Stats{}, err
-			}
-			patchSets = append(patchSets, p)
-		}
 	}
+	for _, path := range f.images {
+		p, err := preprocessForEngine(ctx, e, path, f.resize)
+		if err != nil {
+			return nil, vlmrt.Stats{}, err
+		}
+		patchSets = append(patchSets, p)
+	}
+	images := make([]*runtime.Image, 0, len(patchSets))
 	for _, p := range patchSets {
 		im, err := e.EncodePatches(ctx, p)
 		if err != nil {
@@ -130,35 +141,9 @@ func runExpert(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.Gener
 		}
 		images = append(images, im)
 	}
-	var ids []int32
-	if f.promptIDs != "" {
-		b, err := os.ReadFile(f.promptIDs)
-		if err != nil {
-			return nil, vlmrt.Stats{}, err
-		}
-		if err := json.Unmarshal(b, &ids); err != nil {
-			return nil, vlmrt.Stats{}, fmt.Errorf("%s: want a JSON array of token ids: %v", f.promptIDs, err)
-		}
-	} else {
-		msgs := []tokenizer.Message{}
-		if f.system != "" {
-			msgs = append(msgs, tokenizer.TextMessage("system", f.system))
-		}
-		user := tokenizer.Message{Role: "user"}
-		for range images {
-			user.Content = append(user.Content, tokenizer.Part{Type: "image"})
-		}
-		user.Content = append(user.Content, tokenizer.Part{Type: "text", Text: f.prompt})
-		p, err := e.Tokenizer.EncodeChat(append(msgs, user), tokenizer.ChatOptions{AddGenerationPrompt: true}, e.Grid.NumTokens())
-		if err != nil {
-			return nil, vlmrt.Stats{}, err
-		}
-		ids = p.IDs
-	}
-	s := e.NewSession()
 	opt := runtime.Options{Sampling: gen.Sampling, MaxTokens: gen.MaxTokens, Stop: gen.Stop, S1Prefill: gen.S1Prefill}
 	var cbErr error
-	st, err := s.Generate(ctx, runtime.Input{IDs: ids, Images: images}, opt, func(t runtime.Token) bool {
+	st, err := e.NewSession().Generate(ctx, runtime.Input{IDs: ids, Images: images}, opt, func(t runtime.Token) bool {
 		cbErr = out.token(t.ID, t.Text)
 		return cbErr == nil
 	})

@@ -107,6 +107,15 @@ func TestRunExpertInputs(t *testing.T) {
 	if !slices.Equal(r.GeneratedIDs, greedy) || !slices.Equal(r.PromptIDs, ids) {
 		t.Fatalf("expert run: got %v want %v", r.GeneratedIDs, greedy)
 	}
+	// precomputed patches through the chat template
+	out, errOut, code = runCLI(t, "", "run", "--model", tinyA, "--patches", patches, "--prompt", "Describe this image.", "--max-tokens", "24", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	json.Unmarshal([]byte(out), &r)
+	if !slices.Equal(r.GeneratedIDs, greedy) || !slices.Equal(r.PromptIDs, ids) {
+		t.Fatalf("--patches with --prompt: got %v want %v", r.GeneratedIDs, greedy)
+	}
 	// text-only prompt ids
 	tids, tgreedy := goldenGreedy(t, "decoder_q8.json", "text")
 	b, _ = json.Marshal(tids)
