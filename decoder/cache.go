@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/vlmrt/vlmrt/internal/f16"
+	"github.com/vlmrt/vlmrt/kernels"
 )
 
 // Cache is one sequence's state: the keys and values of every layer for the
@@ -40,6 +41,7 @@ type scratch struct {
 	scores   []float32 // [context]
 	kNew     []float32 // [n, kv_heads*head_dim] new keys before storing (float16 cache)
 	vNew     []float32
+	attn     kernels.Attention // reused so a decode step allocates nothing
 }
 
 // NewCache returns an empty float32 cache for m.

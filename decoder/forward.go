@@ -189,37 +189,16 @@ func (m *Model) layerForward(c *Cache, li, base, n int) {
 	c.storeKV(li, base, kc, vc)
 
 	// Causal GQA attention: token i sees sequence indices 0..base+i.
-	scale := float32(1 / math.Sqrt(float64(hd)))
-	group := m.heads / m.kvHeads
-	for i := 0; i < n; i++ {
-		ctxLen := base + i + 1
-		scores := s.scores[:ctxLen]
-		for hq := 0; hq < m.heads; hq++ {
-			q := s.q[i*qd+hq*hd : i*qd+(hq+1)*hd]
-			off := (hq / group) * hd
-			out := s.att[i*qd+hq*hd : i*qd+(hq+1)*hd]
-			clear(out)
-			if c.half {
-				keys, vals := c.k16[li], c.v16[li]
-				for j := 0; j < ctxLen; j++ {
-					scores[j] = kernels.DotF16(q, keys[j*kvd+off:j*kvd+off+hd]) * scale
-				}
-				kernels.Softmax(scores)
-				for j := 0; j < ctxLen; j++ {
-					kernels.AxpyF16(out, scores[j], vals[j*kvd+off:j*kvd+off+hd])
-				}
-				continue
-			}
-			keys, vals := c.k[li], c.v[li]
-			for j := 0; j < ctxLen; j++ {
-				scores[j] = kernels.Dot(q, keys[j*kvd+off:j*kvd+off+hd]) * scale
-			}
-			kernels.Softmax(scores)
-			for j := 0; j < ctxLen; j++ {
-				kernels.Axpy(out, scores[j], vals[j*kvd+off:j*kvd+off+hd])
-			}
-		}
+	s.attn = kernels.Attention{
+		Q: s.q[:n*qd], Out: s.att[:n*qd], N: n, Base: base, Heads: m.heads, KVHeads: m.kvHeads, Dim: hd,
+		Scale: float32(1 / math.Sqrt(float64(hd))), Scores: s.scores,
 	}
+	if c.half {
+		s.attn.K16, s.attn.V16 = c.k16[li], c.v16[li]
+	} else {
+		s.attn.K, s.attn.V = c.k[li], c.v[li]
+	}
+	s.attn.Run()
 	l.o.Forward(s.o[:n*h], s.att[:n*qd], n)
 	kernels.Axpy(s.x[:n*h], 1, s.o[:n*h])
 

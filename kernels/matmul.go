@@ -153,4 +153,5 @@ type taskArgs struct {
 	matVecQ8  matVecQ8Task
 	matVecF32 matVecF32Task
 	matMul    matMulTask
+	attention attentionTask
 }

@@ -1,0 +1,100 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vlmrt/vlmrt/internal/f16"
+)
+
+// naiveAttention is the float64 definition of Attention.
+func naiveAttention(q, k, v []float64, n, base, heads, kvHeads, dim int, scale float64) []float64 {
+	out := make([]float64, n*heads*dim)
+	qd, kvd := heads*dim, kvHeads*dim
+	for i := 0; i < n; i++ {
+		for h := 0; h < heads; h++ {
+			off := h / (heads / kvHeads) * dim
+			ctx := base + i + 1
+			s := make([]float64, ctx)
+			mx := math.Inf(-1)
+			for j := range s {
+				for d := 0; d < dim; d++ {
+					s[j] += q[i*qd+h*dim+d] * k[j*kvd+off+d]
+				}
+				s[j] *= scale
+				mx = math.Max(mx, s[j])
+			}
+			var sum float64
+			for j := range s {
+				s[j] = math.Exp(s[j] - mx)
+				sum += s[j]
+			}
+			for j := range s {
+				for d := 0; d < dim; d++ {
+					out[i*qd+h*dim+d] += s[j] / sum * v[j*kvd+off+d]
+				}
+			}
+		}
+	}
+	return out
+}
+
+func TestAttention(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []struct{ n, base, heads, kvHeads, dim int }{
+		{1, 0, 2, 1, 8}, {1, 37, 4, 2, 16}, {5, 11, 6, 3, 12}, {3, 400, 8, 2, 64}, {1, 2000, 16, 4, 128},
+	} {
+		for _, half := range []bool{false, true} {
+			ctx := c.base + c.n
+			q := make([]float32, c.n*c.heads*c.dim)
+			k := make([]float32, ctx*c.kvHeads*c.dim)
+			v := make([]float32, len(k))
+			for _, s := range [][]float32{q, k, v} {
+				for i := range s {
+					s[i] = float32(r.NormFloat64())
+				}
+			}
+			a := Attention{Q: q, Out: make([]float32, len(q)), N: c.n, Base: c.base, Heads: c.heads, KVHeads: c.kvHeads,
+				Dim: c.dim, Scale: float32(1 / math.Sqrt(float64(c.dim))), Scores: make([]float32, ctx)}
+			widen := func(s []float32) []float64 {
+				o := make([]float64, len(s))
+				for i, x := range s {
+					o[i] = float64(x)
+				}
+				return o
+			}
+			kd, vd := widen(k), widen(v)
+			if half {
+				a.K16, a.V16 = make([]uint16, len(k)), make([]uint16, len(v))
+				for i := range k {
+					a.K16[i], a.V16[i] = f16.FromF32(k[i]), f16.FromF32(v[i])
+					kd[i], vd[i] = float64(f16.ToF32(a.K16[i])), float64(f16.ToF32(a.V16[i]))
+				}
+			} else {
+				a.K, a.V = k, v
+			}
+			a.Run()
+			want := naiveAttention(widen(q), kd, vd, c.n, c.base, c.heads, c.kvHeads, c.dim, float64(a.Scale))
+			var maxErr float64
+			for i, x := range a.Out {
+				maxErr = math.Max(maxErr, math.Abs(float64(x)-want[i]))
+			}
+			// outputs are convex combinations of unit-scale values: float32
+			// rounding over a few thousand terms stays far below 1e-4.
+			if maxErr > 1e-4 {
+				t.Errorf("%+v half=%v: max error %.3g", c, half, maxErr)
+			}
+		}
+	}
+}
+
+func TestAttentionAllocatesNothing(t *testing.T) {
+	ctx, dim, heads := 1500, 128, 16
+	a := Attention{Q: make([]float32, heads*dim), Out: make([]float32, heads*dim), K: make([]float32, ctx*4*dim), V: make([]float32, ctx*4*dim),
+		N: 1, Base: ctx - 1, Heads: heads, KVHeads: 4, Dim: dim, Scale: 0.1, Scores: make([]float32, ctx)}
+	a.Run()
+	if n := testing.AllocsPerRun(20, a.Run); n != 0 {
+		t.Fatalf("%v allocations per call", n)
+	}
+}
