@@ -21,13 +21,9 @@ var _ Encoder = (*HFTokenizer)(nil)
 
 // LoadHF loads the same tokenizer.json (or .gz) that Load would use.
 func LoadHF(dir string) (*HFTokenizer, error) {
-	path, err := findTokenizerFile(dir)
+	path, raw, err := readTokenizerJSON(dir)
 	if err != nil {
 		return nil, err
-	}
-	raw, err := readMaybeGzip(path)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	tk, err := hf.FromBytes(raw)
 	if err != nil {

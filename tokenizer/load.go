@@ -24,13 +24,9 @@ const qwenSplitPattern = `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|
 // tokenizer_config.json, generation_config.json and the chat template files
 // are read from the same directory when present.
 func Load(dir string) (*Tokenizer, error) {
-	path, err := findTokenizerFile(dir)
+	path, raw, err := readTokenizerJSON(dir)
 	if err != nil {
 		return nil, err
-	}
-	raw, err := readMaybeGzip(path)
-	if err != nil {
-		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	var tf tokenizerFile
 	if err := json.Unmarshal(raw, &tf); err != nil {
@@ -44,6 +40,17 @@ func Load(dir string) (*Tokenizer, error) {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	return t, nil
+}
+
+// readTokenizerJSON finds tokenizer.json (or .gz) for dir and reads it.
+func readTokenizerJSON(dir string) (path string, raw []byte, err error) {
+	if path, err = findTokenizerFile(dir); err != nil {
+		return "", nil, err
+	}
+	if raw, err = readMaybeGzip(path); err != nil {
+		return "", nil, fmt.Errorf("tokenizer: %w", err)
+	}
+	return path, raw, nil
 }
 
 func findTokenizerFile(dir string) (string, error) {

@@ -115,42 +115,34 @@ func decodeBytes(data []byte, maxPixels int64) (*RGBImage, error) {
 	return applyOrientation(rgb, fileOrientation(data, format)), nil
 }
 
+// codecs are the decoders for each format name sniffed from the magic bytes
+// (GIF decodes its first frame only).
+var codecs = map[string]struct {
+	config func(io.Reader) (image.Config, error)
+	decode func(io.Reader) (image.Image, error)
+}{
+	"jpeg": {jpeg.DecodeConfig, jpeg.Decode},
+	"png":  {png.DecodeConfig, png.Decode},
+	"gif":  {gif.DecodeConfig, gif.Decode},
+	"webp": {webp.DecodeConfig, webp.Decode},
+	"bmp":  {bmp.DecodeConfig, bmp.Decode},
+	"tiff": {tiff.DecodeConfig, tiff.Decode},
+}
+
 func decodeConfig(format string, data []byte) (image.Config, error) {
-	r := bytes.NewReader(data)
-	switch format {
-	case "jpeg":
-		return jpeg.DecodeConfig(r)
-	case "png":
-		return png.DecodeConfig(r)
-	case "gif":
-		return gif.DecodeConfig(r)
-	case "webp":
-		return webp.DecodeConfig(r)
-	case "bmp":
-		return bmp.DecodeConfig(r)
-	case "tiff":
-		return tiff.DecodeConfig(r)
+	c, ok := codecs[format]
+	if !ok {
+		return image.Config{}, ErrUnsupportedFormat
 	}
-	return image.Config{}, ErrUnsupportedFormat
+	return c.config(bytes.NewReader(data))
 }
 
 func decodePixels(format string, data []byte) (image.Image, error) {
-	r := bytes.NewReader(data)
-	switch format {
-	case "jpeg":
-		return jpeg.Decode(r)
-	case "png":
-		return png.Decode(r)
-	case "gif":
-		return gif.Decode(r) // the first frame only
-	case "webp":
-		return webp.Decode(r)
-	case "bmp":
-		return bmp.Decode(r)
-	case "tiff":
-		return tiff.Decode(r)
+	c, ok := codecs[format]
+	if !ok {
+		return nil, ErrUnsupportedFormat
 	}
-	return nil, ErrUnsupportedFormat
+	return c.decode(bytes.NewReader(data))
 }
 
 // guard runs a third-party decoder and turns a panic on malformed input
