@@ -1,0 +1,215 @@
+//go:build darwin
+
+package metal
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/vlmrt/vlmrt/kernels"
+)
+
+// These tests need a Mac with a Metal GPU; they have never run in CI (see
+// README.md). Each skips only when Open reports ErrUnavailable.
+
+func openDevice(t *testing.T) *Device {
+	t.Helper()
+	d, err := Open()
+	if errors.Is(err, ErrUnavailable) {
+		t.Skipf("no Metal device on this machine: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(d.Release)
+	t.Logf("device %q, recommended working set %.1f GiB, max buffer %.1f GiB",
+		d.Name(), float64(d.RecommendedMaxWorkingSetSize())/(1<<30), float64(d.MaxBufferLength())/(1<<30))
+	if d.Name() == "" || d.RecommendedMaxWorkingSetSize() == 0 || d.MaxBufferLength() == 0 {
+		t.Errorf("device properties missing: name %q, working set %d, max buffer %d",
+			d.Name(), d.RecommendedMaxWorkingSetSize(), d.MaxBufferLength())
+	}
+	return d
+}
+
+func compileKernel(t *testing.T, d *Device, name string) *Pipeline {
+	t.Helper()
+	ctx := context.Background()
+	lib, err := d.NewLibrary(ctx, Source)
+	if err != nil {
+		t.Fatalf("compile Source: %v", err)
+	}
+	defer lib.Release() // the pipeline keeps what it needs
+	if w := lib.Warnings(); w != "" {
+		t.Errorf("Source compiles with warnings:\n%s", w)
+	}
+	p, err := d.NewPipeline(ctx, lib, name)
+	if err != nil {
+		t.Fatalf("pipeline %s: %v", name, err)
+	}
+	t.Cleanup(p.Release)
+	return p
+}
+
+func bufferOf[T Scalar](t *testing.T, d *Device, s []T) *Buffer {
+	t.Helper()
+	b, err := d.NewBufferFrom(AsBytes(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Release)
+	return b
+}
+
+// TestMatVecQ8OnGPU runs matvec_q8 on random int8 matrices with ragged
+// tails and requires the GPU's y to equal MatVecQ8Reference bit for bit
+// (same operations in the same order, fma correctly rounded, safe math)
+// and kernels.MatVecQ8 within float32 rounding. A mismatch with the
+// reference but not the CPU points at the compiler reordering (math mode)
+// or flushing subnormals; a mismatch with both is a kernel bug.
+func TestMatVecQ8OnGPU(t *testing.T) {
+	d := openDevice(t)
+	p := compileKernel(t, d, KernelMatVecQ8)
+	if p.ThreadExecutionWidth() != SIMDWidth {
+		t.Fatalf("the pipeline runs %d-wide SIMD-groups, matvec_q8 needs %d", p.ThreadExecutionWidth(), SIMDWidth)
+	}
+	q, err := d.NewCommandQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Release()
+	rng := rand.New(rand.NewPCG(7, 8))
+	shapes := append(refShapes[:len(refShapes):len(refShapes)], [2]int{2560, 2560}, [2]int{1027, 9728})
+	for _, sh := range shapes {
+		rows, cols := sh[0], sh[1]
+		w := randMatrix(rng, rows, cols)
+		x := randVector(rng, cols)
+		yBuf, err := d.NewBuffer(4 * rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := View[float32](yBuf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range y {
+			y[i] = float32(math.NaN()) // every row must be written
+		}
+		err = q.MatVecQ8(context.Background(), p, yBuf, bufferOf(t, d, w.Q), bufferOf(t, d, w.Scales), bufferOf(t, d, x), rows, cols)
+		if err != nil {
+			t.Fatalf("[%d, %d]: %v", rows, cols, err)
+		}
+		ref := make([]float32, rows)
+		cpu := make([]float32, rows)
+		if err := MatVecQ8Reference(ref, w, x); err != nil {
+			t.Fatal(err)
+		}
+		kernels.MatVecQ8(cpu, w, x)
+		bad := 0
+		for r := range rows {
+			_, abs := exactRow(w, x, r)
+			tol := (gamma(refDepth(cols)) + gamma(cpuDepth(cols))) * abs
+			if math.Float32bits(y[r]) != math.Float32bits(ref[r]) || math.Abs(float64(y[r])-float64(cpu[r])) > tol {
+				if bad++; bad <= 5 {
+					t.Errorf("[%d, %d] row %d: GPU %v, MatVecQ8Reference %v, kernels.MatVecQ8 %v (tolerance %g)",
+						rows, cols, r, y[r], ref[r], cpu[r], tol)
+				}
+			}
+		}
+		if bad > 5 {
+			t.Errorf("[%d, %d]: %d rows differ in all", rows, cols, bad)
+		}
+		yBuf.Release()
+	}
+}
+
+func TestLibraryLanguageVersion(t *testing.T) {
+	d := openDevice(t)
+	src := "#include <metal_stdlib>\n#if __METAL_VERSION__ != 300\n#error compiled as the wrong MSL version\n#endif\nkernel void k(device float* y [[buffer(0)]]) { y[0] = 1.0f; }\n"
+	lib, err := d.NewLibrary(context.Background(), src)
+	if err != nil {
+		t.Fatalf("MSL 3.0 check: %v", err)
+	}
+	lib.Release()
+}
+
+func TestLibraryCompileErrorText(t *testing.T) {
+	d := openDevice(t)
+	_, err := d.NewLibrary(context.Background(), "#include <metal_stdlib>\nkernel void k(device float* y [[buffer(0)]]) { y[0] = undeclared_thing; }\n")
+	if err == nil || !strings.Contains(err.Error(), "undeclared_thing") {
+		t.Fatalf("got %v, want the compiler's message naming undeclared_thing", err)
+	}
+	t.Logf("compile error as reported: %v", err)
+}
+
+func TestPipelineUnknownFunction(t *testing.T) {
+	d := openDevice(t)
+	lib, err := d.NewLibrary(context.Background(), Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lib.Release()
+	_, err = d.NewPipeline(context.Background(), lib, "no_such_kernel")
+	if err == nil || !strings.Contains(err.Error(), "no_such_kernel") || !strings.Contains(err.Error(), KernelMatVecQ8) {
+		t.Fatalf("got %v, want an error naming no_such_kernel and listing %s", err, KernelMatVecQ8)
+	}
+}
+
+func TestBuffersCopyAndRelease(t *testing.T) {
+	d := openDevice(t)
+	src := []byte{1, 2, 3, 4}
+	b, err := d.NewBufferFrom(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src[0] = 9
+	if got := b.Contents(); len(got) != 4 || got[0] != 1 || got[3] != 4 {
+		t.Errorf("buffer holds %v, want a copy [1 2 3 4]", got)
+	}
+	b.Release()
+	b.Release()
+	if b.Len() != 0 {
+		t.Error("a released buffer still has contents")
+	}
+	z, err := d.NewBuffer(1 << 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Release()
+	for i, v := range z.Contents() {
+		if v != 0 {
+			t.Fatalf("NewBuffer byte %d is %d, want zero", i, v)
+		}
+	}
+	s, a, err := d.NewRopeShiftBuffers(211, 182)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Release()
+	defer a.Release()
+	if s.Len() != StaticScalarBytes || a.Len() != StaticScalarBytes || s.Contents()[0] != 211 || a.Contents()[0] != 182 {
+		t.Errorf("rope shift buffers %v / %v", s.Contents()[:4], a.Contents()[:4])
+	}
+}
+
+func TestDispatchChecksBeforeMetal(t *testing.T) {
+	d := openDevice(t)
+	p := compileKernel(t, d, KernelMatVecQ8)
+	q, err := d.NewCommandQueue()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Release()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	y := bufferOf(t, d, make([]float32, 4))
+	if err := q.Dispatch(ctx, p, Size{1, 1, 1}, Size{128, 1, 1}, BufferArg(0, y)); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled dispatch: %v", err)
+	}
+	if err := q.Dispatch(context.Background(), p, Size{1, 1, 1}, Size{p.MaxTotalThreadsPerThreadgroup() + 1, 1, 1}); err == nil {
+		t.Error("a threadgroup above the pipeline's limit was dispatched")
+	}
+}
