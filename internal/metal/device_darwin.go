@@ -43,9 +43,8 @@ func (d *Device) ready() error {
 	return nil
 }
 
-// Release drops the device reference Open returned. Objects made from the
-// device hold their own references to what they need, so they may be
-// released afterwards.
+// Release drops the device reference Open returned. Release it after the
+// buffers, libraries, pipelines and queues made from it.
 func (d *Device) Release() {
 	if d == nil || d.id == 0 {
 		return

@@ -34,11 +34,13 @@
 //     call returns: every entry point runs inside its own autorelease pool
 //     on one locked OS thread, because a pool must be popped on the thread
 //     that pushed it.
-//   - A Pipeline holds its own reference to the function it was built from,
-//     so releasing the Library first is safe. Dispatch retains its command
-//     buffer until the GPU has finished with it, and Metal's command buffer
-//     retains the buffers bound to it, so a dispatch abandoned by a
-//     cancelled context never reads freed memory.
+//   - A Pipeline holds references to its function and to the Library it
+//     came from, so the Library may be released first. Release the Device
+//     last: the other objects do not keep it alive. Dispatch retains its
+//     command buffer until the GPU has finished with it, and the command
+//     buffer (made with retained references, Metal's default) keeps the
+//     buffers bound to it alive, so a dispatch abandoned by a cancelled
+//     context never touches freed memory.
 //
 // Go memory is never handed to Metal to keep: a Go slice given to
 // NewBufferFrom is copied into a new shared-storage buffer, and Bytes

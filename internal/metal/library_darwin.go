@@ -92,7 +92,8 @@ func compileLibrary(dev uintptr, source string) (*Library, error) {
 	return l, err
 }
 
-// Release frees the library. Pipelines built from it stay usable.
+// Release drops the library. Pipelines built from it hold their own
+// reference and stay usable.
 func (l *Library) Release() {
 	if l == nil || l.id == 0 {
 		return
@@ -138,6 +139,7 @@ func (d *Device) NewPipeline(ctx context.Context, l *Library, function string) (
 		p = &Pipeline{
 			id:         id,
 			fn:         fn,
+			lib:        retain(l.id),
 			name:       function,
 			maxThreads: int(send(id, sel.maxTotalThreads)),
 			simdWidth:  int(send(id, sel.threadExecutionWidth)),
@@ -147,12 +149,12 @@ func (d *Device) NewPipeline(ctx context.Context, l *Library, function string) (
 	return p, err
 }
 
-// Release frees the pipeline and its function.
+// Release frees the pipeline and drops its function and library.
 func (p *Pipeline) Release() {
 	if p == nil || p.id == 0 {
 		return
 	}
-	id, fn := p.id, p.fn
-	p.id, p.fn = 0, 0
-	_ = withPool(func() error { release(id); release(fn); return nil })
+	id, fn, lib := p.id, p.fn, p.lib
+	p.id, p.fn, p.lib = 0, 0, 0
+	_ = withPool(func() error { release(id); release(fn); release(lib); return nil })
 }

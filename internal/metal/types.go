@@ -79,6 +79,7 @@ func (l *Library) Warnings() string {
 // MTLComputePipelineState and the MTLFunction it was built from).
 type Pipeline struct {
 	id, fn     uintptr // both owned (+1 from new… selectors)
+	lib        uintptr // the function's library, retained by the pipeline
 	name       string
 	maxThreads int
 	simdWidth  int
