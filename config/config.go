@@ -99,7 +99,7 @@ func Load(path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := Parse(data)
+	m, err := parseConfig(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -110,15 +110,25 @@ func Load(path string) (*Model, error) {
 // 4.x spelling (text_config.rope_scaling) and the v5 spelling
 // (text_config.rope_parameters, which may also carry rope_theta) are accepted.
 func Parse(data []byte) (*Model, error) {
+	m, err := parseConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
+	}
+	return m, nil
+}
+
+// parseConfig is Parse with errors that do not name the file, so Load can name it
+// by its path instead.
+func parseConfig(data []byte) (*Model, error) {
 	var raw rawModel
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("config.json: malformed JSON: %w", err)
+		return nil, fmt.Errorf("malformed JSON: %w", err)
 	}
 	if raw.TextConfig == nil {
-		return nil, fmt.Errorf("config.json: missing text_config (not a Qwen3-VL checkpoint?)")
+		return nil, fmt.Errorf("missing text_config (not a Qwen3-VL checkpoint?)")
 	}
 	if raw.VisionConfig == nil {
-		return nil, fmt.Errorf("config.json: missing vision_config (not a Qwen3-VL checkpoint?)")
+		return nil, fmt.Errorf("missing vision_config (not a Qwen3-VL checkpoint?)")
 	}
 	m := &Model{ModelType: raw.ModelType, Text: raw.TextConfig.Text, Vision: *raw.VisionConfig}
 	if len(raw.Architectures) > 0 {
@@ -135,7 +145,7 @@ func Parse(data []byte) (*Model, error) {
 			m.Text.RopeTheta = *rp.RopeTheta
 		}
 		if rp.RopeType != "" && rp.RopeType != "default" {
-			return nil, fmt.Errorf("config.json: text_config rope_type %q is not supported (only \"default\")", rp.RopeType)
+			return nil, fmt.Errorf("text_config rope_type %q is not supported (only \"default\")", rp.RopeType)
 		}
 	}
 	if m.Text.HeadDim == 0 && m.Text.NumHeads > 0 {
@@ -180,6 +190,17 @@ func pick(p *int32, def int32) int32 {
 	return *p
 }
 
+// Sanity bounds for Validate. The largest Qwen3-VL models have 94 decoder
+// layers, hidden size 8192, intermediate size 25600, vocabulary 151936 and
+// 16-pixel patches.
+const (
+	maxLayers    = 1024
+	maxWidth     = 1 << 20
+	maxVocab     = 1 << 24
+	maxPatchSide = 1024
+	maxPatchAxis = 64
+)
+
 // Validate checks that the numbers are usable and consistent.
 func (m *Model) Validate() error {
 	t, v := &m.Text, &m.Vision
@@ -195,56 +216,90 @@ func (m *Model) Validate() error {
 		{"vision_config.num_heads", v.NumHeads}, {"vision_config.intermediate_size", v.IntermediateSize},
 		{"vision_config.out_hidden_size", v.OutHiddenSize}, {"vision_config.patch_size", v.PatchSize},
 		{"vision_config.temporal_patch_size", v.TemporalPatchSize}, {"vision_config.spatial_merge_size", v.SpatialMergeSize},
-		{"vision_config.num_position_embeddings", v.NumPositionEmbeddings},
+		{"vision_config.num_position_embeddings", v.NumPositionEmbeddings}, {"vision_config.in_channels", v.InChannels},
 	} {
 		if c.val <= 0 {
-			return fmt.Errorf("config.json: %s must be positive, got %d", c.name, c.val)
+			return fmt.Errorf("%s must be positive, got %d", c.name, c.val)
+		}
+	}
+	// Upper bounds far above every real checkpoint: the loaders, inspect and
+	// the manifests size slices and byte counts from these numbers before
+	// any tensor is read, so a corrupt value must fail here, not as an
+	// out-of-memory crash or an overflowed count.
+	for _, c := range []struct {
+		name     string
+		val, max int
+	}{
+		{"text_config.num_hidden_layers", t.NumLayers, maxLayers}, {"vision_config.depth", v.Depth, maxLayers},
+		{"text_config.hidden_size", t.HiddenSize, maxWidth}, {"text_config.intermediate_size", t.IntermediateSize, maxWidth},
+		{"text_config.num_attention_heads", t.NumHeads, maxWidth}, {"text_config.head_dim", t.HeadDim, maxWidth},
+		// entries are checked in order, so these products cannot overflow
+		{"text_config.num_attention_heads × head_dim", t.NumHeads * t.HeadDim, maxWidth},
+		{"text_config.vocab_size", t.VocabSize, maxVocab},
+		{"vision_config.hidden_size", v.HiddenSize, maxWidth}, {"vision_config.intermediate_size", v.IntermediateSize, maxWidth},
+		{"vision_config.num_heads", v.NumHeads, maxWidth}, {"vision_config.num_position_embeddings", v.NumPositionEmbeddings, maxWidth},
+		{"vision_config.in_channels", v.InChannels, maxPatchAxis}, {"vision_config.temporal_patch_size", v.TemporalPatchSize, maxPatchAxis},
+		{"vision_config.patch_size", v.PatchSize, maxPatchSide}, {"vision_config.spatial_merge_size", v.SpatialMergeSize, maxPatchAxis},
+	} {
+		if c.val > c.max {
+			return fmt.Errorf("%s = %d is beyond any supported model (at most %d): corrupt config?", c.name, c.val, c.max)
+		}
+	}
+	if !(t.RMSNormEps > 0 && t.RMSNormEps < 1) {
+		return fmt.Errorf("text_config.rms_norm_eps must be in (0, 1), got %g", t.RMSNormEps)
+	}
+	for _, id := range []struct {
+		name string
+		val  int32
+	}{{"image_token_id", m.ImageTokenID}, {"vision_start_token_id", m.VisionStartID}, {"vision_end_token_id", m.VisionEndID}} {
+		if id.val < 0 {
+			return fmt.Errorf("%s must be ≥ 0, got %d", id.name, id.val)
 		}
 	}
 	if t.NumHeads%t.NumKVHeads != 0 {
-		return fmt.Errorf("config.json: num_attention_heads %d is not a multiple of num_key_value_heads %d", t.NumHeads, t.NumKVHeads)
+		return fmt.Errorf("num_attention_heads %d is not a multiple of num_key_value_heads %d", t.NumHeads, t.NumKVHeads)
 	}
 	if t.HeadDim%2 != 0 {
-		return fmt.Errorf("config.json: head_dim %d must be even for rotary embeddings", t.HeadDim)
+		return fmt.Errorf("head_dim %d must be even for rotary embeddings", t.HeadDim)
 	}
 	if t.RopeTheta <= 0 {
-		return fmt.Errorf("config.json: text_config.rope_theta missing or not positive")
+		return fmt.Errorf("text_config.rope_theta missing or not positive")
 	}
 	if len(t.MRopeSection) != 3 {
-		return fmt.Errorf("config.json: text_config rope_scaling/rope_parameters.mrope_section must have 3 entries, got %v", t.MRopeSection)
+		return fmt.Errorf("text_config rope_scaling/rope_parameters.mrope_section must have 3 entries, got %v", t.MRopeSection)
 	}
 	if s := t.MRopeSection[0] + t.MRopeSection[1] + t.MRopeSection[2]; s != t.HeadDim/2 {
-		return fmt.Errorf("config.json: mrope_section %v sums to %d, want head_dim/2 = %d", t.MRopeSection, s, t.HeadDim/2)
+		return fmt.Errorf("mrope_section %v sums to %d, want head_dim/2 = %d", t.MRopeSection, s, t.HeadDim/2)
 	}
 	if !t.MRopeInterleaved {
-		return fmt.Errorf("config.json: only interleaved M-RoPE (mrope_interleaved=true) is supported")
+		return fmt.Errorf("only interleaved M-RoPE (mrope_interleaved=true) is supported")
 	}
 	if t.AttentionBias {
-		return fmt.Errorf("config.json: attention_bias=true is not supported by Qwen3-VL decoders")
+		return fmt.Errorf("attention_bias=true is not supported by Qwen3-VL decoders")
 	}
 	if v.HiddenSize%v.NumHeads != 0 {
-		return fmt.Errorf("config.json: vision hidden_size %d not divisible by num_heads %d", v.HiddenSize, v.NumHeads)
+		return fmt.Errorf("vision hidden_size %d not divisible by num_heads %d", v.HiddenSize, v.NumHeads)
 	}
 	if (v.HiddenSize/v.NumHeads)%4 != 0 {
-		return fmt.Errorf("config.json: vision head_dim %d must be a multiple of 4 for the 2D rotary", v.HiddenSize/v.NumHeads)
+		return fmt.Errorf("vision head_dim %d must be a multiple of 4 for the 2D rotary", v.HiddenSize/v.NumHeads)
 	}
 	for _, d := range v.DeepstackIndexes {
 		if d < 0 || d >= v.Depth {
-			return fmt.Errorf("config.json: deepstack_visual_indexes %v out of range for depth %d", v.DeepstackIndexes, v.Depth)
+			return fmt.Errorf("deepstack_visual_indexes %v out of range for depth %d", v.DeepstackIndexes, v.Depth)
 		}
 	}
 	if len(v.DeepstackIndexes) > t.NumLayers {
-		return fmt.Errorf("config.json: %d DeepStack features but only %d decoder layers", len(v.DeepstackIndexes), t.NumLayers)
+		return fmt.Errorf("%d DeepStack features but only %d decoder layers", len(v.DeepstackIndexes), t.NumLayers)
 	}
 	if v.OutHiddenSize != t.HiddenSize {
-		return fmt.Errorf("config.json: vision out_hidden_size %d differs from text hidden_size %d", v.OutHiddenSize, t.HiddenSize)
+		return fmt.Errorf("vision out_hidden_size %d differs from text hidden_size %d", v.OutHiddenSize, t.HiddenSize)
 	}
 	side := 1
 	for side*side < v.NumPositionEmbeddings {
 		side++
 	}
 	if side*side != v.NumPositionEmbeddings {
-		return fmt.Errorf("config.json: num_position_embeddings %d is not a square", v.NumPositionEmbeddings)
+		return fmt.Errorf("num_position_embeddings %d is not a square", v.NumPositionEmbeddings)
 	}
 	return nil
 }

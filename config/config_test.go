@@ -91,6 +91,21 @@ func TestInvalidConfigs(t *testing.T) {
 		{"pos table", func(m map[string]any) { m["vision_config"].(map[string]any)["num_position_embeddings"] = 2300 }, "not a square"},
 		{"out hidden", func(m map[string]any) { m["vision_config"].(map[string]any)["out_hidden_size"] = 32 }, "differs from text hidden_size"},
 		{"eos type", func(m map[string]any) { m["text_config"].(map[string]any)["eos_token_id"] = "x" }, "eos_token_id"},
+		// Corrupt sizes must fail here: the loaders and inspect size slices from them.
+		{"huge layers", func(m map[string]any) { m["text_config"].(map[string]any)["num_hidden_layers"] = 1 << 31 }, "num_hidden_layers = 2147483648 is beyond"},
+		{"huge depth", func(m map[string]any) { m["vision_config"].(map[string]any)["depth"] = 1 << 40 }, "depth = 1099511627776 is beyond"},
+		{"huge vocab", func(m map[string]any) { m["text_config"].(map[string]any)["vocab_size"] = 1 << 40 }, "vocab_size = 1099511627776 is beyond"},
+		{"huge heads", func(m map[string]any) { m["text_config"].(map[string]any)["num_attention_heads"] = 1 << 60 }, "num_attention_heads = 1152921504606846976 is beyond"},
+		{"heads × head_dim", func(m map[string]any) {
+			tc := m["text_config"].(map[string]any)
+			tc["num_attention_heads"], tc["num_key_value_heads"], tc["head_dim"] = 1<<12, 1<<12, 1<<12
+		}, "num_attention_heads × head_dim = 16777216 is beyond"},
+		{"huge patch", func(m map[string]any) { m["vision_config"].(map[string]any)["patch_size"] = 1 << 30 }, "patch_size = 1073741824 is beyond"},
+		{"negative channels", func(m map[string]any) { m["vision_config"].(map[string]any)["in_channels"] = -3 }, "in_channels must be positive, got -3"},
+		{"huge pos table", func(m map[string]any) { m["vision_config"].(map[string]any)["num_position_embeddings"] = 1 << 62 }, "num_position_embeddings = 4611686018427387904 is beyond"},
+		{"negative eps", func(m map[string]any) { m["text_config"].(map[string]any)["rms_norm_eps"] = -1 }, "rms_norm_eps must be in (0, 1), got -1"},
+		{"image id negative", func(m map[string]any) { m["image_token_id"] = -5 }, "image_token_id must be ≥ 0, got -5"},
+		{"vision end negative", func(m map[string]any) { m["vision_end_token_id"] = -1 }, "vision_end_token_id must be ≥ 0, got -1"},
 	}
 	for _, c := range cases {
 		m := tinyA(t)
@@ -105,5 +120,25 @@ func TestInvalidConfigs(t *testing.T) {
 	}
 	if _, err := Load("nonexistent/config.json"); err == nil {
 		t.Error("missing file must fail")
+	}
+}
+
+// TestErrorNamesFileOnce: Load names the file by its path, Parse as
+// "config.json", and neither says it twice.
+func TestErrorNamesFileOnce(t *testing.T) {
+	m := tinyA(t)
+	m["text_config"].(map[string]any)["hidden_size"] = -64
+	b, _ := json.Marshal(m)
+	_, err := Parse(b)
+	if err == nil || err.Error() != "config.json: text_config.hidden_size must be positive, got -64" {
+		t.Errorf("Parse: %v", err)
+	}
+	path := t.TempDir() + "/config.json"
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load(path)
+	if err == nil || err.Error() != path+": text_config.hidden_size must be positive, got -64" {
+		t.Errorf("Load: %v", err)
 	}
 }
