@@ -104,6 +104,9 @@ func NewEngine(ctx context.Context, src weights.Source, cfg *config.Model, tok *
 	if progress == nil {
 		progress = func(string) {}
 	}
+	if err := checkSpecialIDs(cfg, tok); err != nil {
+		return nil, err
+	}
 	e := &Engine{Config: cfg, Tokenizer: tok, Grid: FixedGrid(cfg.Vision), KVCacheF16: opt.KVCacheF16}
 	var err error
 	if !opt.NoVision {
@@ -139,4 +142,27 @@ const FixedImageSize = 448
 // FixedGrid is the preprocessing grid for a vision config at FixedImageSize.
 func FixedGrid(v config.Vision) vision.Grid {
 	return vision.Grid{ImageSize: FixedImageSize, PatchSize: v.PatchSize, TemporalPatch: v.TemporalPatchSize, MergeSize: v.SpatialMergeSize}
+}
+
+// checkSpecialIDs rejects tokenizer files that do not belong to the
+// checkpoint: the session finds image pads by config.json's id, so a
+// tokenizer that spells <|image_pad|> with another id would make every image
+// prompt fail later with a confusing pad count.
+func checkSpecialIDs(cfg *config.Model, tok *tokenizer.Tokenizer) error {
+	if tok == nil {
+		return nil
+	}
+	for _, s := range []struct {
+		token, key string
+		id         int32
+	}{
+		{"<|image_pad|>", "image_token_id", cfg.ImageTokenID},
+		{"<|vision_start|>", "vision_start_token_id", cfg.VisionStartID},
+		{"<|vision_end|>", "vision_end_token_id", cfg.VisionEndID},
+	} {
+		if id, ok := tok.TokenID(s.token); ok && id != s.id {
+			return fmt.Errorf("config.json %s is %d but the tokenizer's %s is %d: the tokenizer files do not belong to this checkpoint", s.key, s.id, s.token, id)
+		}
+	}
+	return nil
 }

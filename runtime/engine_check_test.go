@@ -1,0 +1,44 @@
+package runtime
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/vlmrt/vlmrt/config"
+	"github.com/vlmrt/vlmrt/tokenizer"
+)
+
+// TestNewEngineRejectsForeignTokenizer: a config.json whose special ids
+// disagree with the tokenizer's fails at load, naming both ids, before any
+// weight is read (the source here is nil).
+func TestNewEngineRejectsForeignTokenizer(t *testing.T) {
+	tok, err := tokenizer.Load("../testdata/tokenizer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := config.Load(tinyA + "/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkSpecialIDs(good, tok); err != nil {
+		t.Fatalf("tiny-a and its tokenizer: %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(*config.Model)
+		want string
+	}{
+		{"image pad", func(m *config.Model) { m.ImageTokenID = 200000 }, "config.json image_token_id is 200000 but the tokenizer's <|image_pad|> is 151655"},
+		{"vision start", func(m *config.Model) { m.VisionStartID = 7 }, "vision_start_token_id is 7 but the tokenizer's <|vision_start|> is 151652"},
+		{"vision end", func(m *config.Model) { m.VisionEndID = 151652 }, "vision_end_token_id is 151652 but the tokenizer's <|vision_end|> is 151653"},
+	} {
+		cfg := *good
+		c.edit(&cfg)
+		_, err := NewEngine(context.Background(), nil, &cfg, tok, LoadOptions{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.want)
+		}
+	}
+}
+
