@@ -25,16 +25,18 @@ type Sampling struct {
 // Validate reports a clear error for out-of-range settings.
 func (s Sampling) Validate() error {
 	switch {
-	case s.Temperature < 0 || math.IsNaN(float64(s.Temperature)):
-		return fmt.Errorf("temperature %g must be ≥ 0", s.Temperature)
+	// An infinite temperature or penalty turns the logits into NaN or a
+	// uniform draw: never what was meant (a float32 overflow, 1e39, lands here).
+	case s.Temperature < 0 || math.IsNaN(float64(s.Temperature)) || math.IsInf(float64(s.Temperature), 0):
+		return fmt.Errorf("temperature %g must be finite and ≥ 0", s.Temperature)
 	case s.TopK < 0:
 		return fmt.Errorf("top-k %d must be ≥ 0", s.TopK)
 	case s.TopP < 0 || s.TopP > 1 || math.IsNaN(float64(s.TopP)):
 		return fmt.Errorf("top-p %g must be in [0, 1]", s.TopP)
 	case s.MinP < 0 || s.MinP > 1 || math.IsNaN(float64(s.MinP)):
 		return fmt.Errorf("min-p %g must be in [0, 1]", s.MinP)
-	case s.RepeatPenalty < 0 || math.IsNaN(float64(s.RepeatPenalty)):
-		return fmt.Errorf("repeat penalty %g must be ≥ 0", s.RepeatPenalty)
+	case s.RepeatPenalty < 0 || math.IsNaN(float64(s.RepeatPenalty)) || math.IsInf(float64(s.RepeatPenalty), 0):
+		return fmt.Errorf("repeat penalty %g must be finite and ≥ 0", s.RepeatPenalty)
 	case s.RepeatWindow < 0:
 		return fmt.Errorf("repeat window %d must be ≥ 0", s.RepeatWindow)
 	}

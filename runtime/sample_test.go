@@ -1,8 +1,10 @@
 package runtime
 
 import (
+	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -96,10 +98,24 @@ func TestSeededSampling(t *testing.T) {
 }
 
 func TestSamplingValidate(t *testing.T) {
-	bad := []Sampling{{Temperature: -1}, {TopK: -1}, {TopP: 1.5}, {MinP: -0.1}, {RepeatPenalty: -1}, {RepeatWindow: -2}}
+	inf := float32(math.Inf(1))
+	bad := []Sampling{{Temperature: -1}, {TopK: -1}, {TopP: 1.5}, {MinP: -0.1}, {RepeatPenalty: -1}, {RepeatWindow: -2},
+		{Temperature: inf}, {RepeatPenalty: inf}, {Temperature: float32(math.NaN())}}
 	for _, s := range bad {
 		if s.Validate() == nil {
 			t.Errorf("%+v should be rejected", s)
+		}
+	}
+	for _, c := range []struct {
+		o    Options
+		want string
+	}{
+		{Options{MaxTokens: -1}, "max tokens -1 must be ≥ 0"},
+		{Options{PrefillChunk: -3}, "prefill chunk -3 must be ≥ 0"},
+		{Options{Sampling: Sampling{Temperature: inf}}, "temperature +Inf must be finite"},
+	} {
+		if err := c.o.Validate(); err == nil || !errors.Is(err, ErrUnsupportedInput) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: got %v, want ErrUnsupportedInput containing %q", c.o, err, c.want)
 		}
 	}
 	if (Sampling{Temperature: 0.7, TopK: 20, TopP: 0.8}).Validate() != nil {
