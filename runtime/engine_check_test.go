@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/tokenizer"
 )
@@ -42,3 +43,30 @@ func TestNewEngineRejectsForeignTokenizer(t *testing.T) {
 	}
 }
 
+// TestNaNLogitsAreAnError: a model whose numbers produce NaN (here a
+// negative rms_norm_eps, which config.Parse rejects but a hand-built config
+// can carry) stops with an error instead of streaming token 0.
+func TestNaNLogitsAreAnError(t *testing.T) {
+	ck, err := bundle.OpenCheckpoint(tinyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ck.Close()
+	cfg := *ck.Config
+	cfg.Text.RMSNormEps = -1
+	e, err := NewEngine(context.Background(), ck.Tensors, &cfg, nil, LoadOptions{NoVision: true, ContextLength: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []int32
+	st, err := e.NewSession().Generate(context.Background(), Input{IDs: []int32{151644, 872, 198, 6023}}, Options{MaxTokens: 4}, func(tok Token) bool {
+		got = append(got, tok.ID)
+		return true
+	})
+	if err == nil || !strings.Contains(err.Error(), "NaN logits") {
+		t.Fatalf("got %v (tokens %v, stats %+v), want a NaN logits error", err, got, st)
+	}
+	if len(got) != 0 {
+		t.Errorf("tokens %v streamed from NaN logits", got)
+	}
+}

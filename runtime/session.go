@@ -50,8 +50,11 @@ func (o Options) Validate() error {
 	if err := o.Sampling.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
 	}
-	if o.MaxTokens < 0 || o.PrefillChunk < 0 {
-		return fmt.Errorf("%w: max tokens and prefill chunk must be ≥ 0", ErrUnsupportedInput)
+	if o.MaxTokens < 0 {
+		return fmt.Errorf("%w: max tokens %d must be ≥ 0", ErrUnsupportedInput, o.MaxTokens)
+	}
+	if o.PrefillChunk < 0 {
+		return fmt.Errorf("%w: prefill chunk %d must be ≥ 0", ErrUnsupportedInput, o.PrefillChunk)
 	}
 	return nil
 }
@@ -202,7 +205,7 @@ func (s *Session) checkImages(in Input) error {
 		want += im.Tokens()
 	}
 	if pads != want {
-		return fmt.Errorf("%w: the input has %d image pad tokens but its %d images need %d", ErrUnsupportedInput, pads, len(in.Images), want)
+		return fmt.Errorf("%w: the input has %d image pad tokens (id %d) but %d images were given, which need %d", ErrUnsupportedInput, pads, s.padID(), len(in.Images), want)
 	}
 	// Each image's pads must be one contiguous run of exactly its size.
 	i, img := 0, 0
@@ -328,6 +331,9 @@ func (s *Session) decode(ctx context.Context, opt Options, st *Stats, prefillSta
 			st.FinishReason = "cancelled"
 			return cancelled(err)
 		}
+		if i := firstNaN(s.logits); i >= 0 {
+			return fmt.Errorf("the decoder produced NaN logits (logit %d, reply token %d): the model's weights or config.json numbers are corrupt", i, st.GeneratedTokens+1)
+		}
 		id := sampler.Sample(s.logits, history)
 		history = append(history, id)
 		s.pending = append(s.pending, id)
@@ -379,4 +385,17 @@ func (s *Session) decode(ctx context.Context, opt Options, st *Stats, prefillSta
 		s.ids = append(s.ids, id)
 		s.pending = s.pending[:0]
 	}
+}
+
+// firstNaN returns the index of the first NaN in x, or -1. Sampling NaN
+// logits would silently pick token 0 forever (every comparison is false), so
+// a corrupt model must stop with an error instead. The scan costs about one
+// vocabulary-length pass per token, nothing beside the decoder step.
+func firstNaN(x []float32) int {
+	for i, v := range x {
+		if v != v {
+			return i
+		}
+	}
+	return -1
 }
