@@ -36,8 +36,9 @@ type ResizeMode = vision.ResizeMode
 
 // Part is one piece of a message: text or an image.
 type Part struct {
-	text  string
-	image imageSource
+	text    string
+	image   imageSource
+	isImage bool // made by an image constructor, even with a nil source
 }
 
 type imageSource struct {
@@ -55,18 +56,20 @@ func (s imageSource) isSet() bool {
 func Text(s string) Part { return Part{text: s} }
 
 // ImageFile is an image part read from a file (JPEG, PNG, GIF, WebP, BMP, TIFF).
-func ImageFile(path string) Part { return Part{image: imageSource{path: path}} }
+func ImageFile(path string) Part { return Part{image: imageSource{path: path}, isImage: true} }
 
 // ImageReader is an image part decoded from r when the message is sent.
-func ImageReader(r io.Reader) Part { return Part{image: imageSource{reader: r}} }
+func ImageReader(r io.Reader) Part { return Part{image: imageSource{reader: r}, isImage: true} }
 
 // Image is an image part from a decoded image.
-func Image(img image.Image) Part { return Part{image: imageSource{img: img}} }
+func Image(img image.Image) Part { return Part{image: imageSource{img: img}, isImage: true} }
 
 // ImagePatches is an image part already preprocessed into the model's
 // patch tensor ([784, 1536] for the fixed 448×448 grid, as `vlmrt
 // preprocess` writes it): an expert input that skips decoding and resizing.
-func ImagePatches(patches []float32) Part { return Part{image: imageSource{patches: patches}} }
+func ImagePatches(patches []float32) Part {
+	return Part{image: imageSource{patches: patches}, isImage: true}
+}
 
 // Message is one conversation turn: text and images in any order.
 type Message struct {
@@ -254,9 +257,12 @@ func (c *Chat) buildInput(ctx context.Context, msgs []Message) ([]int32, []*runt
 		}
 		for _, p := range msg.Parts {
 			switch {
-			case p.image.isSet() && tm.Role != "user":
+			case p.isImage && tm.Role != "user":
 				return nil, nil, fmt.Errorf("%w: images are only allowed in user messages", ErrUnsupportedInput)
-			case p.image.isSet():
+			case p.isImage && !p.image.isSet():
+				// Image(nil), ImageFile(""), ... would otherwise pass as an empty text part.
+				return nil, nil, fmt.Errorf("%w: image %d of the message is empty (nil image, nil reader, nil patches or empty path)", ErrUnsupportedInput, len(sources)+1)
+			case p.isImage:
 				tm.Content = append(tm.Content, tokenizer.Part{Type: "image"})
 				sources = append(sources, p.image)
 			default:
