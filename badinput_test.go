@@ -6,6 +6,7 @@ import (
 	"image"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vlmrt/vlmrt"
 )
@@ -29,5 +30,38 @@ func TestEmptyImageParts(t *testing.T) {
 		if n := len(c.Tokens()); n != 0 {
 			t.Errorf("%s: the refused turn left %d tokens in the chat", name, n)
 		}
+	}
+}
+
+// TestSendInsideOwnTurn: a Send from inside the same Chat's running turn
+// used to wait for itself forever; it is an error, and the outer turn
+// finishes normally.
+func TestSendInsideOwnTurn(t *testing.T) {
+	m := model(t)
+	c := m.NewChat(vlmrt.WithGenerate(vlmrt.GenerateOptions{MaxTokens: 3}))
+	var inner error
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.SendFunc(context.Background(), vlmrt.User(vlmrt.Text("Hi")), func(vlmrt.Token) error {
+			if inner == nil {
+				_, inner = c.SendFunc(context.Background(), vlmrt.User(vlmrt.Text("again")), func(vlmrt.Token) error { return nil })
+			}
+			return nil
+		})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("outer turn: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("nested Send deadlocked")
+	}
+	if !errors.Is(inner, vlmrt.ErrUnsupportedInput) || !strings.Contains(inner.Error(), "already running a turn") {
+		t.Fatalf("nested Send: %v", inner)
+	}
+	if st := c.Stats(); st.GeneratedTokens != 3 {
+		t.Errorf("outer turn generated %d tokens, want 3", st.GeneratedTokens)
 	}
 }

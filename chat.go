@@ -114,6 +114,8 @@ func WithResize(r ResizeMode) ChatOption { return func(o *chatOptions) { o.resiz
 //
 // Reset, SetSystem, SetGenerate and Tokens wait for a running turn to end,
 // so call them between turns, not from inside a Send loop; Stats never waits.
+// A Send while another turn of the same Chat runs fails with
+// ErrUnsupportedInput.
 type Chat struct {
 	m     *Model
 	opt   chatOptions
@@ -202,12 +204,19 @@ func (c *Chat) SendFunc(ctx context.Context, msg Message, fn func(Token) error) 
 
 // send runs one turn made of msgs (the last one from the user).
 func (c *Chat) send(ctx context.Context, msgs []Message, yield func(Token) bool) (*Response, error) {
+	// A second Send while a turn runs (another goroutine, or a Send from
+	// inside this turn's own loop, which would wait for itself forever) is
+	// an error, not a wait. The chat lock comes first so that a refused Send
+	// never takes the model's read lock a second time (a pending Close
+	// would deadlock it).
+	if !c.mu.TryLock() {
+		return nil, fmt.Errorf("%w: this Chat is already running a turn (one Send at a time per Chat; use a Chat per conversation)", ErrUnsupportedInput)
+	}
+	defer c.mu.Unlock()
 	if err := c.m.acquire(); err != nil {
 		return nil, err
 	}
 	defer c.m.mu.RUnlock()
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	if last := msgs[len(msgs)-1]; last.Role != "" && last.Role != "user" {
 		return nil, fmt.Errorf("%w: the last message of a turn must be from the user, got role %q", ErrUnsupportedInput, last.Role)
 	}
