@@ -65,3 +65,20 @@ func TestSendInsideOwnTurn(t *testing.T) {
 		t.Errorf("outer turn generated %d tokens, want 3", st.GeneratedTokens)
 	}
 }
+
+// TestOpenOptionErrors: a bad option names itself and its value, and fails
+// before any file is read.
+func TestOpenOptionErrors(t *testing.T) {
+	for _, c := range []struct {
+		opt  vlmrt.Option
+		want string
+	}{
+		{vlmrt.WithThreads(-1), "threads -1 must be ≥ 0"},
+		{vlmrt.WithContextLength(-5), "context length -5 must be ≥ 0"},
+	} {
+		_, err := vlmrt.Open(context.Background(), "testdata/does-not-exist", c.opt)
+		if !errors.Is(err, vlmrt.ErrUnsupportedInput) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("got %v, want ErrUnsupportedInput containing %q", err, c.want)
+		}
+	}
+}

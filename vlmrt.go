@@ -148,8 +148,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	default:
 		return nil, fmt.Errorf("%w: unknown backend %q", ErrUnsupportedInput, o.backend)
 	}
-	if o.threads < 0 || o.contextLen < 0 {
-		return nil, fmt.Errorf("%w: threads and context length must be ≥ 0", ErrUnsupportedInput)
+	if o.threads < 0 {
+		return nil, fmt.Errorf("%w: threads %d must be ≥ 0 (0 = all cores)", ErrUnsupportedInput, o.threads)
+	}
+	if o.contextLen < 0 {
+		return nil, fmt.Errorf("%w: context length %d must be ≥ 0 (0 = the model's default)", ErrUnsupportedInput, o.contextLen)
 	}
 	if o.threads > 0 {
 		kernels.SetThreads(o.threads)
