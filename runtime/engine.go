@@ -107,6 +107,12 @@ func NewEngine(ctx context.Context, src weights.Source, cfg *config.Model, tok *
 	if err := checkSpecialIDs(cfg, tok); err != nil {
 		return nil, err
 	}
+	// Checked before any weight is bound: positions past the model's table
+	// are out of its range, and an absurd length would let the KV cache grow
+	// without bound.
+	if mp := cfg.Text.MaxPositions; mp > 0 && opt.ContextLength > mp {
+		return nil, fmt.Errorf("%w: context length %d exceeds the model's max_position_embeddings %d", ErrUnsupportedInput, opt.ContextLength, mp)
+	}
 	e := &Engine{Config: cfg, Tokenizer: tok, Grid: FixedGrid(cfg.Vision), KVCacheF16: opt.KVCacheF16}
 	var err error
 	if !opt.NoVision {

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -68,5 +69,18 @@ func TestNaNLogitsAreAnError(t *testing.T) {
 	}
 	if len(got) != 0 {
 		t.Errorf("tokens %v streamed from NaN logits", got)
+	}
+}
+
+// TestContextLengthBeyondModel: a context longer than the model's position
+// range fails before any weight is read (the source here is nil).
+func TestContextLengthBeyondModel(t *testing.T) {
+	cfg, err := config.Load(tinyA + "/config.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = NewEngine(context.Background(), nil, cfg, nil, LoadOptions{ContextLength: cfg.Text.MaxPositions + 1})
+	if !errors.Is(err, ErrUnsupportedInput) || !strings.Contains(err.Error(), "context length 262145 exceeds the model's max_position_embeddings 262144") {
+		t.Fatalf("got %v", err)
 	}
 }
