@@ -35,6 +35,12 @@ func (f *modelFlags) open(ctx context.Context, stdout, stderr io.Writer, extra .
 	if f.model == "" {
 		return nil, usageError("--model is required")
 	}
+	if f.threads < 0 {
+		return nil, usageError("--threads must be ≥ 0 (0 = all cores), got %d", f.threads)
+	}
+	if f.ctxLen < 0 {
+		return nil, usageError("--ctx must be ≥ 0 (0 = the model's default), got %d", f.ctxLen)
+	}
 	p, err := weights.ParsePrecision(f.precision)
 	if err != nil {
 		return nil, usageError("--precision: %v", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -51,6 +52,9 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	if fs.NArg() > 0 {
 		return usageError("unexpected argument %q (put the question in --prompt)", fs.Arg(0))
+	}
+	if f.prompt == "" && f.promptIDs == "" && flagSet(fs, "prompt") {
+		return usageError("--prompt is empty (give the question as its value)")
 	}
 	if (f.prompt == "") == (f.promptIDs == "") {
 		return usageError("give exactly one of --prompt and --prompt-ids")
@@ -234,4 +238,11 @@ func statsJSON(s vlmrt.Stats) statsOut {
 		PrefillMS: ms(s.Prefill), PrefillTokS: s.PrefillTokPerSec(), TTFTMS: ms(s.TimeToFirstToken),
 		GeneratedTokens: s.GeneratedTokens, DecodeTokS: s.DecodeTokPerSec(), TotalMS: ms(s.Total), FinishReason: s.FinishReason,
 	}
+}
+
+// flagSet reports whether the command line set the named flag (even to "").
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }

@@ -150,6 +150,11 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"run", "--model", tinyA, "--prompt-ids", pads}, 1, "image pad tokens"},
 		{[]string{"run", "--model", tinyA, "--image", filepath.Join(dir, "missing.png"), "--prompt", "hi"}, 1, "missing.png"},
 		{[]string{"run", "--model", tinyA, "--prompt", "hi", "--resize", "zoom"}, 2, "resize"},
+		{[]string{"run", "--model", tinyA, "--prompt", ""}, 2, "--prompt is empty"},
+		{[]string{"run", "--model", tinyA, "--prompt", "hi", "--threads", "-1"}, 2, "--threads must be ≥ 0 (0 = all cores), got -1"},
+		{[]string{"run", "--model", tinyA, "--prompt", "hi", "--ctx", "-5"}, 2, "--ctx must be ≥ 0 (0 = the model's default), got -5"},
+		{[]string{"run", "--model", tinyA, "--prompt", "hi", "--ctx", "9223372036854775807"}, 1, "exceeds the model's max_position_embeddings 262144"},
+		{[]string{"run", "--model", tinyA, "--prompt", "hi", "--temperature", "1e39"}, 2, "temperature +Inf must be finite"},
 	} {
 		_, errOut, code := runCLI(t, "", c.args...)
 		if code != c.code || !strings.Contains(errOut, c.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
