@@ -103,3 +103,20 @@ func TestWriteRejectsWrongSize(t *testing.T) {
 		t.Fatal("a failed write must leave no file")
 	}
 }
+
+// TestWriteToDirectory: a directory as the target is refused by name, and
+// no temporary file is left beside it.
+func TestWriteToDirectory(t *testing.T) {
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "out")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err := WriteFile(dir, []Tensor{F32Tensor("x", []int{1}, []float32{1})}, nil)
+	if err == nil || !strings.Contains(err.Error(), dir+" is a directory") {
+		t.Fatalf("got %v, want an error saying %s is a directory", err, dir)
+	}
+	if ents, _ := os.ReadDir(parent); len(ents) != 1 {
+		t.Fatalf("left behind: %v", ents)
+	}
+}

@@ -82,6 +82,11 @@ func WriteEntries(path string, entries []Entry, metadata map[string]string, prog
 		hdr = append(hdr, ' ')
 	}
 
+	// Renaming over a directory fails only after the whole file is written,
+	// with an error about the temporary file; say what is wrong up front.
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return fmt.Errorf("safetensors: %s is a directory; give the path of the file to write", path)
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return err
