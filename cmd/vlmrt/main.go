@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -95,25 +96,42 @@ func printHelp(w io.Writer) {
 	}
 }
 
-// newFlagSet returns a FlagSet that reports errors instead of exiting, with
-// usage text written to stderr.
+// newFlagSet returns a FlagSet that reports errors instead of exiting. The
+// flag package writes usage text on --help and on errors alike; it goes to a
+// held buffer that parseFlags shows for --help only, so a bad flag is one line.
 func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("vlmrt "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	out := &heldOutput{stderr: stderr}
+	fs.SetOutput(out)
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: vlmrt %s %s\n\nFlags:\n", name, synopsis)
+		out.buf.Reset() // drop the flag package's own error line
+		fmt.Fprintf(out, "Usage: vlmrt %s %s\n\nFlags:\n", name, synopsis)
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
-// parseFlags parses args into fs; a parse failure becomes a usage error.
+// heldOutput keeps a flag set's output until parseFlags decides to show it.
+type heldOutput struct {
+	buf    bytes.Buffer
+	stderr io.Writer
+}
+
+func (h *heldOutput) Write(p []byte) (int, error) { return h.buf.Write(p) }
+
+// parseFlags parses args into fs; a parse failure becomes a one-line usage
+// error that points at --help.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
+	err := fs.Parse(args)
+	out, _ := fs.Output().(*heldOutput)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		if out != nil {
+			out.stderr.Write(out.buf.Bytes())
 		}
-		return usageError("%v", err)
+		return err
 	}
-	return nil
+	return usageError("%v (see %s --help)", err, fs.Name())
 }
