@@ -27,7 +27,8 @@ type runFlags struct {
 	modelFlags
 	genFlags
 	images    stringList
-	patches   string
+	patches   stringList
+	grid      string
 	prompt    string
 	promptIDs string
 	system    string
@@ -41,7 +42,8 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	f.modelFlags.register(fs)
 	f.genFlags.register(fs)
 	fs.Var(&f.images, "image", "image `FILE` (repeatable; JPEG, PNG, GIF, WebP, BMP, TIFF)")
-	fs.StringVar(&f.patches, "patches", "", "expert: safetensors `FILE` with a precomputed `patches` tensor [784,1536] (F32/F16/BF16), an image placed before any --image")
+	fs.Var(&f.patches, "patches", "expert: safetensors `FILE` with a precomputed `patches` tensor [784,1536] (F32/F16/BF16); repeatable; these images come before any --image")
+	fs.StringVar(&f.grid, "grid", "", "expert, with --prompt-ids: the patch grid `HxW` of every --patches file for native-resolution input (default: the fixed 28x28)")
 	fs.StringVar(&f.prompt, "prompt", "", "the question (rendered with the model's chat template); - reads stdin")
 	fs.StringVar(&f.promptIDs, "prompt-ids", "", "expert: JSON `FILE` with the raw prompt token ids, image pads included (no template)")
 	fs.StringVar(&f.system, "system", "", "system prompt")
@@ -55,6 +57,9 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	if f.prompt == "" && f.promptIDs == "" && flagSet(fs, "prompt") {
 		return usageError("--prompt is empty (give the question as its value)")
+	}
+	if f.grid != "" && f.promptIDs == "" {
+		return usageError("--grid needs --prompt-ids (the chat template places fixed-grid images only)")
 	}
 	if (f.prompt == "") == (f.promptIDs == "") {
 		return usageError("give exactly one of --prompt and --prompt-ids")
@@ -82,10 +87,10 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if f.promptIDs != "" {
 		promptIDs, st, err = runPromptIDs(ctx, m, &f, gen, out)
 	} else {
-		parts := make([]vlmrt.Part, 0, len(f.images)+2)
-		if f.patches != "" {
-			e := m.Engine()
-			p, err := readPatches(f.patches, e.Grid.NumPatches(), e.Grid.PatchDim())
+		parts := make([]vlmrt.Part, 0, len(f.patches)+len(f.images)+1)
+		e := m.Engine()
+		for _, path := range f.patches {
+			p, err := readPatches(path, e.Grid.NumPatches(), e.Grid.PatchDim())
 			if err != nil {
 				return err
 			}
@@ -122,28 +127,37 @@ func runPromptIDs(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.Ge
 	if err := json.Unmarshal(b, &ids); err != nil {
 		return nil, vlmrt.Stats{}, fmt.Errorf("%s: want a JSON array of token ids: %v", f.promptIDs, err)
 	}
-	var patchSets [][]float32
-	if f.patches != "" {
-		p, err := readPatches(f.patches, e.Grid.NumPatches(), e.Grid.PatchDim())
+	gridH, gridW := e.Grid.PatchesPerSide(), e.Grid.PatchesPerSide()
+	if f.grid != "" {
+		if _, err := fmt.Sscanf(f.grid, "%dx%d", &gridH, &gridW); err != nil || gridH <= 0 || gridW <= 0 {
+			return nil, vlmrt.Stats{}, usageError("--grid %q: want HxW in patches, e.g. 30x40", f.grid)
+		}
+	}
+	var images []*runtime.Image
+	encode := func(p []float32, h, w int) error {
+		im, err := e.EncodeGrid(ctx, p, h, w)
+		if err == nil {
+			images = append(images, im)
+		}
+		return err
+	}
+	for _, path := range f.patches {
+		p, err := readPatches(path, gridH*gridW, e.Grid.PatchDim())
+		if err == nil {
+			err = encode(p, gridH, gridW)
+		}
 		if err != nil {
 			return nil, vlmrt.Stats{}, err
 		}
-		patchSets = append(patchSets, p)
 	}
 	for _, path := range f.images {
 		p, err := preprocessForEngine(ctx, e, path, f.resize)
+		if err == nil {
+			err = encode(p, e.Grid.PatchesPerSide(), e.Grid.PatchesPerSide())
+		}
 		if err != nil {
 			return nil, vlmrt.Stats{}, err
 		}
-		patchSets = append(patchSets, p)
-	}
-	images := make([]*runtime.Image, 0, len(patchSets))
-	for _, p := range patchSets {
-		im, err := e.EncodePatches(ctx, p)
-		if err != nil {
-			return nil, vlmrt.Stats{}, err
-		}
-		images = append(images, im)
 	}
 	opt := runtime.Options{Sampling: gen.Sampling, MaxTokens: gen.MaxTokens, Stop: gen.Stop, S1Prefill: gen.S1Prefill}
 	var cbErr error

@@ -171,3 +171,57 @@ func TestRunStreamsText(t *testing.T) {
 		t.Fatalf("exit %d out %q err %q", code, out, errOut)
 	}
 }
+
+// TestRunNativeGrid: the golden `dynamic` case (image1 at its native
+// 640×480: a 30×40 patch grid, 300 image tokens) through --patches --grid
+// --prompt-ids reproduces the oracle's greedy tokens.
+func TestRunNativeGrid(t *testing.T) {
+	var cases struct {
+		Cases map[string]struct {
+			IDs []int32 `json:"ids"`
+			FP  struct {
+				Greedy []int32 `json:"greedy"`
+			} `json:"fp"`
+		} `json:"cases"`
+	}
+	b, err := os.ReadFile(tinyA + "/golden/more/cases.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &cases); err != nil {
+		t.Fatal(err)
+	}
+	dyn := cases.Cases["dynamic"]
+	src, err := safetensors.Open(tinyA + "/golden/more/patches.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	pt, _ := src.Tensor("dynamic.patches")
+	dir := t.TempDir()
+	patches, idsFile := filepath.Join(dir, "p.safetensors"), filepath.Join(dir, "ids.json")
+	if err := safetensors.WriteFile(patches, []safetensors.Tensor{{Name: "patches", DType: pt.DType, Shape: pt.Shape, Data: pt.Data}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = json.Marshal(dyn.IDs)
+	os.WriteFile(idsFile, b, 0o644)
+	out, errOut, code := runCLI(t, "", "run", "--model", tinyA, "--precision", "f32", "--patches", patches, "--grid", "30x40",
+		"--prompt-ids", idsFile, "--max-tokens", "24", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r runJSON
+	json.Unmarshal([]byte(out), &r)
+	if !slices.Equal(r.GeneratedIDs, dyn.FP.Greedy) {
+		t.Fatalf("native grid: got %v want %v", r.GeneratedIDs, dyn.FP.Greedy)
+	}
+	// a wrong grid is a clear error naming the shapes
+	_, errOut, code = runCLI(t, "", "run", "--model", tinyA, "--patches", patches, "--grid", "28x28", "--prompt-ids", idsFile)
+	if code != 1 || !strings.Contains(errOut, "has shape [1200 1536], want [784 1536]") {
+		t.Fatalf("wrong grid: exit %d %q", code, errOut)
+	}
+	_, errOut, code = runCLI(t, "", "run", "--model", tinyA, "--patches", patches, "--grid", "30x40", "--prompt", "hi")
+	if code != 2 || !strings.Contains(errOut, "--grid needs --prompt-ids") {
+		t.Fatalf("grid without prompt-ids: exit %d %q", code, errOut)
+	}
+}
