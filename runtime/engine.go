@@ -22,7 +22,10 @@ import (
 
 // Engine is a loaded model: immutable, shared by every Session.
 type Engine struct {
-	Config    *config.Model
+	Config *config.Model
+	// Backend runs the model; nil means the CPU engine on Decoder and Vision.
+	Backend Backend
+	// Decoder and Vision are the CPU engine's models (nil under another Backend).
 	Decoder   *decoder.Model
 	Vision    *vision.Encoder      // nil: text-only use
 	Tokenizer *tokenizer.Tokenizer // nil: ids in, ids out (no text, no stop strings)
@@ -57,16 +60,33 @@ func (e *Engine) EncodePatches(ctx context.Context, patches []float32) (*Image, 
 // EncodeGrid encodes patches laid out on a gridH×gridW patch grid
 // (block-major), for native-resolution input.
 func (e *Engine) EncodeGrid(ctx context.Context, patches []float32, gridH, gridW int) (*Image, error) {
-	if e.Vision == nil {
+	if e.Backend == nil && e.Vision == nil {
 		return nil, fmt.Errorf("%w: this model has no vision encoder loaded", ErrUnsupportedInput)
 	}
 	merge := e.Config.Vision.SpatialMergeSize
 	start := time.Now()
-	out, err := e.Vision.Encode(ctx, patches, gridH, gridW)
+	out, err := e.backend().Encode(ctx, patches, gridH, gridW)
 	if err != nil {
 		return nil, cancelled(err)
 	}
 	return &Image{Embeds: out, Rows: gridH / merge, Cols: gridW / merge, EncodeTime: time.Since(start)}, nil
+}
+
+// backend is the engine that runs the model.
+func (e *Engine) backend() Backend {
+	if e.Backend != nil {
+		return e.Backend
+	}
+	return cpuBackend{e}
+}
+
+// MaxImages is how many images one conversation may hold (0: no limit
+// beyond the context length).
+func (e *Engine) MaxImages() int {
+	if l, ok := e.backend().(ImageLimiter); ok {
+		return l.MaxImages()
+	}
+	return 0
 }
 
 // isEOS reports whether id ends a turn.

@@ -90,8 +90,17 @@ func perSec(n int, d time.Duration) float64 {
 // Session is one conversation on an Engine. It is not safe for concurrent
 // use; use one Session per goroutine (they share the Engine's weights).
 type Session struct {
-	e     *Engine
+	e  *Engine
+	be Backend
+	// seq is the decoder state; nil until the first turn for a backend
+	// whose sequences load state (the CPU engine's is made at once).
+	seq Sequence
+	// cache is the CPU engine's KV cache behind seq (nil under another backend).
 	cache *decoder.Cache
+	// broken is set when a failed turn could not be rolled back (a backend
+	// that cannot truncate its KV cache): only Reset makes the session
+	// usable again.
+	broken error
 	// ids are the tokens in the cache, with image pads as the pad id
 	// (history for the repetition penalty and for inspection).
 	ids []int32
@@ -109,12 +118,34 @@ type Session struct {
 
 // NewSession starts an empty conversation.
 func (e *Engine) NewSession() *Session {
-	cache := e.Decoder.NewCache()
-	if e.KVCacheF16 {
-		cache = e.Decoder.NewCacheF16()
+	be := e.backend()
+	s := &Session{e: e, be: be, static: *decoder.TextOnly(), logits: make([]float32, be.Vocab())}
+	if cpu, ok := be.(cpuBackend); ok {
+		seq, _ := cpu.NewSequence(context.Background()) // cannot fail
+		s.seq, s.cache = seq, seq.(cpuSequence).c
 	}
-	return &Session{e: e, cache: cache, static: *decoder.TextOnly(), logits: make([]float32, e.Decoder.Vocab())}
+	return s
 }
+
+// sequence makes the decoder state on first use and refuses a session a
+// failed turn left inconsistent.
+func (s *Session) sequence(ctx context.Context) error {
+	if s.broken != nil {
+		return fmt.Errorf("%w: this conversation could not be rolled back after a failed turn (%v); Reset it or start a new one", ErrUnsupportedInput, s.broken)
+	}
+	if s.seq != nil {
+		return nil
+	}
+	seq, err := s.be.NewSequence(ctx)
+	if err != nil {
+		return cancelled(err)
+	}
+	s.seq = seq
+	return nil
+}
+
+// Images is the number of images in the conversation.
+func (s *Session) Images() int { return len(s.images) }
 
 // Len is the number of tokens in the conversation (cached plus pending).
 func (s *Session) Len() int { return len(s.ids) + len(s.pending) }
@@ -130,7 +161,11 @@ func (s *Session) LastLogits() []float32 { return s.logits }
 
 // Reset empties the conversation (keeps its buffers).
 func (s *Session) Reset() {
-	s.cache.Truncate(0)
+	if s.seq != nil {
+		// Truncate(0) cannot fail on the CPU; a backend whose reset fails
+		// keeps refusing turns with that reason.
+		s.broken = s.seq.Truncate(0)
+	}
 	s.ids, s.pending, s.images, s.nextPos = s.ids[:0], nil, nil, 0
 	s.static = *decoder.TextOnly()
 }
@@ -161,12 +196,18 @@ func (s *Session) Generate(ctx context.Context, in Input, opt Options, yield fun
 	if err := s.checkImages(in); err != nil {
 		return st, err
 	}
+	if limit := s.e.MaxImages(); limit > 0 && len(s.images)+len(in.Images) > limit {
+		return st, fmt.Errorf("%w: this backend holds %d image(s) per conversation; the conversation has %d and this turn adds %d (start a new conversation for another image)", ErrUnsupportedInput, limit, len(s.images), len(in.Images))
+	}
 	total := len(s.ids) + len(newIDs)
 	if total >= s.e.ContextLength {
 		return st, fmt.Errorf("%w: the conversation would hold %d tokens and leave no room to generate in a context of %d", ErrContextOverflow, total, s.e.ContextLength)
 	}
 	for _, im := range in.Images {
 		st.VisionEncode += im.EncodeTime
+	}
+	if err := s.sequence(ctx); err != nil {
+		return st, err
 	}
 
 	// Everything below changes the session; on failure before generation
@@ -234,11 +275,13 @@ type snapshot struct {
 }
 
 func (s *Session) snapshot() snapshot {
-	return snapshot{s.cache.Len(), len(s.ids), len(s.images), s.nextPos, s.static, slices.Clone(s.pending)}
+	return snapshot{s.seq.Len(), len(s.ids), len(s.images), s.nextPos, s.static, slices.Clone(s.pending)}
 }
 
 func (s *Session) restore(sn snapshot) {
-	s.cache.Truncate(sn.cacheLen)
+	if err := s.seq.Truncate(sn.cacheLen); err != nil {
+		s.broken = err
+	}
 	s.ids, s.images, s.nextPos, s.static, s.pending = s.ids[:sn.idsLen], s.images[:sn.images], sn.nextPos, sn.static, sn.pending
 }
 
@@ -247,7 +290,7 @@ func (s *Session) restore(sn snapshot) {
 // gets its (t, h, w) position by Hugging Face's get_rope_index rule, which
 // is translation invariant, so a turn continues from nextPos.
 func (s *Session) place(ids []int32, images []*Image) ([]int32, [][3]int32) {
-	vocab := int32(s.e.Decoder.Vocab())
+	vocab := int32(s.be.Vocab())
 	run := make([]int32, len(ids))
 	positions := make([][3]int32, len(ids))
 	img := 0
@@ -277,8 +320,8 @@ func (s *Session) place(ids []int32, images []*Image) ([]int32, [][3]int32) {
 // addImage appends an image's embeddings to the static inputs. DeepStack
 // rows are laid out feature-major ([k*Slots + slot]), so they are rebuilt.
 func (s *Session) addImage(im *Image) {
-	h := s.e.Decoder.Hidden()
-	features := s.e.Decoder.DeepstackFeatures()
+	h := s.be.Hidden()
+	features := s.be.DeepstackFeatures()
 	old := s.static
 	slots := old.Slots + im.Tokens()
 	st := decoder.Static{Slots: slots, RopeShiftStart: mrope.TextOnlyShiftStart}
@@ -308,7 +351,7 @@ func (s *Session) prefill(ctx context.Context, ids []int32, positions [][3]int32
 		if j == len(ids) {
 			want = decoder.LastLogits
 		}
-		if err := s.e.Decoder.Forward(ctx, s.cache, ids[i:j], positions[i:j], &s.static, want, s.logits); err != nil {
+		if err := s.seq.Forward(ctx, ids[i:j], positions[i:j], &s.static, want, s.logits); err != nil {
 			return err
 		}
 	}
@@ -359,7 +402,7 @@ func (s *Session) decode(ctx context.Context, opt Options, st *Stats, prefillSta
 			if !tok.End && opt.MaxTokens > 0 && st.GeneratedTokens >= opt.MaxTokens {
 				tok.End, st.FinishReason = true, "length"
 			}
-			if !tok.End && s.cache.Len()+1 >= s.e.ContextLength {
+			if !tok.End && s.seq.Len()+1 >= s.e.ContextLength {
 				tok.End, st.FinishReason = true, "context"
 			}
 		}
@@ -375,7 +418,7 @@ func (s *Session) decode(ctx context.Context, opt Options, st *Stats, prefillSta
 		}
 		// Feed the token back: its position continues the text rule.
 		s.stepID[0], s.stepPos[0] = id, [3]int32{s.nextPos, s.nextPos, s.nextPos}
-		if err := s.e.Decoder.Forward(ctx, s.cache, s.stepID[:], s.stepPos[:], &s.static, decoder.LastLogits, s.logits); err != nil {
+		if err := s.seq.Forward(ctx, s.stepID[:], s.stepPos[:], &s.static, decoder.LastLogits, s.logits); err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				st.FinishReason = "cancelled"
 			}
