@@ -51,9 +51,13 @@ const (
 	BackendAuto Backend = ""
 	// BackendCPU is the portable pure-Go engine, the reference for all others.
 	BackendCPU Backend = "cpu"
-	// BackendMetal and BackendCoreAI are Apple GPU engines; this build does
-	// not include them yet, and asking for them is an ErrUnsupportedInput.
-	BackendMetal  Backend = "metal"
+	// BackendMetal is the Apple GPU engine; this build does not include it
+	// yet, and asking for it is an ErrUnsupportedInput.
+	BackendMetal Backend = "metal"
+	// BackendCoreAI runs a Core AI bundle pair's .aimodel graphs through the
+	// C-ABI bridge (internal/coreai; macOS 27). It takes the seed contract
+	// only: one fixed-grid image per conversation, int8 as exported; other
+	// input is an ErrUnsupportedInput before any work. Never the default.
 	BackendCoreAI Backend = "coreai"
 )
 
@@ -83,7 +87,7 @@ type Option func(*options)
 // WithPrecision selects Int8 (default) or F32 weights.
 func WithPrecision(p Precision) Option { return func(o *options) { o.precision = p } }
 
-// WithBackend forces an engine (default: automatic).
+// WithBackend forces an engine (default: automatic, which is the CPU).
 func WithBackend(b Backend) Option { return func(o *options) { o.backend = b } }
 
 // WithThreads sets the CPU worker count (default GOMAXPROCS). The CPU
@@ -143,8 +147,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	}
 	switch o.backend {
 	case BackendAuto, BackendCPU:
-	case BackendMetal, BackendCoreAI:
-		return nil, fmt.Errorf("%w: backend %q is not included in this build of vlmrt (only %q)", ErrUnsupportedInput, o.backend, BackendCPU)
+	case BackendCoreAI:
+		if err := checkCoreAIOptions(&o); err != nil {
+			return nil, err
+		}
+	case BackendMetal:
+		return nil, fmt.Errorf("%w: backend %q is not included in this build of vlmrt (only %q and %q)", ErrUnsupportedInput, o.backend, BackendCPU, BackendCoreAI)
 	default:
 		return nil, fmt.Errorf("%w: unknown backend %q", ErrUnsupportedInput, o.backend)
 	}
@@ -168,6 +176,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	loc, err := bundle.Resolve(local)
 	if err != nil {
 		return nil, err
+	}
+	if o.backend == BackendCoreAI {
+		return openCoreAI(ctx, path, loc, &o)
 	}
 	cfg, err := loc.LoadConfig()
 	if err != nil {

@@ -39,8 +39,14 @@
 #define FAKE_ABI_VERSION VLMRT_COREAI_ABI_VERSION
 #endif
 
+/* -DFAKE_VOCAB_SIZE=151936 gives the toy model a real tokenizer's id range,
+   so a whole chat-template prompt can run through it. */
+#ifndef FAKE_VOCAB_SIZE
+#define FAKE_VOCAB_SIZE 1000
+#endif
+
 enum {
-    FAKE_VOCAB = 1000,
+    FAKE_VOCAB = FAKE_VOCAB_SIZE,
     FAKE_HIDDEN = 8,
     FAKE_IMAGE_TOKENS = 196,
     FAKE_GRID_SIDE = 14,

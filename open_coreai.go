@@ -1,0 +1,128 @@
+package vlmrt
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vlmrt/vlmrt/bundle"
+	"github.com/vlmrt/vlmrt/config"
+	"github.com/vlmrt/vlmrt/internal/coreai"
+	"github.com/vlmrt/vlmrt/runtime"
+	"github.com/vlmrt/vlmrt/runtime/coreaibackend"
+	"github.com/vlmrt/vlmrt/tokenizer"
+)
+
+// checkCoreAIOptions refuses, before any work, what the Core AI graphs
+// cannot do: their weights are int8/float16 as exported.
+func checkCoreAIOptions(o *options) error {
+	if o.precision == F32 {
+		return fmt.Errorf("%w: backend %q runs the bundle's exported int8 graph; float32 precision is only available on backend %q", ErrUnsupportedInput, BackendCoreAI, BackendCPU)
+	}
+	return nil
+}
+
+// openCoreAI opens a Core AI bundle pair's .aimodel graphs through the
+// bridge (internal/coreai). A Core AI pair may carry no config.json, so the
+// few fields the runtime needs are synthesized from the bundle metadata,
+// the bridge's sizes and the tokenizer's special ids.
+func openCoreAI(ctx context.Context, path string, loc *bundle.Location, o *options) (*Model, error) {
+	if loc.Kind != bundle.KindCoreAI {
+		return nil, fmt.Errorf("%w: backend %q runs a Core AI bundle pair; %s is a %s", ErrUnsupportedInput, BackendCoreAI, path, loc.Kind)
+	}
+	if loc.Decoder.Asset == "" || (!o.noVision && loc.Vision.Asset == "") {
+		return nil, fmt.Errorf("%w: %s: the Core AI model assets (.aimodel) are not present, so backend %q cannot run it", ErrUnsupportedInput, loc.Decoder.Dir, BackendCoreAI)
+	}
+	if loc.Tokenizer == "" {
+		return nil, fmt.Errorf("%s: no tokenizer files (tokenizer/tokenizer.json) found; vlmrt needs them to read prompts", loc.Decoder.Dir)
+	}
+	tok, err := tokenizer.Load(loc.Tokenizer)
+	if err != nil {
+		return nil, err
+	}
+	visionDir := loc.Vision.Dir
+	if o.noVision {
+		visionDir = ""
+	}
+	o.progress(LoadProgress{Stage: "coreai"})
+	be, err := coreaibackend.Open(ctx, loc.Decoder.Dir, visionDir)
+	if err != nil {
+		return nil, err
+	}
+	e, err := coreAIEngine(loc, be, tok, o)
+	if err != nil {
+		be.Close()
+		return nil, err
+	}
+	return &Model{engine: e, files: be, info: Info{
+		Path: path, Source: loc.Describe(), Backend: BackendCoreAI, Precision: Int8, Config: e.Config,
+		ContextLength: e.ContextLength, ImageTokens: e.Grid.NumTokens(),
+		// The graph's weight traffic is not visible through the bridge.
+		DecodeBytesPerToken: 0,
+	}}, nil
+}
+
+// coreAIEngine builds the runtime engine over an opened backend.
+func coreAIEngine(loc *bundle.Location, be *coreaibackend.Backend, tok *tokenizer.Tokenizer, o *options) (*runtime.Engine, error) {
+	info := be.Info()
+	lang := loc.Decoder.Meta.Language
+	if *lang.VocabSize != info.Vocab {
+		return nil, fmt.Errorf("%s: metadata.json language.vocab_size is %d but the Core AI graph's vocabulary is %d: not the same model", loc.Decoder.Dir, *lang.VocabSize, info.Vocab)
+	}
+	cfg := &config.Model{ModelType: "qwen3_vl", Text: config.Text{VocabSize: info.Vocab, HiddenSize: info.Hidden, MaxPositions: *lang.MaxContextLength}}
+	for _, s := range []struct {
+		token string
+		id    *int32
+	}{{"<|image_pad|>", &cfg.ImageTokenID}, {"<|vision_start|>", &cfg.VisionStartID}, {"<|vision_end|>", &cfg.VisionEndID}} {
+		id, ok := tok.TokenID(s.token)
+		if !ok {
+			return nil, fmt.Errorf("%s: the tokenizer has no %s token, which a Qwen3-VL prompt needs", loc.Tokenizer, s.token)
+		}
+		*s.id = id
+	}
+	v, err := coreAIVision(info)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", loc.Decoder.Dir, err)
+	}
+	cfg.Vision = v
+	ctxLen := min(info.MaxContext, *lang.MaxContextLength)
+	if o.contextLen > ctxLen {
+		return nil, fmt.Errorf("%w: context length %d exceeds the Core AI graph's %d tokens", ErrUnsupportedInput, o.contextLen, ctxLen)
+	}
+	if o.contextLen > 0 {
+		ctxLen = o.contextLen
+	}
+	return &runtime.Engine{
+		Config: cfg, Backend: be, Tokenizer: tok, Grid: runtime.FixedGrid(cfg.Vision),
+		ContextLength: ctxLen, EOS: tok.EOSIDs(),
+	}, nil
+}
+
+// coreAIVision derives the preprocessing grid's numbers from the vision
+// graph's input [Patches, PatchDim] = [(448/P)², 3·2·P²] and its Slots =
+// GridSide² merged tokens; without a vision bundle, the seed's (P 16,
+// merge 2), checked against Slots.
+func coreAIVision(info coreai.Info) (config.Vision, error) {
+	const channels, temporal = 3, 2
+	v := config.Vision{InChannels: channels, TemporalPatchSize: temporal, PatchSize: 16, OutHiddenSize: info.Hidden}
+	if info.PatchDim > 0 {
+		p2 := info.PatchDim / (channels * temporal)
+		v.PatchSize = 0
+		for p := 1; p*p <= p2; p++ {
+			if p*p == p2 && p2*channels*temporal == info.PatchDim {
+				v.PatchSize = p
+			}
+		}
+		if v.PatchSize == 0 {
+			return v, fmt.Errorf("the vision graph's patch width %d is not 3·2·P² for an integer patch size P", info.PatchDim)
+		}
+	}
+	perSide := runtime.FixedImageSize / v.PatchSize
+	if perSide*v.PatchSize != runtime.FixedImageSize || info.GridSide == 0 || perSide%info.GridSide != 0 {
+		return v, fmt.Errorf("the graph's %d×%d image tokens do not tile the %d-pixel fixed grid with %d-pixel patches", info.GridSide, info.GridSide, runtime.FixedImageSize, v.PatchSize)
+	}
+	v.SpatialMergeSize = perSide / info.GridSide
+	if info.Patches > 0 && info.Patches != perSide*perSide {
+		return v, fmt.Errorf("the vision graph takes %d patches, want %d for a %d-pixel grid of %d-pixel patches", info.Patches, perSide*perSide, runtime.FixedImageSize, v.PatchSize)
+	}
+	return v, nil
+}
