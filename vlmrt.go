@@ -145,16 +145,19 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	var opener BackendOpener
 	switch o.backend {
 	case BackendAuto, BackendCPU:
-	case BackendCoreAI:
-		if err := checkCoreAIOptions(&o); err != nil {
-			return nil, err
-		}
-	case BackendMetal:
-		return nil, fmt.Errorf("%w: backend %q is not included in this build of vlmrt (only %q and %q)", ErrUnsupportedInput, o.backend, BackendCPU, BackendCoreAI)
 	default:
-		return nil, fmt.Errorf("%w: unknown backend %q", ErrUnsupportedInput, o.backend)
+		if opener = registeredBackend(o.backend); opener == nil {
+			switch o.backend {
+			case BackendCoreAI:
+				return nil, fmt.Errorf(`%w: backend %q is not included in this build of vlmrt (import _ "github.com/vlmrt/vlmrt/coreai" to add it; the vlmrt command has it on macOS)`, ErrUnsupportedInput, o.backend)
+			case BackendMetal:
+				return nil, fmt.Errorf("%w: backend %q is not included in this build of vlmrt", ErrUnsupportedInput, o.backend)
+			}
+			return nil, fmt.Errorf("%w: unknown backend %q (want %q or %q)", ErrUnsupportedInput, o.backend, BackendCPU, BackendCoreAI)
+		}
 	}
 	if o.threads < 0 {
 		return nil, fmt.Errorf("%w: threads %d must be ≥ 0 (0 = all cores)", ErrUnsupportedInput, o.threads)
@@ -177,8 +180,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.backend == BackendCoreAI {
-		return openCoreAI(ctx, path, loc, &o)
+	if opener != nil {
+		return openOnBackend(ctx, opener, path, loc, &o)
 	}
 	cfg, err := loc.LoadConfig()
 	if err != nil {
@@ -213,6 +216,25 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 		ContextLength: e.ContextLength, ImageTokens: e.Grid.NumTokens(), DecodeBytesPerToken: e.Decoder.WeightBytes(),
 	}}
 	return m, nil
+}
+
+// openOnBackend opens the model with a registered backend's opener.
+func openOnBackend(ctx context.Context, open BackendOpener, path string, loc *bundle.Location, o *options) (*Model, error) {
+	e, closer, err := open(ctx, BackendRequest{
+		Path: path, Location: loc, Precision: o.precision, NoVision: o.noVision,
+		ContextLength: o.contextLen, Progress: o.progress,
+	})
+	if err != nil {
+		return nil, err
+	}
+	info := Info{
+		Path: path, Source: loc.Describe(), Backend: o.backend, Precision: o.precision, Config: e.Config,
+		ContextLength: e.ContextLength, ImageTokens: e.Grid.NumTokens(),
+	}
+	if e.Decoder != nil { // a backend that runs the CPU decoder's weights
+		info.DecodeBytesPerToken = e.Decoder.WeightBytes()
+	}
+	return &Model{engine: e, files: closer, info: info}, nil
 }
 
 // download fetches a repository's model files into the Hugging Face cache.

@@ -20,6 +20,7 @@ type modelFlags struct {
 	threads   int
 	ctxLen    int
 	kvF16     bool
+	backend   string
 }
 
 func (f *modelFlags) register(fs *flag.FlagSet) {
@@ -28,6 +29,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0 = all cores)")
 	fs.IntVar(&f.ctxLen, "ctx", 0, "context length in tokens (0 = model default, at most 32768)")
 	fs.BoolVar(&f.kvF16, "kv-f16", false, "keep the KV cache in float16 (half the memory per token of context)")
+	fs.StringVar(&f.backend, "backend", "cpu", "engine: cpu, or coreai (a Core AI bundle pair on macOS 27; builds for darwin only)")
 }
 
 // open loads the model, drawing a progress bar when attached to a terminal.
@@ -45,7 +47,7 @@ func (f *modelFlags) open(ctx context.Context, stdout, stderr io.Writer, extra .
 	if err != nil {
 		return nil, usageError("--precision: %v", err)
 	}
-	opts := []vlmrt.Option{vlmrt.WithPrecision(p), vlmrt.WithThreads(f.threads), vlmrt.WithContextLength(f.ctxLen)}
+	opts := []vlmrt.Option{vlmrt.WithPrecision(p), vlmrt.WithThreads(f.threads), vlmrt.WithContextLength(f.ctxLen), vlmrt.WithBackend(vlmrt.Backend(f.backend))}
 	if f.kvF16 {
 		opts = append(opts, vlmrt.WithKVCacheF16())
 	}

@@ -142,6 +142,8 @@ func TestRunErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"run", "--prompt", "hi"}, 2, "--model is required"},
+		{[]string{"run", "--model", tinyA, "--prompt", "hi", "--backend", "coreai"}, 1, `backend "coreai" is not included in this build`},
+		{[]string{"run", "--model", tinyA, "--prompt", "hi", "--backend", "tpu"}, 1, `unknown backend "tpu"`},
 		{[]string{"run", "--bogus"}, 2, "flag provided but not defined: -bogus (see vlmrt run --help)"},
 		{[]string{"run", "--max-tokens", "x"}, 2, `invalid value "x" for flag -max-tokens`},
 		{[]string{"run", "--model", tinyA}, 2, "exactly one of --prompt and --prompt-ids"},

@@ -1,9 +1,23 @@
-package vlmrt
+// Package coreai adds the Core AI backend to vlmrt: importing it for its
+// side effect makes vlmrt.WithBackend(vlmrt.BackendCoreAI) run a Core AI
+// bundle pair's .aimodel graphs through the C-ABI bridge (internal/coreai,
+// macOS 27). It takes the seed contract only — one fixed-grid image per
+// conversation, the exported int8 graph — and refuses anything else with
+// vlmrt.ErrUnsupportedInput before any work.
+//
+//	import _ "github.com/vlmrt/vlmrt/coreai"
+//
+// It is a separate package so that programs not using Core AI link none of
+// it (the bridge is loaded through purego, which links the platform's
+// dynamic loader).
+package coreai
 
 import (
 	"context"
 	"fmt"
+	"io"
 
+	"github.com/vlmrt/vlmrt"
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/coreai"
@@ -12,57 +26,49 @@ import (
 	"github.com/vlmrt/vlmrt/tokenizer"
 )
 
-// checkCoreAIOptions refuses, before any work, what the Core AI graphs
-// cannot do: their weights are int8/float16 as exported.
-func checkCoreAIOptions(o *options) error {
-	if o.precision == F32 {
-		return fmt.Errorf("%w: backend %q runs the bundle's exported int8 graph; float32 precision is only available on backend %q", ErrUnsupportedInput, BackendCoreAI, BackendCPU)
-	}
-	return nil
-}
+func init() { vlmrt.RegisterBackend(vlmrt.BackendCoreAI, open) }
 
-// openCoreAI opens a Core AI bundle pair's .aimodel graphs through the
-// bridge (internal/coreai). A Core AI pair may carry no config.json, so the
-// few fields the runtime needs are synthesized from the bundle metadata,
-// the bridge's sizes and the tokenizer's special ids.
-func openCoreAI(ctx context.Context, path string, loc *bundle.Location, o *options) (*Model, error) {
-	if loc.Kind != bundle.KindCoreAI {
-		return nil, fmt.Errorf("%w: backend %q runs a Core AI bundle pair; %s is a %s", ErrUnsupportedInput, BackendCoreAI, path, loc.Kind)
+// open opens a Core AI bundle pair's .aimodel graphs through the bridge. A
+// Core AI pair may carry no config.json, so the few fields the runtime
+// needs are synthesized from the bundle metadata, the bridge's sizes and the
+// tokenizer's special ids.
+func open(ctx context.Context, req vlmrt.BackendRequest) (*runtime.Engine, io.Closer, error) {
+	loc := req.Location
+	if req.Precision == vlmrt.F32 {
+		return nil, nil, fmt.Errorf("%w: backend %q runs the bundle's exported int8 graph; float32 precision is only available on backend %q", vlmrt.ErrUnsupportedInput, vlmrt.BackendCoreAI, vlmrt.BackendCPU)
 	}
-	if loc.Decoder.Asset == "" || (!o.noVision && loc.Vision.Asset == "") {
-		return nil, fmt.Errorf("%w: %s: the Core AI model assets (.aimodel) are not present, so backend %q cannot run it", ErrUnsupportedInput, loc.Decoder.Dir, BackendCoreAI)
+	if loc.Kind != bundle.KindCoreAI {
+		return nil, nil, fmt.Errorf("%w: backend %q runs a Core AI bundle pair; %s is a %s", vlmrt.ErrUnsupportedInput, vlmrt.BackendCoreAI, req.Path, loc.Kind)
+	}
+	if loc.Decoder.Asset == "" || (!req.NoVision && loc.Vision.Asset == "") {
+		return nil, nil, fmt.Errorf("%w: %s: the Core AI model assets (.aimodel) are not present, so backend %q cannot run it", vlmrt.ErrUnsupportedInput, loc.Decoder.Dir, vlmrt.BackendCoreAI)
 	}
 	if loc.Tokenizer == "" {
-		return nil, fmt.Errorf("%s: no tokenizer files (tokenizer/tokenizer.json) found; vlmrt needs them to read prompts", loc.Decoder.Dir)
+		return nil, nil, fmt.Errorf("%s: no tokenizer files (tokenizer/tokenizer.json) found; vlmrt needs them to read prompts", loc.Decoder.Dir)
 	}
 	tok, err := tokenizer.Load(loc.Tokenizer)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	visionDir := loc.Vision.Dir
-	if o.noVision {
+	if req.NoVision {
 		visionDir = ""
 	}
-	o.progress(LoadProgress{Stage: "coreai"})
+	req.Progress(vlmrt.LoadProgress{Stage: "coreai"})
 	be, err := coreaibackend.Open(ctx, loc.Decoder.Dir, visionDir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	e, err := coreAIEngine(loc, be, tok, o)
+	e, err := coreAIEngine(loc, be, tok, req.ContextLength)
 	if err != nil {
 		be.Close()
-		return nil, err
+		return nil, nil, err
 	}
-	return &Model{engine: e, files: be, info: Info{
-		Path: path, Source: loc.Describe(), Backend: BackendCoreAI, Precision: Int8, Config: e.Config,
-		ContextLength: e.ContextLength, ImageTokens: e.Grid.NumTokens(),
-		// The graph's weight traffic is not visible through the bridge.
-		DecodeBytesPerToken: 0,
-	}}, nil
+	return e, be, nil
 }
 
 // coreAIEngine builds the runtime engine over an opened backend.
-func coreAIEngine(loc *bundle.Location, be *coreaibackend.Backend, tok *tokenizer.Tokenizer, o *options) (*runtime.Engine, error) {
+func coreAIEngine(loc *bundle.Location, be *coreaibackend.Backend, tok *tokenizer.Tokenizer, contextLen int) (*runtime.Engine, error) {
 	info := be.Info()
 	lang := loc.Decoder.Meta.Language
 	if *lang.VocabSize != info.Vocab {
@@ -85,11 +91,11 @@ func coreAIEngine(loc *bundle.Location, be *coreaibackend.Backend, tok *tokenize
 	}
 	cfg.Vision = v
 	ctxLen := min(info.MaxContext, *lang.MaxContextLength)
-	if o.contextLen > ctxLen {
-		return nil, fmt.Errorf("%w: context length %d exceeds the Core AI graph's %d tokens", ErrUnsupportedInput, o.contextLen, ctxLen)
+	if contextLen > ctxLen {
+		return nil, fmt.Errorf("%w: context length %d exceeds the Core AI graph's %d tokens", vlmrt.ErrUnsupportedInput, contextLen, ctxLen)
 	}
-	if o.contextLen > 0 {
-		ctxLen = o.contextLen
+	if contextLen > 0 {
+		ctxLen = contextLen
 	}
 	return &runtime.Engine{
 		Config: cfg, Backend: be, Tokenizer: tok, Grid: runtime.FixedGrid(cfg.Vision),

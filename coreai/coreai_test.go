@@ -1,6 +1,6 @@
 //go:build (darwin || linux) && (amd64 || arm64)
 
-package vlmrt_test
+package coreai_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/vlmrt/vlmrt"
+	_ "github.com/vlmrt/vlmrt/coreai"
 	"github.com/vlmrt/vlmrt/internal/coreai"
 	"github.com/vlmrt/vlmrt/internal/coreai/coreaitest"
 	"github.com/vlmrt/vlmrt/mrope"
@@ -50,10 +51,10 @@ func useFakeBridge(t *testing.T) {
 func coreAIPair(t *testing.T) (root, decoder, visionDir string) {
 	t.Helper()
 	root = filepath.Join(t.TempDir(), "Qwen3-VL-4B-CoreAI")
-	copyDir(t, filepath.Join("testdata", "bundles", "coreai"), root)
+	copyDir(t, filepath.Join("..", "testdata", "bundles", "coreai"), root)
 	decoder = filepath.Join(root, "gpu-pipelined", "qwen3_vl_4b_instruct_decode_int8hu_s1")
 	visionDir = filepath.Join(root, "gpu-pipelined", "qwen3_vl_4b_instruct_vision")
-	copyOne(t, filepath.Join("testdata", "tokenizer", "tokenizer.json.gz"), filepath.Join(decoder, "tokenizer", "tokenizer.json.gz"))
+	copyOne(t, filepath.Join("..", "testdata", "tokenizer", "tokenizer.json.gz"), filepath.Join(decoder, "tokenizer", "tokenizer.json.gz"))
 	return root, decoder, visionDir
 }
 
@@ -108,7 +109,7 @@ func openCoreAI(t *testing.T, opts ...vlmrt.Option) (m *vlmrt.Model, decoder, vi
 
 func fixedPatches(t *testing.T, m *vlmrt.Model) []float32 {
 	t.Helper()
-	pre, err := vision.PreprocessFile(context.Background(), "testdata/tiny-a/golden/image1.png", vision.PreprocessOptions{Grid: m.Engine().Grid})
+	pre, err := vision.PreprocessFile(context.Background(), "../testdata/tiny-a/golden/image1.png", vision.PreprocessOptions{Grid: m.Engine().Grid})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +265,7 @@ func TestCoreAIBackendLimits(t *testing.T) {
 	if _, err := vlmrt.Open(ctx, root, vlmrt.WithBackend(vlmrt.BackendCoreAI), vlmrt.WithPrecision(vlmrt.F32)); !errors.Is(err, vlmrt.ErrUnsupportedInput) {
 		t.Errorf("f32: %v, want ErrUnsupportedInput", err)
 	}
-	if _, err := vlmrt.Open(ctx, "testdata/tiny-a", vlmrt.WithBackend(vlmrt.BackendCoreAI)); !errors.Is(err, vlmrt.ErrUnsupportedInput) {
+	if _, err := vlmrt.Open(ctx, "../testdata/tiny-a", vlmrt.WithBackend(vlmrt.BackendCoreAI)); !errors.Is(err, vlmrt.ErrUnsupportedInput) {
 		t.Errorf("a checkpoint on the Core AI backend: %v, want ErrUnsupportedInput", err)
 	}
 	m, _, _ := openCoreAI(t)
