@@ -2,7 +2,6 @@ package bundle
 
 import (
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -41,43 +40,7 @@ func newSeedPair(t *testing.T) seedPair {
 	return s
 }
 
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if info.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		copyFile(t, p, target)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
 
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // editJSON rewrites a JSON object file through edit.
 func editJSON(t *testing.T, path string, edit func(m map[string]any)) {
@@ -108,3 +71,23 @@ func writeFile(t *testing.T, path, content string) {
 }
 
 func language(m map[string]any) map[string]any { return m["language"].(map[string]any) }
+
+// copyTree copies the directory tree src to dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyFile copies one file.
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err == nil {
+		err = os.WriteFile(dst, b, 0o644)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}

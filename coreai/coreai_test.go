@@ -5,7 +5,6 @@ package coreai_test
 import (
 	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -58,42 +57,7 @@ func coreAIPair(t *testing.T) (root, decoder, visionDir string) {
 	return root, decoder, visionDir
 }
 
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		copyOne(t, p, filepath.Join(dst, rel))
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
 
-func copyOne(t *testing.T, src, dst string) {
-	t.Helper()
-	in, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 func openCoreAI(t *testing.T, opts ...vlmrt.Option) (m *vlmrt.Model, decoder, visionDir string) {
 	t.Helper()
@@ -309,5 +273,25 @@ func TestCoreAIBackendCancelAndClose(t *testing.T) {
 	}
 	if _, err := chat.SendFunc(context.Background(), vlmrt.User(vlmrt.Text("Still there?")), func(vlmrt.Token) error { return nil }); !errors.Is(err, vlmrt.ErrClosed) {
 		t.Errorf("after Close: %v, want ErrClosed", err)
+	}
+}
+
+// copyDir copies the directory tree src to dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	if err := os.CopyFS(dst, os.DirFS(src)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyOne copies one file.
+func copyOne(t *testing.T, src, dst string) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err == nil {
+		err = os.WriteFile(dst, b, 0o644)
+	}
+	if err != nil {
+		t.Fatal(err)
 	}
 }
