@@ -40,8 +40,6 @@ func newSeedPair(t *testing.T) seedPair {
 	return s
 }
 
-
-
 // editJSON rewrites a JSON object file through edit.
 func editJSON(t *testing.T, path string, edit func(m map[string]any)) {
 	t.Helper()

@@ -57,8 +57,6 @@ func coreAIPair(t *testing.T) (root, decoder, visionDir string) {
 	return root, decoder, visionDir
 }
 
-
-
 func openCoreAI(t *testing.T, opts ...vlmrt.Option) (m *vlmrt.Model, decoder, visionDir string) {
 	t.Helper()
 	useFakeBridge(t)
