@@ -274,6 +274,9 @@ func (m *Model) Validate() error {
 	if !t.MRopeInterleaved {
 		return fmt.Errorf("only interleaved M-RoPE (mrope_interleaved=true) is supported")
 	}
+	if t.HiddenAct != "" && t.HiddenAct != "silu" {
+		return fmt.Errorf("config.json: text_config.hidden_act %q is not supported (Qwen3-VL decoders use silu)", t.HiddenAct)
+	}
 	if t.AttentionBias {
 		return fmt.Errorf("attention_bias=true is not supported by Qwen3-VL decoders")
 	}

@@ -90,6 +90,7 @@ func TestInvalidConfigs(t *testing.T) {
 		{"deepstack range", func(m map[string]any) { m["vision_config"].(map[string]any)["deepstack_visual_indexes"] = []int{1, 9} }, "out of range"},
 		{"pos table", func(m map[string]any) { m["vision_config"].(map[string]any)["num_position_embeddings"] = 2300 }, "not a square"},
 		{"out hidden", func(m map[string]any) { m["vision_config"].(map[string]any)["out_hidden_size"] = 32 }, "differs from text hidden_size"},
+		{"text act", func(m map[string]any) { m["text_config"].(map[string]any)["hidden_act"] = "gelu" }, `hidden_act "gelu" is not supported`},
 		{"eos type", func(m map[string]any) { m["text_config"].(map[string]any)["eos_token_id"] = "x" }, "eos_token_id"},
 		// Corrupt sizes must fail here: the loaders and inspect size slices from them.
 		{"huge layers", func(m map[string]any) { m["text_config"].(map[string]any)["num_hidden_layers"] = 1 << 31 }, "num_hidden_layers = 2147483648 is beyond"},
