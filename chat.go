@@ -291,14 +291,9 @@ func (c *Chat) buildInput(ctx context.Context, msgs []Message) ([]int32, []*runt
 	if c.s.Len() > 0 {
 		ids = append(c.closeReply(), ids...)
 	}
-	// Fail on overflow before the expensive vision work.
-	if total := c.s.Len() + len(ids); total >= e.ContextLength {
-		return nil, nil, fmt.Errorf("%w: the conversation would hold %d tokens and leave no room to generate in a context of %d", ErrContextOverflow, total, e.ContextLength)
-	}
-	// A backend holding a bounded number of images (Core AI: one) refuses
-	// before any image is encoded.
-	if limit := e.MaxImages(); limit > 0 && c.s.Images()+len(sources) > limit {
-		return nil, nil, fmt.Errorf("%w: this model's backend holds %d image(s) per conversation; the conversation has %d and this message adds %d (start a new Chat for another image)", ErrUnsupportedInput, limit, c.s.Images(), len(sources))
+	// Overflow and the backend's image limit fail before the vision work.
+	if err := c.s.CheckFits(len(ids), len(sources)); err != nil {
+		return nil, nil, err
 	}
 	images := make([]*runtime.Image, 0, len(sources))
 	for i, src := range sources {

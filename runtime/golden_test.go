@@ -249,7 +249,7 @@ func TestKVCacheF16(t *testing.T) {
 	e16 := *e
 	e16.KVCacheF16 = true
 	half := e16.NewSession()
-	if !half.cache.F16() {
+	if !half.seq.(cpuSequence).c.F16() {
 		t.Fatal("session did not get a float16 cache")
 	}
 	got, _ := generate(t, half, input, Options{MaxTokens: 24})

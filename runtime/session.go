@@ -95,8 +95,6 @@ type Session struct {
 	// seq is the decoder state; nil until the first turn for a backend
 	// whose sequences load state (the CPU engine's is made at once).
 	seq Sequence
-	// cache is the CPU engine's KV cache behind seq (nil under another backend).
-	cache *decoder.Cache
 	// broken is set when a failed turn could not be rolled back (a backend
 	// that cannot truncate its KV cache): only Reset makes the session
 	// usable again.
@@ -121,8 +119,7 @@ func (e *Engine) NewSession() *Session {
 	be := e.backend()
 	s := &Session{e: e, be: be, static: *decoder.TextOnly(), logits: make([]float32, be.Vocab())}
 	if cpu, ok := be.(cpuBackend); ok {
-		seq, _ := cpu.NewSequence(context.Background()) // cannot fail
-		s.seq, s.cache = seq, seq.(cpuSequence).c
+		s.seq, _ = cpu.NewSequence(context.Background()) // cannot fail
 	}
 	return s
 }
@@ -146,6 +143,20 @@ func (s *Session) sequence(ctx context.Context) error {
 
 // Images is the number of images in the conversation.
 func (s *Session) Images() int { return len(s.images) }
+
+// CheckFits reports whether a turn adding newTokens tokens and newImages
+// images fits: the backend's image limit (Core AI: one per conversation)
+// and room to generate at least one token in the context. Callers check it
+// before expensive work such as encoding images; Generate checks it again.
+func (s *Session) CheckFits(newTokens, newImages int) error {
+	if limit := s.e.MaxImages(); limit > 0 && len(s.images)+newImages > limit {
+		return fmt.Errorf("%w: this backend holds %d image(s) per conversation; the conversation has %d and this turn adds %d (start a new conversation for another image)", ErrUnsupportedInput, limit, len(s.images), newImages)
+	}
+	if total := s.Len() + newTokens; total >= s.e.ContextLength {
+		return fmt.Errorf("%w: the conversation would hold %d tokens and leave no room to generate in a context of %d", ErrContextOverflow, total, s.e.ContextLength)
+	}
+	return nil
+}
 
 // Len is the number of tokens in the conversation (cached plus pending).
 func (s *Session) Len() int { return len(s.ids) + len(s.pending) }
@@ -196,12 +207,8 @@ func (s *Session) Generate(ctx context.Context, in Input, opt Options, yield fun
 	if err := s.checkImages(in); err != nil {
 		return st, err
 	}
-	if limit := s.e.MaxImages(); limit > 0 && len(s.images)+len(in.Images) > limit {
-		return st, fmt.Errorf("%w: this backend holds %d image(s) per conversation; the conversation has %d and this turn adds %d (start a new conversation for another image)", ErrUnsupportedInput, limit, len(s.images), len(in.Images))
-	}
-	total := len(s.ids) + len(newIDs)
-	if total >= s.e.ContextLength {
-		return st, fmt.Errorf("%w: the conversation would hold %d tokens and leave no room to generate in a context of %d", ErrContextOverflow, total, s.e.ContextLength)
+	if err := s.CheckFits(len(in.IDs), len(in.Images)); err != nil {
+		return st, err
 	}
 	for _, im := range in.Images {
 		st.VisionEncode += im.EncodeTime
