@@ -141,9 +141,6 @@ func (s *Session) sequence(ctx context.Context) error {
 	return nil
 }
 
-// Images is the number of images in the conversation.
-func (s *Session) Images() int { return len(s.images) }
-
 // CheckFits reports whether a turn adding newTokens tokens and newImages
 // images fits: the backend's image limit (Core AI: one per conversation)
 // and room to generate at least one token in the context. Callers check it
