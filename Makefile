@@ -3,7 +3,7 @@ GO ?= go
 
 # Packages whose tests hold the oracle goldens, the tokenizer references and
 # the kernels: they must pass with assembly, with -tags noasm and on arm64.
-GOLDEN := . ./runtime ./decoder ./vision ./mrope ./tokenizer/... ./kernels/... ./quant ./weights
+GOLDEN := . ./internal/engine ./internal/decoder ./vision ./mrope ./tokenizer/... ./internal/kernels/... ./internal/quant ./internal/weights
 
 .PHONY: build test test-native test-noasm test-race test-arm64 check bench fmt
 
@@ -21,7 +21,7 @@ test-noasm:
 	$(GO) test -count=1 -tags noasm $(GOLDEN)
 
 test-race:
-	$(GO) test -count=1 -race -run 'Concurrent|Cancel|Race|Pool' . ./decoder ./kernels ./vision ./tokenizer
+	$(GO) test -count=1 -race -run 'Concurrent|Cancel|Race|Pool' . ./internal/decoder ./internal/kernels ./vision ./tokenizer
 
 # Installs qemu-user-static with apt-get when it is missing.
 test-arm64:

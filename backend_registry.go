@@ -6,7 +6,7 @@ import (
 	"sync"
 
 	"github.com/vlmrt/vlmrt/bundle"
-	"github.com/vlmrt/vlmrt/runtime"
+	"github.com/vlmrt/vlmrt/internal/engine"
 )
 
 // BackendRequest is what Open hands a registered backend: the resolved model
@@ -23,7 +23,7 @@ type BackendRequest struct {
 // BackendOpener loads a model on a backend. It returns the engine and what
 // to close with the Model. Errors for input the backend cannot take wrap
 // ErrUnsupportedInput.
-type BackendOpener func(ctx context.Context, req BackendRequest) (*runtime.Engine, io.Closer, error)
+type BackendOpener func(ctx context.Context, req BackendRequest) (*engine.Engine, io.Closer, error)
 
 var (
 	backendsMu sync.RWMutex

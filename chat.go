@@ -9,7 +9,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/vlmrt/vlmrt/runtime"
+	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/tokenizer"
 	"github.com/vlmrt/vlmrt/vision"
 )
@@ -26,10 +26,10 @@ type Token struct {
 
 // Stats describe one turn: vision encode time, prompt tokens, prefill time
 // and rate, time to first token, decode rate, total (as the seed card reports).
-type Stats = runtime.Stats
+type Stats = engine.Stats
 
 // Sampling configures token choice; the zero value is greedy decoding.
-type Sampling = runtime.Sampling
+type Sampling = engine.Sampling
 
 // ResizeMode says how an image is fitted to the model's square input.
 type ResizeMode = vision.ResizeMode
@@ -120,7 +120,7 @@ type Chat struct {
 	m     *Model
 	opt   chatOptions
 	mu    sync.Mutex // held for a whole turn
-	s     *runtime.Session
+	s     *engine.Session
 	turns int
 
 	statsMu sync.Mutex
@@ -226,7 +226,7 @@ func (c *Chat) send(ctx context.Context, msgs []Message, yield func(Token) bool)
 	}
 	resp := &Response{}
 	var text strings.Builder
-	st, err := c.s.Generate(ctx, runtime.Input{IDs: in, Images: images}, c.opt.gen.runtimeOptions(), func(t runtime.Token) bool {
+	st, err := c.s.Generate(ctx, engine.Input{IDs: in, Images: images}, c.opt.gen.runtimeOptions(), func(t engine.Token) bool {
 		resp.Tokens = append(resp.Tokens, t.ID)
 		text.WriteString(t.Text)
 		return yield(Token(t))
@@ -241,13 +241,13 @@ func (c *Chat) send(ctx context.Context, msgs []Message, yield func(Token) bool)
 	return resp, err
 }
 
-func (g GenerateOptions) runtimeOptions() runtime.Options {
-	return runtime.Options{Sampling: g.Sampling, MaxTokens: g.MaxTokens, Stop: g.Stop, S1Prefill: g.S1Prefill}
+func (g GenerateOptions) runtimeOptions() engine.Options {
+	return engine.Options{Sampling: g.Sampling, MaxTokens: g.MaxTokens, Stop: g.Stop, S1Prefill: g.S1Prefill}
 }
 
 // buildInput tokenizes the turn's messages (with the system prompt first,
 // or the closing of the previous assistant reply) and encodes their images.
-func (c *Chat) buildInput(ctx context.Context, msgs []Message) ([]int32, []*runtime.Image, error) {
+func (c *Chat) buildInput(ctx context.Context, msgs []Message) ([]int32, []*engine.Image, error) {
 	e := c.m.engine
 	var tms []tokenizer.Message
 	if c.s.Len() == 0 && c.opt.system != "" {
@@ -295,7 +295,7 @@ func (c *Chat) buildInput(ctx context.Context, msgs []Message) ([]int32, []*runt
 	if err := c.s.CheckFits(len(ids), len(sources)); err != nil {
 		return nil, nil, err
 	}
-	images := make([]*runtime.Image, 0, len(sources))
+	images := make([]*engine.Image, 0, len(sources))
 	for i, src := range sources {
 		im, err := c.encodeImage(ctx, src)
 		if err != nil {
@@ -319,7 +319,7 @@ func (c *Chat) closeReply() []int32 {
 }
 
 // encodeImage preprocesses and encodes one image.
-func (c *Chat) encodeImage(ctx context.Context, src imageSource) (*runtime.Image, error) {
+func (c *Chat) encodeImage(ctx context.Context, src imageSource) (*engine.Image, error) {
 	e := c.m.engine
 	opt := vision.PreprocessOptions{Resize: c.opt.resize, Grid: e.Grid}
 	var pre *vision.Preprocessed

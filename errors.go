@@ -3,7 +3,7 @@ package vlmrt
 import (
 	"errors"
 
-	"github.com/vlmrt/vlmrt/runtime"
+	"github.com/vlmrt/vlmrt/internal/engine"
 )
 
 // Errors callers can test with errors.Is. Returned errors wrap these with a
@@ -11,13 +11,13 @@ import (
 var (
 	// ErrContextOverflow: the conversation would not fit in the context
 	// window. Nothing was generated and the chat is unchanged.
-	ErrContextOverflow = runtime.ErrContextOverflow
+	ErrContextOverflow = engine.ErrContextOverflow
 	// ErrUnsupportedInput: an image, message or option the model or backend
 	// cannot take (bad file, too many images for the backend, empty message...).
-	ErrUnsupportedInput = runtime.ErrUnsupportedInput
+	ErrUnsupportedInput = engine.ErrUnsupportedInput
 	// ErrClosed: the Model was closed.
 	ErrClosed = errors.New("vlmrt: model is closed")
 	// ErrCancelled: the context was cancelled or timed out. It also matches
 	// context.Canceled / context.DeadlineExceeded through errors.Is.
-	ErrCancelled = runtime.ErrCancelled
+	ErrCancelled = engine.ErrCancelled
 )

@@ -9,9 +9,9 @@ import (
 
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
-	"github.com/vlmrt/vlmrt/decoder"
-	"github.com/vlmrt/vlmrt/quant"
-	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/internal/decoder"
+	"github.com/vlmrt/vlmrt/internal/quant"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
 	"github.com/vlmrt/vlmrt/tokenizer"
 	"github.com/vlmrt/vlmrt/vision"
 )

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/vlmrt/vlmrt"
-	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
 )
 
 // TestInspectFindsProblems: a checkpoint missing a tensor and holding a

@@ -26,18 +26,18 @@ import (
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/hub"
-	"github.com/vlmrt/vlmrt/kernels"
-	"github.com/vlmrt/vlmrt/runtime"
-	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/internal/kernels"
+	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
 	"github.com/vlmrt/vlmrt/tokenizer"
-	"github.com/vlmrt/vlmrt/weights"
+	"github.com/vlmrt/vlmrt/internal/weights"
 )
 
 // Precision selects how decoder weights are held.
 type Precision = weights.Precision
 
 const (
-	// Int8 quantizes the decoder linears and head (the default; DESIGN.md §3).
+	// Int8 quantizes the decoder linears and head (the default; docs/design.md §3).
 	Int8 = weights.Int8
 	// F32 keeps every weight in float32 (reference numerics, 4× the memory).
 	F32 = weights.F32
@@ -95,7 +95,7 @@ func WithBackend(b Backend) Option { return func(o *options) { o.backend = b } }
 func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
 
 // WithContextLength bounds each conversation in tokens (default: the
-// model's maximum, capped at runtime.DefaultContextLength).
+// model's maximum, capped at engine.DefaultContextLength).
 func WithContextLength(n int) Option { return func(o *options) { o.contextLen = n } }
 
 // WithKVCacheF16 keeps each Chat's KV cache in float16: half the memory
@@ -113,7 +113,7 @@ func WithHub(h hub.Options) Option { return func(o *options) { o.hub = &h } }
 
 // Model is an opened model. It is safe for concurrent use.
 type Model struct {
-	engine *runtime.Engine
+	engine *engine.Engine
 	info   Info
 	files  io.Closer
 
@@ -199,7 +199,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 		}
 	}
 	src := newProgressSource(set, o.progress)
-	e, err := runtime.NewEngine(ctx, src, cfg, tok, runtime.LoadOptions{
+	e, err := engine.NewEngine(ctx, src, cfg, tok, engine.LoadOptions{
 		Precision: o.precision, ContextLength: o.contextLen, NoVision: o.noVision, KVCacheF16: o.kvF16,
 		Progress: func(stage string) { src.stage = stage },
 	})
@@ -269,7 +269,7 @@ func (m *Model) Info() Info { return m.info }
 
 // Engine exposes the underlying runtime engine (expert use: raw ids,
 // precomputed patches, benchmarks).
-func (m *Model) Engine() *runtime.Engine { return m.engine }
+func (m *Model) Engine() *engine.Engine { return m.engine }
 
 // Tokenizer returns the model's tokenizer.
 func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.engine.Tokenizer }

@@ -8,7 +8,7 @@ import (
 	"sort"
 
 	"github.com/vlmrt/vlmrt/config"
-	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
 )
 
 // Checkpoint is an opened Hugging Face Qwen3-VL checkpoint directory:

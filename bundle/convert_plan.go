@@ -9,9 +9,9 @@ import (
 
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/f16"
-	"github.com/vlmrt/vlmrt/quant"
-	"github.com/vlmrt/vlmrt/safetensors"
-	"github.com/vlmrt/vlmrt/weights"
+	"github.com/vlmrt/vlmrt/internal/quant"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
+	"github.com/vlmrt/vlmrt/internal/weights"
 )
 
 // Checkpoint tensor names the conversion treats specially.
@@ -21,7 +21,7 @@ const (
 	visualPrefix = "model.visual."
 )
 
-// quantizedLinear matches the decoder linears stored in int8 (DESIGN.md §3).
+// quantizedLinear matches the decoder linears stored in int8 (docs/design.md §3).
 var quantizedLinear = regexp.MustCompile(`^model\.language_model\.layers\.\d+\.(self_attn\.[qkvo]_proj|mlp\.(gate|up|down)_proj)\.weight$`)
 
 var layerLinears = []string{

@@ -14,10 +14,10 @@ import (
 	"unsafe"
 
 	"github.com/vlmrt/vlmrt/internal/f16"
-	"github.com/vlmrt/vlmrt/quant"
-	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/internal/quant"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
 	"github.com/vlmrt/vlmrt/tokenizer"
-	"github.com/vlmrt/vlmrt/weights"
+	"github.com/vlmrt/vlmrt/internal/weights"
 )
 
 // tinyCheckpoint is tiny-a as a user would have it: the checkpoint with its

@@ -12,9 +12,9 @@ import (
 	"unsafe"
 
 	"github.com/vlmrt/vlmrt/internal/f16"
-	"github.com/vlmrt/vlmrt/quant"
-	"github.com/vlmrt/vlmrt/safetensors"
-	"github.com/vlmrt/vlmrt/weights"
+	"github.com/vlmrt/vlmrt/internal/quant"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
+	"github.com/vlmrt/vlmrt/internal/weights"
 )
 
 // chunkElems bounds the float16 conversion buffer: tensors are converted a

@@ -10,10 +10,10 @@ import (
 	"testing"
 
 	"github.com/vlmrt/vlmrt/bundle"
-	"github.com/vlmrt/vlmrt/decoder"
-	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/internal/decoder"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
 	"github.com/vlmrt/vlmrt/vision"
-	"github.com/vlmrt/vlmrt/weights"
+	"github.com/vlmrt/vlmrt/internal/weights"
 )
 
 const tinyA = "../testdata/tiny-a"

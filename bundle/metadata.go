@@ -15,7 +15,7 @@ const MetadataVersion = "0.2"
 // MetadataFile is the descriptor every LanguageBundle holds at its root.
 const MetadataFile = "metadata.json"
 
-// Metadata is a bundle's metadata.json (DESIGN.md §4). Apple's Core AI
+// Metadata is a bundle's metadata.json (docs/design.md §4). Apple's Core AI
 // exporters write metadata_version, kind, name, assets, language, source,
 // compression and compilation; language.vision is this project's addition,
 // written into converted bundles so the decoder/vision pairing can be checked.

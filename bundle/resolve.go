@@ -43,7 +43,7 @@ const ConfigFile = "config.json"
 // TokenizerDir is the bundle subdirectory holding the Hugging Face tokenizer files.
 const TokenizerDir = "tokenizer"
 
-// fixedImageSide is the side of the fixed-grid input image (DESIGN.md §2):
+// fixedImageSide is the side of the fixed-grid input image (docs/design.md §2):
 // every image becomes (448 / (patch·merge))² = 196 image tokens.
 const fixedImageSide = 448
 

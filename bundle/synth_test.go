@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/vlmrt/vlmrt/internal/f16"
-	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
 )
 
 // synthShape is a Qwen3-VL shape unlike tiny-a: untied head, widths that

@@ -2,7 +2,7 @@ package bundle
 
 import (
 	"github.com/vlmrt/vlmrt/config"
-	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
 )
 
 // OpenWeights maps the location's weights as one name space with the

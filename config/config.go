@@ -45,7 +45,7 @@ type Vision struct {
 	DeepstackIndexes      []int  `json:"deepstack_visual_indexes"`
 	HiddenAct             string `json:"hidden_act"`
 	// LayerNormEps is not stored in config.json; Qwen3-VL's vision tower
-	// hard-codes 1e-6 (DESIGN.md §2).
+	// hard-codes 1e-6 (docs/design.md §2).
 	LayerNormEps float64 `json:"-"`
 	// RopeTheta of the vision 2D rotary, likewise fixed at 10000 in the model code.
 	RopeTheta float64 `json:"-"`

@@ -21,8 +21,8 @@ import (
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/coreai"
-	"github.com/vlmrt/vlmrt/runtime"
-	"github.com/vlmrt/vlmrt/runtime/coreaibackend"
+	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/internal/coreaibackend"
 	"github.com/vlmrt/vlmrt/tokenizer"
 )
 
@@ -32,7 +32,7 @@ func init() { vlmrt.RegisterBackend(vlmrt.BackendCoreAI, open) }
 // Core AI pair may carry no config.json, so the few fields the runtime
 // needs are synthesized from the bundle metadata, the bridge's sizes and the
 // tokenizer's special ids.
-func open(ctx context.Context, req vlmrt.BackendRequest) (*runtime.Engine, io.Closer, error) {
+func open(ctx context.Context, req vlmrt.BackendRequest) (*engine.Engine, io.Closer, error) {
 	loc := req.Location
 	if req.Precision == vlmrt.F32 {
 		return nil, nil, fmt.Errorf("%w: backend %q runs the bundle's exported int8 graph; float32 precision is only available on backend %q", vlmrt.ErrUnsupportedInput, vlmrt.BackendCoreAI, vlmrt.BackendCPU)
@@ -68,7 +68,7 @@ func open(ctx context.Context, req vlmrt.BackendRequest) (*runtime.Engine, io.Cl
 }
 
 // coreAIEngine builds the runtime engine over an opened backend.
-func coreAIEngine(loc *bundle.Location, be *coreaibackend.Backend, tok *tokenizer.Tokenizer, contextLen int) (*runtime.Engine, error) {
+func coreAIEngine(loc *bundle.Location, be *coreaibackend.Backend, tok *tokenizer.Tokenizer, contextLen int) (*engine.Engine, error) {
 	info := be.Info()
 	lang := loc.Decoder.Meta.Language
 	if *lang.VocabSize != info.Vocab {
@@ -97,8 +97,8 @@ func coreAIEngine(loc *bundle.Location, be *coreaibackend.Backend, tok *tokenize
 	if contextLen > 0 {
 		ctxLen = contextLen
 	}
-	return &runtime.Engine{
-		Config: cfg, Backend: be, Tokenizer: tok, Grid: runtime.FixedGrid(cfg.Vision),
+	return &engine.Engine{
+		Config: cfg, Backend: be, Tokenizer: tok, Grid: engine.FixedGrid(cfg.Vision),
 		ContextLength: ctxLen, EOS: tok.EOSIDs(),
 	}, nil
 }
@@ -122,13 +122,13 @@ func coreAIVision(info coreai.Info) (config.Vision, error) {
 			return v, fmt.Errorf("the vision graph's patch width %d is not 3·2·P² for an integer patch size P", info.PatchDim)
 		}
 	}
-	perSide := runtime.FixedImageSize / v.PatchSize
-	if perSide*v.PatchSize != runtime.FixedImageSize || info.GridSide == 0 || perSide%info.GridSide != 0 {
-		return v, fmt.Errorf("the graph's %d×%d image tokens do not tile the %d-pixel fixed grid with %d-pixel patches", info.GridSide, info.GridSide, runtime.FixedImageSize, v.PatchSize)
+	perSide := engine.FixedImageSize / v.PatchSize
+	if perSide*v.PatchSize != engine.FixedImageSize || info.GridSide == 0 || perSide%info.GridSide != 0 {
+		return v, fmt.Errorf("the graph's %d×%d image tokens do not tile the %d-pixel fixed grid with %d-pixel patches", info.GridSide, info.GridSide, engine.FixedImageSize, v.PatchSize)
 	}
 	v.SpatialMergeSize = perSide / info.GridSide
 	if info.Patches > 0 && info.Patches != perSide*perSide {
-		return v, fmt.Errorf("the vision graph takes %d patches, want %d for a %d-pixel grid of %d-pixel patches", info.Patches, perSide*perSide, runtime.FixedImageSize, v.PatchSize)
+		return v, fmt.Errorf("the vision graph takes %d patches, want %d for a %d-pixel grid of %d-pixel patches", info.Patches, perSide*perSide, engine.FixedImageSize, v.PatchSize)
 	}
 	return v, nil
 }

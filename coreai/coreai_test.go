@@ -16,7 +16,7 @@ import (
 	"github.com/vlmrt/vlmrt/internal/coreai"
 	"github.com/vlmrt/vlmrt/internal/coreai/coreaitest"
 	"github.com/vlmrt/vlmrt/mrope"
-	"github.com/vlmrt/vlmrt/runtime"
+	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/vision"
 )
 
@@ -166,7 +166,7 @@ func TestCoreAIBackendChatMatchesBridge(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := e.NewSession()
-	if _, err := s.Generate(context.Background(), runtime.Input{IDs: prompt, Images: []*runtime.Image{im}}, runtime.Options{MaxTokens: 1}, func(runtime.Token) bool { return true }); err != nil {
+	if _, err := s.Generate(context.Background(), engine.Input{IDs: prompt, Images: []*engine.Image{im}}, engine.Options{MaxTokens: 1}, func(engine.Token) bool { return true }); err != nil {
 		t.Fatal(err)
 	}
 	_, wantLogits := referenceGreedy(t, decoder, visionDir, prompt, padID, patches, 1)
@@ -214,8 +214,8 @@ func TestCoreAIBackendSecondImageRefused(t *testing.T) {
 	pad := m.Info().Config.ImageTokenID
 	ids := append(slices.Repeat([]int32{pad}, 196), slices.Repeat([]int32{pad}, 196)...)
 	s := e.NewSession()
-	_, err = s.Generate(ctx, runtime.Input{IDs: ids, Images: []*runtime.Image{im, im}}, runtime.Options{MaxTokens: 1}, func(runtime.Token) bool { return true })
-	if !errors.Is(err, runtime.ErrUnsupportedInput) || s.Len() != 0 {
+	_, err = s.Generate(ctx, engine.Input{IDs: ids, Images: []*engine.Image{im, im}}, engine.Options{MaxTokens: 1}, func(engine.Token) bool { return true })
+	if !errors.Is(err, engine.ErrUnsupportedInput) || s.Len() != 0 {
 		t.Errorf("two images through the runtime: %v (len %d), want ErrUnsupportedInput and an empty session", err, s.Len())
 	}
 }
@@ -233,7 +233,7 @@ func TestCoreAIBackendLimits(t *testing.T) {
 	m, _, _ := openCoreAI(t)
 	// A native-resolution grid is not the graph's fixed grid.
 	e := m.Engine()
-	if _, err := e.EncodeGrid(ctx, make([]float32, 30*40*1536), 30, 40); !errors.Is(err, runtime.ErrUnsupportedInput) {
+	if _, err := e.EncodeGrid(ctx, make([]float32, 30*40*1536), 30, 40); !errors.Is(err, engine.ErrUnsupportedInput) {
 		t.Errorf("native grid: %v, want ErrUnsupportedInput", err)
 	}
 	// BackendAuto on the same pair stays the CPU engine, which needs portable weights.

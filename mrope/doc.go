@@ -8,9 +8,9 @@
 //
 //   - RopeIndex, Hugging Face's general get_rope_index: any number of images,
 //     any merged grid, explicit positions for the whole prompt;
-//   - SelfLocate, the fixed-grid form of DESIGN.md §2.6 that a decoder graph
+//   - SelfLocate, the fixed-grid form of docs/design.md §2.6 that a decoder graph
 //     can evaluate from (id, sequence index) alone, given the two static
 //     rope-shift numbers RopeShift computes on the host.
 //
-// Rotary applies the interleaved M-RoPE of DESIGN.md §2.7 to one head.
+// Rotary applies the interleaved M-RoPE of docs/design.md §2.7 to one head.
 package mrope

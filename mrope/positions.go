@@ -7,7 +7,7 @@ import "fmt"
 const TextOnlyShiftStart int32 = 1 << 30
 
 // SelfLocate computes the (t, h, w) rotary position of the token at
-// sequence index pos from its id alone (DESIGN.md §2.6). An extension id
+// sequence index pos from its id alone (docs/design.md §2.6). An extension id
 // vocab+slot is an image token of a merged grid mergedW columns wide whose
 // first token sits at pos-slot; any other id is text, shifted back by
 // shiftAmount once pos reaches shiftStart (an image advances the rope
@@ -87,7 +87,7 @@ func RopeIndex(ids []int32, imageTokenID int32, grids []Grid) (positions [][3]in
 }
 
 // ExtensionIDs rewrites the i-th imageTokenID of ids to the extension id
-// vocab+i (DESIGN.md §2.5), the form SelfLocate and the decoder's fixed-grid
+// vocab+i (docs/design.md §2.5), the form SelfLocate and the decoder's fixed-grid
 // contract read. It returns the index of the first image token (-1 when
 // there is none) and the number of image tokens. ids is not modified.
 func ExtensionIDs(ids []int32, imageTokenID int32, vocab int) (ext []int32, firstPad, pads int) {

@@ -10,7 +10,7 @@ import (
 const ImagePadToken = "<|image_pad|>"
 
 // TextOnlyRopeShiftStart is rope_shift_start for a prompt without images: a
-// position no prompt reaches, so no text token is ever shifted (DESIGN.md §2.6).
+// position no prompt reaches, so no text token is ever shifted (docs/design.md §2.6).
 const TextOnlyRopeShiftStart = 1 << 30
 
 // ErrTooManyImages is wrapped by CheckImageLimit.
@@ -95,7 +95,7 @@ func (p *Prompt) CheckImageLimit(maxImages int) error {
 	return nil
 }
 
-// RopeShift returns rope_shift_start and rope_shift_amount (DESIGN.md §2.6)
+// RopeShift returns rope_shift_start and rope_shift_amount (docs/design.md §2.6)
 // for an image whose merged patch grid is gridRows × gridCols: text after
 // the image advances the rope position by max(rows, cols), not by the pad
 // count, so positions from the end of the pads on are shifted back by
@@ -118,7 +118,7 @@ func (p *Prompt) RopeShift(gridRows, gridCols int) (start, amount int32, err err
 
 // ExtensionIDs returns a copy of the ids with the i-th image pad of the
 // prompt (counting across images, in order) rewritten to vocab+i, the
-// id-space trick of DESIGN.md §2.5. vocab is the model's embedding count
+// id-space trick of docs/design.md §2.5. vocab is the model's embedding count
 // (config vocab_size), which must exceed every text id.
 func (p *Prompt) ExtensionIDs(vocab int) []int32 {
 	out := make([]int32, len(p.IDs))

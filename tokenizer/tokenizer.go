@@ -73,7 +73,7 @@ func (t *Tokenizer) VocabSize() int { return len(t.pieces) }
 
 // EOSIDs returns the ids that end generation: the eos_token of
 // tokenizer_config.json, the eos_token_id list of generation_config.json, and
-// <|endoftext|> when the vocabulary has it (DESIGN.md §2.9 stops on it even
+// <|endoftext|> when the vocabulary has it (docs/design.md §2.9 stops on it even
 // when a config omits it). Order is stable, duplicates removed.
 func (t *Tokenizer) EOSIDs() []int32 { return append([]int32(nil), t.eos...) }
 

@@ -8,12 +8,12 @@ import (
 	"sync"
 
 	"github.com/vlmrt/vlmrt/config"
-	"github.com/vlmrt/vlmrt/kernels"
-	"github.com/vlmrt/vlmrt/weights"
+	"github.com/vlmrt/vlmrt/internal/kernels"
+	"github.com/vlmrt/vlmrt/internal/weights"
 )
 
 // Encoder is the Qwen3-VL vision tower on the CPU: patches → image
-// embeddings and DeepStack features (DESIGN.md §2 step 2). It is immutable
+// embeddings and DeepStack features (docs/design.md §2 step 2). It is immutable
 // after LoadEncoder apart from its internal caches, which are guarded, so
 // any number of Encode calls may run concurrently.
 type Encoder struct {

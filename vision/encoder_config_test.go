@@ -10,9 +10,9 @@ import (
 
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
-	"github.com/vlmrt/vlmrt/kernels"
-	"github.com/vlmrt/vlmrt/safetensors"
-	"github.com/vlmrt/vlmrt/weights"
+	"github.com/vlmrt/vlmrt/internal/kernels"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
+	"github.com/vlmrt/vlmrt/internal/weights"
 )
 
 // syntheticConfig is shaped like the 8B tower but reduced: depth 5 instead

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/vlmrt/vlmrt/bundle"
-	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
 )
 
 const (

@@ -4,7 +4,7 @@ import (
 	"strconv"
 
 	"github.com/vlmrt/vlmrt/config"
-	"github.com/vlmrt/vlmrt/weights"
+	"github.com/vlmrt/vlmrt/internal/weights"
 )
 
 // Manifest lists every tensor LoadEncoder binds for cfg, with its shape:

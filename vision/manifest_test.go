@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/vlmrt/vlmrt/bundle"
-	"github.com/vlmrt/vlmrt/weights"
+	"github.com/vlmrt/vlmrt/internal/weights"
 )
 
 // TestManifestMatchesLoad: the manifest names exactly the checkpoint's

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/vlmrt/vlmrt/kernels"
-	"github.com/vlmrt/vlmrt/weights"
+	"github.com/vlmrt/vlmrt/internal/kernels"
+	"github.com/vlmrt/vlmrt/internal/weights"
 )
 
 // layerNorm is a LayerNorm's affine parameters.
@@ -33,7 +33,7 @@ func (ln layerNorm) rows(dst, x []float32, width int, eps float32) {
 }
 
 // loadBiasedLinear binds "<prefix>.weight" [rows, cols] and "<prefix>.bias"
-// [rows]. The vision tower is never quantized (DESIGN.md §3).
+// [rows]. The vision tower is never quantized (docs/design.md §3).
 func loadBiasedLinear(src weights.Source, prefix string, rows, cols int) (*weights.Linear, error) {
 	l, err := weights.LoadLinear(src, prefix+".weight", rows, cols, weights.F32)
 	if err != nil {

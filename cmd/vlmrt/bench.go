@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vlmrt/vlmrt/bench"
+	"github.com/vlmrt/vlmrt/internal/bench"
 )
 
 func init() {

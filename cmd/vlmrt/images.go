@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 
-	"github.com/vlmrt/vlmrt/runtime"
+	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/vision"
 )
 
 // preprocessForEngine turns an image file into the engine's patch tensor.
-func preprocessForEngine(ctx context.Context, e *runtime.Engine, path, resize string) ([]float32, error) {
+func preprocessForEngine(ctx context.Context, e *engine.Engine, path, resize string) ([]float32, error) {
 	mode, err := vision.ParseResizeMode(resize)
 	if err != nil {
 		return nil, usageError("--resize: %v", err)

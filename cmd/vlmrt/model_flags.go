@@ -9,7 +9,7 @@ import (
 	"github.com/vlmrt/vlmrt"
 	"github.com/vlmrt/vlmrt/hub"
 	"github.com/vlmrt/vlmrt/vision"
-	"github.com/vlmrt/vlmrt/weights"
+	"github.com/vlmrt/vlmrt/internal/weights"
 	"golang.org/x/term"
 )
 

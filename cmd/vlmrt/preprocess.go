@@ -8,7 +8,7 @@ import (
 	"math"
 	"strconv"
 
-	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
 	"github.com/vlmrt/vlmrt/vision"
 )
 

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
 )
 
 // TestPreprocessCommandMatchesReference runs `vlmrt preprocess` on a

@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/vlmrt/vlmrt"
-	"github.com/vlmrt/vlmrt/runtime"
-	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
 )
 
 func init() {
@@ -133,7 +133,7 @@ func runPromptIDs(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.Ge
 			return nil, vlmrt.Stats{}, usageError("--grid %q: want HxW in patches, e.g. 30x40", f.grid)
 		}
 	}
-	var images []*runtime.Image
+	var images []*engine.Image
 	encode := func(p []float32, h, w int) error {
 		im, err := e.EncodeGrid(ctx, p, h, w)
 		if err == nil {
@@ -159,9 +159,9 @@ func runPromptIDs(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.Ge
 			return nil, vlmrt.Stats{}, err
 		}
 	}
-	opt := runtime.Options{Sampling: gen.Sampling, MaxTokens: gen.MaxTokens, Stop: gen.Stop, S1Prefill: gen.S1Prefill}
+	opt := engine.Options{Sampling: gen.Sampling, MaxTokens: gen.MaxTokens, Stop: gen.Stop, S1Prefill: gen.S1Prefill}
 	var cbErr error
-	st, err := e.NewSession().Generate(ctx, runtime.Input{IDs: ids, Images: images}, opt, func(t runtime.Token) bool {
+	st, err := e.NewSession().Generate(ctx, engine.Input{IDs: ids, Images: images}, opt, func(t engine.Token) bool {
 		cbErr = out.token(t.ID, t.Text)
 		return cbErr == nil
 	})

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vlmrt/vlmrt/safetensors"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
 )
 
 const tinyA = "../../testdata/tiny-a"

@@ -1,4 +1,4 @@
-// Package coreai is vlmrt's Go side of the Core AI backend (DESIGN.md §5):
+// Package coreai is vlmrt's Go side of the Core AI backend (docs/design.md §5):
 // Apple's Core AI (macOS 27 / iOS 27) runs the seed's decoder/vision
 // .aimodel bundle pair, and since its API is Swift, Go reaches it through
 // github.com/ebitengine/purego (no cgo) and a small C-ABI bridge library

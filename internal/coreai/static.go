@@ -8,7 +8,7 @@ import (
 	"github.com/vlmrt/vlmrt/mrope"
 )
 
-// Static are the decoder's four static inputs (DESIGN.md §2.3), in float32
+// Static are the decoder's four static inputs (docs/design.md §2.3), in float32
 // on the Go side and float16 in the graph.
 type Static struct {
 	// ImageEmbeds [Slots*Hidden] and DeepstackEmbeds [Deepstack*Slots*Hidden]

@@ -16,7 +16,7 @@ import (
 // receives the token's logits [1,1,V].
 //
 // The graph derives each token's rotary position from (id, position) and
-// the rope shift alone (DESIGN.md §2.6); Step refuses a token whose derived
+// the rope shift alone (docs/design.md §2.6); Step refuses a token whose derived
 // position would differ from Hugging Face's get_rope_index — in practice a
 // text token after the image without the host's rope shift set.
 //

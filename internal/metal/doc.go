@@ -1,10 +1,10 @@
-// Package metal is vlmrt's cgo-free binding to Apple's Metal (DESIGN.md §5):
+// Package metal is vlmrt's cgo-free binding to Apple's Metal (docs/design.md §5):
 // the Objective-C runtime and Metal.framework are reached through
 // github.com/ebitengine/purego, so a darwin binary is built with
 // CGO_ENABLED=0 and still drives the GPU.
 //
 // It offers what a compute backend needs and nothing more: the default
-// Device, shared-storage Buffers (the static inputs of DESIGN.md §2.3 and
+// Device, shared-storage Buffers (the static inputs of docs/design.md §2.3 and
 // the weights live in these), a Library compiled at run time from Metal
 // Shading Language source with an explicit language version, a compute
 // Pipeline per kernel function, a CommandQueue, and Dispatch, which encodes,

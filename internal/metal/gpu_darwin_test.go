@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vlmrt/vlmrt/kernels"
+	"github.com/vlmrt/vlmrt/internal/kernels"
 )
 
 // These tests need a Mac with a Metal GPU; they have never run in CI (see

@@ -4,7 +4,7 @@ package metal
 // at run time by Device.NewLibrary (language version LanguageVersion).
 //
 // matvec_q8 is decode's int8 matrix-vector product over the project's one
-// weight format (quant.Matrix, DESIGN.md §3): row r of W is Cols int8
+// weight format (quant.Matrix, docs/design.md §3): row r of W is Cols int8
 // values and BlocksPerRow IEEE half scales, block b covering columns
 // [32b, min(32b+32, Cols)). Its arithmetic, which MatVecQ8Reference mirrors
 // operation for operation:

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vlmrt/vlmrt/quant"
+	"github.com/vlmrt/vlmrt/internal/quant"
 )
 
 // The MSL source cannot be compiled off a Mac; these checks keep the Go

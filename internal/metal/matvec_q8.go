@@ -7,7 +7,7 @@ import (
 	"math"
 
 	"github.com/vlmrt/vlmrt/internal/f16"
-	"github.com/vlmrt/vlmrt/quant"
+	"github.com/vlmrt/vlmrt/internal/quant"
 )
 
 // MatVecQ8Reference computes y = deq(W)·x on the host exactly as the

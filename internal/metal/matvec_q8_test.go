@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/vlmrt/vlmrt/internal/f16"
-	"github.com/vlmrt/vlmrt/kernels"
-	"github.com/vlmrt/vlmrt/quant"
+	"github.com/vlmrt/vlmrt/internal/kernels"
+	"github.com/vlmrt/vlmrt/internal/quant"
 )
 
 // Tolerances. A float32 sum whose every term passes through at most d

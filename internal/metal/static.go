@@ -6,7 +6,7 @@ import (
 )
 
 // StaticScalarBytes is the size of a [1] int32 static input's buffer: the
-// seed engine pads rope_shift_start and rope_shift_amount (DESIGN.md §2.3)
+// seed engine pads rope_shift_start and rope_shift_amount (docs/design.md §2.3)
 // to 64 bytes, one cache line, so each is its own allocation-aligned
 // buffer and kernels may read it with any vector width.
 const StaticScalarBytes = 64

@@ -1,0 +1,541 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	goruntime "runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/vlmrt/vlmrt/bundle"
+	"github.com/vlmrt/vlmrt/config"
+	"github.com/vlmrt/vlmrt/internal/decoder"
+	"github.com/vlmrt/vlmrt/internal/kernels"
+	"github.com/vlmrt/vlmrt/mrope"
+	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
+	"github.com/vlmrt/vlmrt/vision"
+	"github.com/vlmrt/vlmrt/internal/weights"
+)
+
+// Measurement names, for Options.Skip.
+const (
+	StepBandwidth = "bandwidth"
+	StepVision    = "vision"
+	StepPrefill   = "prefill"    // batched prefill of the multimodal prompt
+	StepPrefillS1 = "prefill-s1" // the same prompt one token per step
+	StepDecode    = "decode"
+)
+
+// Steps lists every measurement, in the order Run performs them.
+func Steps() []string {
+	return []string{StepBandwidth, StepVision, StepPrefill, StepPrefillS1, StepDecode}
+}
+
+// Defaults of Options.
+const (
+	DefaultShape          = "4b"
+	DefaultDecodeTokens   = 32
+	DefaultPromptTokens   = 211 // the seed card's prompt: one image (196 tokens) + 15 chat/text tokens
+	DefaultS1Tokens       = 32
+	DefaultBandwidthBytes = 1 << 30
+	// MinDecodeTokens: decode speed is averaged over at least this many steps.
+	MinDecodeTokens = 32
+)
+
+// Options configures Run. The zero value benchmarks the 4B shape on all cores.
+type Options struct {
+	// Shape names a synthetic model ("2b", "4b", "8b"); ignored when
+	// ModelDir is set.
+	Shape string
+	// ModelDir benchmarks a real model: a checkpoint or bundle directory
+	// (anything bundle.Resolve accepts).
+	ModelDir string
+	// Threads for the kernels and the bandwidth probe (0 = GOMAXPROCS).
+	Threads int
+	// DecodeTokens is how many greedy decode steps are timed (0 = 32; at least 32).
+	DecodeTokens int
+	// PromptTokens is the multimodal prompt's length: one image's tokens
+	// plus chat framing and text (0 = 211).
+	PromptTokens int
+	// S1Tokens is how many of the prompt's first tokens the S=1 prefill
+	// runs, one per step (0 = 32; larger than the prompt = the whole prompt).
+	// S=1 prefill runs at decode speed, so a prefix measures it.
+	S1Tokens int
+	// BandwidthBytes is the read-bandwidth probe's buffer (0 = 1 GiB).
+	BandwidthBytes int
+	// PrefillChunk is the batched prefill's tokens per pass (0 = the
+	// runtime's default).
+	PrefillChunk int
+	// Seed of the random weights and inputs.
+	Seed uint64
+	// Skip names measurements not to run (see Steps); their results are 0.
+	Skip []string
+}
+
+// Result is one benchmark run. The first eight fields are issue 6's
+// required keys; the rest explain them. A skipped measurement is 0.
+type Result struct {
+	ReadBandwidthGBs     float64 `json:"read_bandwidth_gbs"`
+	DecodeTokS           float64 `json:"decode_tok_s"`
+	BytesPerToken        int64   `json:"bytes_per_token"`
+	DecodeBandwidthRatio float64 `json:"decode_bandwidth_ratio"`
+	PrefillTokS          float64 `json:"prefill_tok_s"`
+	PrefillS1TokS        float64 `json:"prefill_s1_tok_s"`
+	VisionMs             float64 `json:"vision_ms"`
+	Threads              int     `json:"threads"`
+
+	// Model is the shape name or the model directory.
+	Model string `json:"model"`
+	// DecodeTokens were timed after a DecodePromptTokens-token text prompt.
+	DecodeTokens       int `json:"decode_tokens"`
+	DecodePromptTokens int `json:"decode_prompt_tokens"`
+	// PrefillTokens: the multimodal prompt (ImageTokens of them image
+	// tokens), prefilled in chunks of PrefillChunk (0: the runtime's default).
+	PrefillTokens int `json:"prefill_tokens"`
+	ImageTokens   int `json:"image_tokens"`
+	PrefillChunk  int `json:"prefill_chunk"`
+	// PrefillGFLOPPerToken is PrefillFLOPs of the prompt over its length;
+	// PrefillGFLOPs the rate the batched prefill achieved.
+	PrefillGFLOPPerToken float64 `json:"prefill_gflop_per_token"`
+	PrefillGFLOPs        float64 `json:"prefill_gflops"`
+	// PrefillS1Tokens: the prompt prefix the S=1 prefill ran.
+	PrefillS1Tokens int `json:"prefill_s1_tokens"`
+	// VisionPatches went through the tower: VisionGFLOP of work at VisionGFLOPs.
+	VisionPatches int     `json:"vision_patches"`
+	VisionGFLOP   float64 `json:"vision_gflop"`
+	VisionGFLOPs  float64 `json:"vision_gflops"`
+	// DecoderWeightBytes is decoder.Model.WeightBytes (linears and head);
+	// BytesPerToken adds the one embedding row a step reads.
+	DecoderWeightBytes int64 `json:"decoder_weight_bytes"`
+	BandwidthBytes     int   `json:"bandwidth_probe_bytes"`
+	// ReadBandwidthBeforeGBs and ReadBandwidthAfterGBs are the probes right
+	// before and right after decode (without decode: one probe before
+	// loading); ReadBandwidthGBs is the better.
+	ReadBandwidthBeforeGBs float64 `json:"read_bandwidth_before_gbs"`
+	ReadBandwidthAfterGBs  float64 `json:"read_bandwidth_after_gbs,omitempty"`
+	// LoadSeconds: building (or loading) the weights and the engine.
+	LoadSeconds  float64   `json:"load_s"`
+	TotalSeconds float64   `json:"total_s"`
+	Skipped      []string  `json:"skipped,omitempty"`
+	GOARCH       string    `json:"goarch"`
+	GoVersion    string    `json:"go_version"`
+	CPUs         int       `json:"cpus"`
+	MeasuredAt   time.Time `json:"measured_at"`
+	// LoadAverage is the host's 1-minute load average as the run started
+	// (Linux only): above the core count, other work was competing for
+	// the cores and the memory bus, and the numbers are low.
+	LoadAverage float64 `json:"load_avg_1m,omitempty"`
+}
+
+// Qwen3-VL chat ids (docs/design.md §2.4) framing the benchmark prompt.
+const (
+	imStart   = 151644
+	imEnd     = 151645
+	newline   = 198
+	userID    = 872
+	assistant = 77091
+)
+
+// Run performs the measurements in one process, reporting each stage as it
+// starts to progress (may be nil). The read bandwidth is probed first, with
+// the same thread count, before the weights take memory.
+func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result, error) {
+	if progress == nil {
+		progress = func(string) {}
+	}
+	start := time.Now()
+	if err := opt.normalize(); err != nil {
+		return nil, err
+	}
+	skip := func(step string) bool { return slices.Contains(opt.Skip, step) }
+	if opt.Threads > 0 {
+		prev := kernels.Threads()
+		kernels.SetThreads(opt.Threads)
+		defer kernels.SetThreads(prev)
+	}
+	res := &Result{
+		Threads: kernels.Threads(), Skipped: opt.Skip, GOARCH: goruntime.GOARCH, GoVersion: goruntime.Version(),
+		CPUs: goruntime.NumCPU(), MeasuredAt: time.Now().UTC().Truncate(time.Second), LoadAverage: loadAverage(),
+	}
+
+	// The bandwidth is probed right before and right after the timed
+	// decode, and the better probe is the bandwidth: shared hosts drift by
+	// tens of percent within a minute, so only probes next to the decode
+	// make a meaningful ratio. Without decode, one probe runs first.
+	probe := func(when string, dst *float64) error {
+		if skip(StepBandwidth) {
+			return nil
+		}
+		progress(fmt.Sprintf("read bandwidth %s (%d MiB buffer, %d threads)", when, opt.BandwidthBytes>>20, res.Threads))
+		gbs, err := kernels.MeasureReadBandwidth(ctx, opt.BandwidthBytes, res.Threads)
+		if err != nil {
+			return err
+		}
+		*dst, res.BandwidthBytes = gbs, opt.BandwidthBytes
+		res.ReadBandwidthGBs = max(res.ReadBandwidthGBs, gbs)
+		goruntime.GC() // return the probe's buffer
+		return nil
+	}
+	if skip(StepDecode) {
+		if err := probe("before loading", &res.ReadBandwidthBeforeGBs); err != nil {
+			return nil, err
+		}
+	}
+
+	loadStart := time.Now()
+	needVision := !skip(StepVision)
+	e, embedRow, closeFn, err := opt.engine(ctx, needVision, progress)
+	if err != nil {
+		return nil, err
+	}
+	defer closeFn()
+	res.LoadSeconds = time.Since(loadStart).Seconds()
+	res.Model = opt.Shape
+	if opt.ModelDir != "" {
+		res.Model = opt.ModelDir
+	}
+	res.DecoderWeightBytes = e.Decoder.WeightBytes()
+	res.BytesPerToken = res.DecoderWeightBytes + embedRow
+
+	rng := rand.New(rand.NewPCG(opt.Seed, 0x62656e6368))
+	cfg := e.Config
+	grid := e.Grid
+
+	// Vision: one image through the tower. Its output also feeds the
+	// prefill prompt, so prefill sees real-shaped image embeddings.
+	var img *engine.Image
+	if needVision {
+		patches := make([]float32, grid.NumPatches()*grid.PatchDim())
+		for i := range patches {
+			patches[i] = 2*rng.Float32() - 1
+		}
+		progress(fmt.Sprintf("vision encode (%d patches)", grid.NumPatches()))
+		if img, err = e.EncodePatches(ctx, patches); err != nil {
+			return nil, err
+		}
+		side := grid.PatchesPerSide()
+		res.VisionPatches = grid.NumPatches()
+		res.VisionMs = float64(img.EncodeTime.Nanoseconds()) / 1e6
+		res.VisionGFLOP = VisionFLOPs(cfg, side, side) / 1e9
+		res.VisionGFLOPs = res.VisionGFLOP / img.EncodeTime.Seconds()
+		if err := finite("image embeddings", img.Embeds.ImageEmbeds); err != nil {
+			return nil, err
+		}
+	} else {
+		img = randomImage(e, rng)
+	}
+
+	ids, err := promptIDs(cfg, e.Decoder.Vocab(), img.Tokens(), opt.PromptTokens, rng)
+	if err != nil {
+		return nil, err
+	}
+	res.ImageTokens = img.Tokens()
+	res.PrefillGFLOPPerToken = PrefillFLOPs(cfg, len(ids)) / float64(len(ids)) / 1e9
+
+	if !skip(StepPrefill) {
+		progress(fmt.Sprintf("batched prefill (%d tokens)", len(ids)))
+		s := e.NewSession()
+		st, err := s.Generate(ctx, engine.Input{IDs: ids, Images: []*engine.Image{img}}, engine.Options{MaxTokens: 1, PrefillChunk: opt.PrefillChunk}, func(engine.Token) bool { return true })
+		if err != nil {
+			return nil, fmt.Errorf("bench: batched prefill: %w", err)
+		}
+		if err := finite("prefill logits", s.LastLogits()); err != nil {
+			return nil, err
+		}
+		res.PrefillTokens, res.PrefillChunk = st.PrefillTokens, opt.PrefillChunk
+		res.PrefillTokS = st.PrefillTokPerSec()
+		res.PrefillGFLOPs = res.PrefillGFLOPPerToken * res.PrefillTokS
+	}
+
+	if !skip(StepPrefillS1) {
+		n := min(opt.S1Tokens, len(ids))
+		progress(fmt.Sprintf("S=1 prefill (first %d prompt tokens)", n))
+		d, err := prefillS1(ctx, e, ids[:n], img, make([]float32, e.Decoder.Vocab()))
+		if err != nil {
+			return nil, err
+		}
+		res.PrefillS1Tokens = n
+		res.PrefillS1TokS = float64(n) / d.Seconds()
+	}
+
+	if !skip(StepDecode) {
+		progress(fmt.Sprintf("decode (%d tokens)", opt.DecodeTokens))
+		if err := probe("before decode", &res.ReadBandwidthBeforeGBs); err != nil {
+			return nil, err
+		}
+		prompt := decodePrompt(e.Decoder.Vocab(), rng)
+		tokS, err := decode(ctx, e, prompt, opt.DecodeTokens)
+		if err != nil {
+			return nil, err
+		}
+		res.DecodeTokens, res.DecodePromptTokens, res.DecodeTokS = opt.DecodeTokens, len(prompt), tokS
+		if err := probe("after decode", &res.ReadBandwidthAfterGBs); err != nil {
+			return nil, err
+		}
+		if res.ReadBandwidthGBs > 0 {
+			res.DecodeBandwidthRatio = float64(res.BytesPerToken) * tokS / (res.ReadBandwidthGBs * 1e9)
+		}
+	}
+	res.TotalSeconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// normalize fills defaults and rejects bad options.
+func (o *Options) normalize() error {
+	if o.Shape == "" {
+		o.Shape = DefaultShape
+	}
+	o.Shape = strings.ToLower(o.Shape)
+	if o.DecodeTokens == 0 {
+		o.DecodeTokens = DefaultDecodeTokens
+	}
+	if o.PromptTokens == 0 {
+		o.PromptTokens = DefaultPromptTokens
+	}
+	if o.S1Tokens == 0 {
+		o.S1Tokens = DefaultS1Tokens
+	}
+	if o.BandwidthBytes == 0 {
+		o.BandwidthBytes = DefaultBandwidthBytes
+	}
+	switch {
+	case o.Threads < 0:
+		return fmt.Errorf("bench: threads %d must be ≥ 0 (0 = all cores)", o.Threads)
+	case o.DecodeTokens < MinDecodeTokens:
+		return fmt.Errorf("bench: decode tokens %d: at least %d are timed", o.DecodeTokens, MinDecodeTokens)
+	case o.S1Tokens < 1:
+		return fmt.Errorf("bench: S=1 prefill tokens %d must be ≥ 1", o.S1Tokens)
+	case o.PromptTokens < 0:
+		return fmt.Errorf("bench: prompt tokens %d must be positive", o.PromptTokens)
+	case o.PrefillChunk < 0:
+		return fmt.Errorf("bench: prefill chunk %d must be ≥ 0 (0 = the runtime's default)", o.PrefillChunk)
+	case o.BandwidthBytes < 1<<20:
+		return fmt.Errorf("bench: bandwidth probe of %d bytes is too small (want ≥ 1 MiB; the default 1 GiB is far larger than any cache)", o.BandwidthBytes)
+	}
+	for _, s := range o.Skip {
+		if !slices.Contains(Steps(), s) {
+			return fmt.Errorf("bench: unknown measurement %q to skip (want %s)", s, strings.Join(Steps(), ", "))
+		}
+	}
+	return nil
+}
+
+// engine builds the model to measure: synthetic random weights for a shape,
+// or a real model's files. It returns the bytes of one embedding row (read
+// once per decoded token) and a function releasing the files.
+func (o *Options) engine(ctx context.Context, needVision bool, progress func(string)) (e *engine.Engine, embedRow int64, closeFn func(), err error) {
+	var (
+		cfg *config.Model
+		src weights.Source
+	)
+	closeFn = func() {}
+	if o.ModelDir != "" {
+		progress("loading " + o.ModelDir)
+		loc, err := bundle.Resolve(o.ModelDir)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		if cfg, err = loc.LoadConfig(); err != nil {
+			return nil, 0, nil, err
+		}
+		set, err := loc.OpenWeights()
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		src, closeFn = set, func() { set.Close() }
+	} else {
+		if cfg, err = Shape(o.Shape); err != nil {
+			return nil, 0, nil, err
+		}
+		progress(fmt.Sprintf("building %s weights (seed %d)", o.Shape, o.Seed))
+		ms, err := randomSource(ctx, cfg, o.Seed, needVision)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		src = releasing(ms)
+	}
+	progress("binding weights")
+	e, err = engine.NewEngine(ctx, src, cfg, nil, engine.LoadOptions{Precision: weights.Int8, NoVision: !needVision})
+	if err != nil {
+		closeFn()
+		return nil, 0, nil, err
+	}
+	if t, err := src.Tensor("model.language_model.embed_tokens.weight"); err == nil {
+		embedRow = int64(t.DType.Size() * cfg.Text.HiddenSize)
+	}
+	// A benchmark decodes a fixed number of tokens: whatever the weights
+	// predict, no token ends the turn.
+	bench := *e
+	bench.EOS = nil
+	return &bench, embedRow, closeFn, nil
+}
+
+// releasing drops a synthetic tensor from the map once its loader has
+// copied it (the vision tower widens its float16 weights to float32), so
+// the float16 copy does not stay in memory beside the float32 one. Tensors
+// bound in place (int8 linears, the embedding table) are never released.
+type releasing weights.MapSource
+
+func (r releasing) Has(name string) bool { return weights.MapSource(r).Has(name) }
+func (r releasing) Tensor(name string) (safetensors.Tensor, error) {
+	return weights.MapSource(r).Tensor(name)
+}
+func (r releasing) Release(t safetensors.Tensor) { delete(r, t.Name) }
+
+// randomImage stands in for an encoded image when the vision tower is not
+// run: unit-scale embeddings and DeepStack features of the grid's size.
+func randomImage(e *engine.Engine, rng *rand.Rand) *engine.Image {
+	side := e.Grid.MergedSide()
+	tokens, h := side*side, e.Decoder.Hidden()
+	out := &vision.Output{
+		Tokens:          tokens,
+		ImageEmbeds:     make([]float32, tokens*h),
+		DeepstackEmbeds: make([]float32, e.Decoder.DeepstackFeatures()*tokens*h),
+	}
+	for _, v := range [][]float32{out.ImageEmbeds, out.DeepstackEmbeds} {
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+	}
+	return &engine.Image{Embeds: out, Rows: side, Cols: side}
+}
+
+// promptIDs is the seed card's prompt shape (docs/design.md §2.4): the user turn
+// <|im_start|>user\n<|vision_start|> pads… <|vision_end|>{text}<|im_end|>\n
+// <|im_start|>assistant\n, with random text ids filling it to n tokens.
+func promptIDs(cfg *config.Model, vocab, imageTokens, n int, rng *rand.Rand) ([]int32, error) {
+	head := []int32{imStart, userID, newline, cfg.VisionStartID}
+	tail := []int32{imEnd, newline, imStart, assistant, newline}
+	text := n - len(head) - imageTokens - 1 - len(tail)
+	if text < 1 {
+		return nil, fmt.Errorf("bench: a %d-token prompt cannot hold the image's %d tokens, the chat framing and some text (want ≥ %d)",
+			n, imageTokens, len(head)+imageTokens+1+len(tail)+1)
+	}
+	ids := slices.Clone(head)
+	for range imageTokens {
+		ids = append(ids, cfg.ImageTokenID)
+	}
+	ids = append(ids, cfg.VisionEndID)
+	ids = append(ids, textIDs(vocab, text, rng)...)
+	ids = append(ids, tail...)
+	for _, id := range ids {
+		if int(id) >= vocab {
+			return nil, fmt.Errorf("bench: prompt id %d is outside the model's vocabulary of %d", id, vocab)
+		}
+	}
+	return ids, nil
+}
+
+// textIDs are n random ordinary BPE ids, clear of the special tokens at the
+// top of the vocabulary.
+func textIDs(vocab, n int, rng *rand.Rand) []int32 {
+	hi := max(min(vocab, 150000), 1001)
+	ids := make([]int32, n)
+	for i := range ids {
+		ids[i] = int32(1000 + rng.IntN(hi-1000))
+	}
+	return ids
+}
+
+// decodePrompt is the short text-only chat turn timed decode follows.
+func decodePrompt(vocab int, rng *rand.Rand) []int32 {
+	ids := []int32{imStart, userID, newline}
+	ids = append(ids, textIDs(vocab, 3, rng)...)
+	return append(ids, imEnd, newline, imStart, assistant, newline)
+}
+
+// prefillS1 runs ids (a prefix of the prompt, whose pads belong to img)
+// through the decoder one token per step into a fresh cache, placed and
+// positioned exactly as engine.Session places them, and times it; the last
+// token's logits are left in logits. The session itself cannot stop
+// part-way through an image.
+func prefillS1(ctx context.Context, e *engine.Engine, ids []int32, img *engine.Image, logits []float32) (time.Duration, error) {
+	vocab := int32(e.Decoder.Vocab())
+	pad := e.Config.ImageTokenID
+	run := make([]int32, len(ids))
+	pos := make([][3]int32, len(ids))
+	var p int32
+	for i := 0; i < len(ids); {
+		if ids[i] != pad {
+			run[i], pos[i] = ids[i], [3]int32{p, p, p}
+			p, i = p+1, i+1
+			continue
+		}
+		s0 := p
+		for k := 0; k < img.Tokens() && i < len(ids); k, i = k+1, i+1 {
+			run[i] = vocab + int32(k)
+			pos[i] = [3]int32{s0, s0 + int32(k/img.Cols), s0 + int32(k%img.Cols)}
+		}
+		p = s0 + int32(max(img.Rows, img.Cols))
+	}
+	st := &decoder.Static{
+		ImageEmbeds: img.Embeds.ImageEmbeds, DeepstackEmbeds: img.Embeds.DeepstackEmbeds,
+		Slots: img.Tokens(), RopeShiftStart: mrope.TextOnlyShiftStart,
+	}
+	cache := e.Decoder.NewCache()
+	start := time.Now()
+	for i := range run {
+		want := decoder.NoLogits
+		if i == len(run)-1 {
+			want = decoder.LastLogits
+		}
+		if err := e.Decoder.Forward(ctx, cache, run[i:i+1], pos[i:i+1], st, want, logits); err != nil {
+			return 0, fmt.Errorf("bench: S=1 prefill: %w", err)
+		}
+	}
+	d := time.Since(start)
+	return d, finite("S=1 prefill logits", logits)
+}
+
+// decode prefills a short text prompt, then times n greedy decode steps
+// (the first generated token comes from the prefill and is not counted).
+func decode(ctx context.Context, e *engine.Engine, prompt []int32, n int) (float64, error) {
+	s := e.NewSession()
+	st, err := s.Generate(ctx, engine.Input{IDs: prompt}, engine.Options{MaxTokens: n + 1}, func(engine.Token) bool { return true })
+	if err != nil {
+		return 0, fmt.Errorf("bench: decode: %w", err)
+	}
+	if st.GeneratedTokens != n+1 {
+		return 0, fmt.Errorf("bench: decode produced %d tokens, want %d (finish: %s)", st.GeneratedTokens, n+1, st.FinishReason)
+	}
+	if err := finite("decode logits", s.LastLogits()); err != nil {
+		return 0, err
+	}
+	return st.DecodeTokPerSec(), nil
+}
+
+// loadAverage reads the 1-minute load average, or 0 where the system does
+// not publish it.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 0
+	}
+	v, err := strconv.ParseFloat(f[0], 64)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+// finite rejects NaN or infinite values: random weights of the right
+// magnitude keep every activation finite, so a non-finite output means a
+// broken kernel, and its timing means nothing.
+func finite(what string, v []float32) error {
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("bench: %s[%d] = %v: the forward pass produced a non-finite value", what, i, x)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,229 @@
+package decoder
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/vlmrt/vlmrt/internal/kernels"
+	"github.com/vlmrt/vlmrt/mrope"
+)
+
+// Logits selects which logits rows Forward writes.
+type Logits int
+
+const (
+	// NoLogits skips the head (prefill chunks whose predictions are unused).
+	NoLogits Logits = iota
+	// LastLogits writes [1, vocab]: the prediction after the last token.
+	LastLogits
+	// AllLogits writes [len(ids), vocab]: row i predicts the token after ids[i].
+	AllLogits
+)
+
+// Forward runs ids, which occupy sequence indices c.Len() .. c.Len()+len(ids)-1,
+// appends their keys and values to c and, per want, writes logits.
+//
+// positions nil derives each token's (t, h, w) in-graph with
+// mrope.SelfLocate from its id, its index and st's rope shift; otherwise
+// positions[i] is token i's explicit rotary position. st nil means
+// TextOnly(). On error the cache is left as it was.
+func (m *Model) Forward(ctx context.Context, c *Cache, ids []int32, positions [][3]int32, st *Static, want Logits, logits []float32) error {
+	if c == nil || c.m != m {
+		return fmt.Errorf("decoder: cache belongs to another model")
+	}
+	n := len(ids)
+	if n == 0 {
+		return fmt.Errorf("decoder: Forward with no tokens")
+	}
+	if positions != nil && len(positions) != n {
+		return fmt.Errorf("decoder: %d positions for %d tokens", len(positions), n)
+	}
+	if st == nil {
+		st = textOnly
+	}
+	mergedCols, err := st.check(m, positions == nil)
+	if err != nil {
+		return err
+	}
+	limit := m.vocab + st.Slots
+	for i, id := range ids {
+		if id < 0 || int(id) >= limit {
+			return fmt.Errorf("decoder: token %d has id %d outside [0, vocab %d + %d image slots)", i, id, m.vocab, st.Slots)
+		}
+	}
+	switch want {
+	case NoLogits:
+	case LastLogits:
+		if len(logits) < m.vocab {
+			return fmt.Errorf("decoder: logits buffer holds %d values, want %d", len(logits), m.vocab)
+		}
+	case AllLogits:
+		if len(logits) < n*m.vocab {
+			return fmt.Errorf("decoder: logits buffer holds %d values, want %d tokens × %d", len(logits), n, m.vocab)
+		}
+	default:
+		return fmt.Errorf("decoder: unknown logits mode %d", want)
+	}
+	base := c.n
+	if mp := m.cfg.MaxPositions; mp > 0 && base+n > mp {
+		return fmt.Errorf("decoder: %d tokens exceed the context length %d", base+n, mp)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.reserve(base + n)
+	c.prepare(n)
+	s := &c.s
+	h, half := m.hidden, m.headDim/2
+
+	// Embeddings and rotary angles.
+	for i, id := range ids {
+		x := s.x[i*h : (i+1)*h]
+		if int(id) < m.vocab {
+			m.embed.Row(x, int(id))
+		} else {
+			slot := int(id) - m.vocab
+			copy(x, st.ImageEmbeds[slot*h:(slot+1)*h])
+		}
+		if positions != nil {
+			s.pos[i] = positions[i]
+		} else {
+			s.pos[i] = mrope.SelfLocate(id, base+i, m.vocab, st.RopeShiftStart, st.RopeShiftAmount, mergedCols)
+		}
+		m.rotary.CosSin(s.cos[i*half:(i+1)*half], s.sin[i*half:(i+1)*half], s.pos[i])
+	}
+	c.trace(InputsEmbeds, -1, base, n, s.x)
+
+	for li := range m.layers {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		m.layerForward(c, li, base, n)
+		c.trace(LayerOut, li, base, n, s.x)
+		if li < m.deepstack && st.Slots > 0 {
+			for i, id := range ids {
+				if int(id) >= m.vocab {
+					row := li*st.Slots + int(id) - m.vocab
+					kernels.Axpy(s.x[i*h:(i+1)*h], 1, st.DeepstackEmbeds[row*h:(row+1)*h])
+				}
+			}
+		}
+		c.trace(LayerPostDeepstack, li, base, n, s.x)
+	}
+	c.n = base + n
+
+	// Final norm on the rows someone looks at, then the head.
+	first := 0
+	if want != AllLogits && c.Tracer == nil {
+		first = n - 1
+	}
+	if want != NoLogits || c.Tracer != nil {
+		for i := first; i < n; i++ {
+			kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], m.norm, m.eps)
+		}
+		c.trace(FinalNorm, -1, base, n, s.hn)
+	}
+	switch want {
+	case LastLogits:
+		m.head.Forward(logits[:m.vocab], s.hn[(n-1)*h:n*h], 1)
+	case AllLogits:
+		m.head.Forward(logits[:n*m.vocab], s.hn[:n*h], n)
+	}
+	return nil
+}
+
+// Positions returns the (t, h, w) positions Forward derives in-graph for
+// ids starting at sequence index base with st's rope shift (st nil means
+// TextOnly()): what the host can compare with mrope.RopeIndex.
+func (m *Model) Positions(ids []int32, base int, st *Static) ([][3]int32, error) {
+	if st == nil {
+		st = textOnly
+	}
+	mergedCols, err := st.check(m, true)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][3]int32, len(ids))
+	for i, id := range ids {
+		if id < 0 || int(id) >= m.vocab+st.Slots {
+			return nil, fmt.Errorf("decoder: token %d has id %d outside [0, vocab %d + %d image slots)", i, id, m.vocab, st.Slots)
+		}
+		out[i] = mrope.SelfLocate(id, base+i, m.vocab, st.RopeShiftStart, st.RopeShiftAmount, mergedCols)
+	}
+	return out, nil
+}
+
+// layerForward runs decoder layer li on the n tokens in c.s.x (sequence
+// indices base..base+n-1), updating the residual stream in place.
+func (m *Model) layerForward(c *Cache, li, base, n int) {
+	l := &m.layers[li]
+	s := &c.s
+	h, hd, half := m.hidden, m.headDim, m.headDim/2
+	qd, kvd := m.heads*hd, m.kvHeads*hd
+
+	// Attention block: RMSNorm → q, k, v (k and v straight into the cache).
+	for i := 0; i < n; i++ {
+		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], l.inputNorm, m.eps)
+	}
+	kc, vc := c.newKV(li, base, n)
+	l.q.Forward(s.q[:n*qd], s.hn[:n*h], n)
+	l.k.Forward(kc, s.hn[:n*h], n)
+	l.v.Forward(vc, s.hn[:n*h], n)
+
+	// QK-norm per head, then M-RoPE.
+	for i := 0; i < n; i++ {
+		cos, sin := s.cos[i*half:(i+1)*half], s.sin[i*half:(i+1)*half]
+		for hq := 0; hq < m.heads; hq++ {
+			q := s.q[i*qd+hq*hd : i*qd+(hq+1)*hd]
+			kernels.RMSNorm(q, q, l.qNorm, m.eps)
+			m.rotary.Apply(q, cos, sin)
+		}
+		for hk := 0; hk < m.kvHeads; hk++ {
+			k := kc[i*kvd+hk*hd : i*kvd+(hk+1)*hd]
+			kernels.RMSNorm(k, k, l.kNorm, m.eps)
+			m.rotary.Apply(k, cos, sin)
+		}
+	}
+
+	c.storeKV(li, base, kc, vc)
+
+	// Causal GQA attention: token i sees sequence indices 0..base+i.
+	s.attn = kernels.Attention{
+		Q: s.q[:n*qd], Out: s.att[:n*qd], N: n, Base: base, Heads: m.heads, KVHeads: m.kvHeads, Dim: hd,
+		Scale: float32(1 / math.Sqrt(float64(hd))), Scores: s.scores,
+	}
+	if c.half {
+		s.attn.K16, s.attn.V16 = c.k16[li], c.v16[li]
+	} else {
+		s.attn.K, s.attn.V = c.k[li], c.v[li]
+	}
+	s.attn.Run()
+	l.o.Forward(s.o[:n*h], s.att[:n*qd], n)
+	kernels.Axpy(s.x[:n*h], 1, s.o[:n*h])
+
+	// MLP block: RMSNorm → down(silu(gate) * up) → residual.
+	for i := 0; i < n; i++ {
+		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], l.postNorm, m.eps)
+	}
+	ni := n * m.inter
+	l.gate.Forward(s.gate[:ni], s.hn[:n*h], n)
+	l.up.Forward(s.up[:ni], s.hn[:n*h], n)
+	kernels.SiLU(s.gate[:ni])
+	for i, u := range s.up[:ni] {
+		s.gate[i] *= u
+	}
+	l.down.Forward(s.o[:n*h], s.gate[:ni], n)
+	kernels.Axpy(s.x[:n*h], 1, s.o[:n*h])
+}
+
+// trace reports rows of buf (n tokens from sequence index base) to the tracer.
+func (c *Cache) trace(stage Stage, layer, base, n int, buf []float32) {
+	if c.Tracer == nil {
+		return
+	}
+	h := c.m.hidden
+	for i := 0; i < n; i++ {
+		c.Tracer.Trace(stage, layer, base+i, buf[i*h:(i+1)*h])
+	}
+}

@@ -1,0 +1,164 @@
+package decoder
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vlmrt/vlmrt/config"
+	"github.com/vlmrt/vlmrt/mrope"
+	"github.com/vlmrt/vlmrt/internal/weights"
+)
+
+// Tensor name prefixes of a Hugging Face Qwen3-VL checkpoint.
+const (
+	prefix     = "model.language_model."
+	embedName  = prefix + "embed_tokens.weight"
+	normName   = prefix + "norm.weight"
+	headName   = "lm_head.weight"
+	layerNameF = prefix + "layers.%d."
+)
+
+// Model is a loaded decoder. It is immutable after Load and safe for
+// concurrent use by many Caches.
+type Model struct {
+	cfg       config.Text
+	vocab     int
+	hidden    int
+	heads     int
+	kvHeads   int
+	headDim   int
+	inter     int
+	eps       float32
+	deepstack int // number of DeepStack features (added after layers 0..deepstack-1)
+
+	embed  *weights.Table
+	layers []layer
+	norm   []float32
+	head   *weights.Linear
+	rotary *mrope.Rotary
+}
+
+// layer holds one Qwen3 decoder layer's weights.
+type layer struct {
+	inputNorm, postNorm []float32 // [hidden]
+	qNorm, kNorm        []float32 // [head_dim], shared by all heads
+	q, k, v, o          *weights.Linear
+	gate, up, down      *weights.Linear
+}
+
+// Load binds model.language_model.* from src at precision p. The head is
+// lm_head.weight when the checkpoint has one (untied, or a converted bundle
+// that untied it); a tied head without it is embed_tokens bound a second
+// time as a linear, so in Int8 mode it is quantized as its own copy while
+// the embedding lookup keeps reading the float table. A missing or
+// mis-shaped tensor is an error naming it (and both shapes).
+func Load(ctx context.Context, src weights.Source, cfg *config.Model, p weights.Precision) (*Model, error) {
+	t := cfg.Text
+	if t.HiddenSize <= 0 || t.NumLayers <= 0 || t.NumHeads <= 0 || t.NumKVHeads <= 0 || t.HeadDim <= 0 || t.IntermediateSize <= 0 || t.VocabSize <= 0 {
+		return nil, fmt.Errorf("decoder: text config has non-positive sizes: %+v", t)
+	}
+	if t.NumHeads%t.NumKVHeads != 0 {
+		return nil, fmt.Errorf("decoder: %d attention heads not a multiple of %d kv heads", t.NumHeads, t.NumKVHeads)
+	}
+	nds := len(cfg.Vision.DeepstackIndexes)
+	if nds > t.NumLayers {
+		return nil, fmt.Errorf("decoder: %d DeepStack features but only %d layers", nds, t.NumLayers)
+	}
+	rot, err := mrope.NewRotary(t.HeadDim, t.RopeTheta, t.MRopeSection)
+	if err != nil {
+		return nil, fmt.Errorf("decoder: %w", err)
+	}
+	m := &Model{
+		cfg: t, vocab: t.VocabSize, hidden: t.HiddenSize, heads: t.NumHeads, kvHeads: t.NumKVHeads,
+		headDim: t.HeadDim, inter: t.IntermediateSize, eps: float32(t.RMSNormEps), deepstack: nds,
+		rotary: rot,
+	}
+	h, qd, kvd := m.hidden, m.heads*m.headDim, m.kvHeads*m.headDim
+	if m.embed, err = weights.LoadTable(src, embedName, m.vocab, h); err != nil {
+		return nil, fmt.Errorf("decoder: %w", err)
+	}
+	m.layers = make([]layer, t.NumLayers)
+	for i := range m.layers {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		l := &m.layers[i]
+		n := fmt.Sprintf(layerNameF, i)
+		vecs := []struct {
+			dst  *[]float32
+			name string
+			size int
+		}{
+			{&l.inputNorm, "input_layernorm.weight", h},
+			{&l.postNorm, "post_attention_layernorm.weight", h},
+			{&l.qNorm, "self_attn.q_norm.weight", m.headDim},
+			{&l.kNorm, "self_attn.k_norm.weight", m.headDim},
+		}
+		for _, v := range vecs {
+			if *v.dst, err = weights.Float32(src, n+v.name, v.size); err != nil {
+				return nil, fmt.Errorf("decoder: %w", err)
+			}
+		}
+		lins := []struct {
+			dst        **weights.Linear
+			name       string
+			rows, cols int
+		}{
+			{&l.q, "self_attn.q_proj.weight", qd, h},
+			{&l.k, "self_attn.k_proj.weight", kvd, h},
+			{&l.v, "self_attn.v_proj.weight", kvd, h},
+			{&l.o, "self_attn.o_proj.weight", h, qd},
+			{&l.gate, "mlp.gate_proj.weight", m.inter, h},
+			{&l.up, "mlp.up_proj.weight", m.inter, h},
+			{&l.down, "mlp.down_proj.weight", h, m.inter},
+		}
+		for _, v := range lins {
+			if *v.dst, err = weights.LoadLinear(src, n+v.name, v.rows, v.cols, p); err != nil {
+				return nil, fmt.Errorf("decoder: %w", err)
+			}
+		}
+	}
+	if m.norm, err = weights.Float32(src, normName, h); err != nil {
+		return nil, fmt.Errorf("decoder: %w", err)
+	}
+	head := headName
+	if !src.Has(headName) {
+		if !cfg.TieWordEmbeddings {
+			return nil, fmt.Errorf("decoder: missing tensor %q (config says the head is not tied to the embedding)", headName)
+		}
+		head = embedName
+	}
+	if m.head, err = weights.LoadLinear(src, head, m.vocab, h, p); err != nil {
+		return nil, fmt.Errorf("decoder: head: %w", err)
+	}
+	return m, nil
+}
+
+// Vocab is the vocabulary size V: logits rows have V entries, and ids ≥ V
+// are extension ids.
+func (m *Model) Vocab() int { return m.vocab }
+
+// Hidden is the residual stream width.
+func (m *Model) Hidden() int { return m.hidden }
+
+// Layers is the number of decoder layers.
+func (m *Model) Layers() int { return len(m.layers) }
+
+// DeepstackFeatures is how many DeepStack rows per image slot Static must
+// carry (added after layers 0..n-1).
+func (m *Model) DeepstackFeatures() int { return m.deepstack }
+
+// MaxPositions is the context length the config declares (0 when absent).
+func (m *Model) MaxPositions() int { return m.cfg.MaxPositions }
+
+// WeightBytes is the linear-layer and head storage one token's decode reads.
+func (m *Model) WeightBytes() int64 {
+	n := m.head.Bytes()
+	for i := range m.layers {
+		l := &m.layers[i]
+		for _, w := range []*weights.Linear{l.q, l.k, l.v, l.o, l.gate, l.up, l.down} {
+			n += w.Bytes()
+		}
+	}
+	return n
+}

@@ -1,0 +1,448 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/vlmrt/vlmrt/internal/decoder"
+	"github.com/vlmrt/vlmrt/mrope"
+	"github.com/vlmrt/vlmrt/tokenizer"
+)
+
+// Token is one generated token as it streams out.
+type Token struct {
+	ID int32
+	// Text is the newly completed text (UTF-8 safe: a character split across
+	// tokens arrives whole with the token that completes it). Stop strings
+	// and end-of-turn tokens contribute no text.
+	Text string
+	// End marks the token that ended the turn (end-of-turn id, stop string,
+	// max tokens or context limit). The final Token may carry text too.
+	End bool
+}
+
+// Input is what a turn appends to the conversation: token ids in which each
+// image occupies Images[i].Tokens() consecutive pad ids (tokenizer's
+// <|image_pad|>), in order.
+type Input struct {
+	IDs    []int32
+	Images []*Image
+}
+
+// Options controls one generation.
+type Options struct {
+	Sampling
+	// MaxTokens caps generated tokens (0 = until end of turn or context).
+	MaxTokens int
+	// Stop strings end generation; they are not emitted.
+	Stop []string
+	// PrefillChunk is how many prompt tokens one batched prefill pass runs
+	// (0 = 64). S1Prefill runs one token per pass, the path decode takes.
+	PrefillChunk int
+	S1Prefill    bool
+}
+
+// Validate checks the options.
+func (o Options) Validate() error {
+	if err := o.Sampling.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
+	}
+	if o.MaxTokens < 0 {
+		return fmt.Errorf("%w: max tokens %d must be ≥ 0", ErrUnsupportedInput, o.MaxTokens)
+	}
+	if o.PrefillChunk < 0 {
+		return fmt.Errorf("%w: prefill chunk %d must be ≥ 0", ErrUnsupportedInput, o.PrefillChunk)
+	}
+	return nil
+}
+
+// Stats describe one turn, with the quantities the seed card reports.
+type Stats struct {
+	Images           int
+	VisionEncode     time.Duration // sum over this turn's images
+	PromptTokens     int           // tokens in the conversation after this turn's input
+	PrefillTokens    int           // tokens actually run this turn (new tokens only)
+	Prefill          time.Duration
+	TimeToFirstToken time.Duration // from the start of prefill
+	GeneratedTokens  int
+	Decode           time.Duration // from first to last generated token
+	Total            time.Duration
+	FinishReason     string // "eos", "stop", "length", "context", "cancelled"
+}
+
+// PrefillTokPerSec is prefill throughput.
+func (s Stats) PrefillTokPerSec() float64 { return perSec(s.PrefillTokens, s.Prefill) }
+
+// DecodeTokPerSec is decode throughput (tokens after the first, which the
+// prefill produces, over the time spent decoding them).
+func (s Stats) DecodeTokPerSec() float64 { return perSec(s.GeneratedTokens-1, s.Decode) }
+
+func perSec(n int, d time.Duration) float64 {
+	if n <= 0 || d <= 0 {
+		return 0
+	}
+	return float64(n) / d.Seconds()
+}
+
+// Session is one conversation on an Engine. It is not safe for concurrent
+// use; use one Session per goroutine (they share the Engine's weights).
+type Session struct {
+	e  *Engine
+	be Backend
+	// seq is the decoder state; nil until the first turn for a backend
+	// whose sequences load state (the CPU engine's is made at once).
+	seq Sequence
+	// broken is set when a failed turn could not be rolled back (a backend
+	// that cannot truncate its KV cache): only Reset makes the session
+	// usable again.
+	broken error
+	// ids are the tokens in the cache, with image pads as the pad id
+	// (history for the repetition penalty and for inspection).
+	ids []int32
+	// pending holds generated tokens not yet run through the decoder (the
+	// last sampled token of a turn). The next turn runs them first.
+	pending []int32
+	nextPos int32 // next text rotary position (max position so far + 1)
+	images  []*Image
+	static  decoder.Static
+	logits  []float32
+	// step buffers for feeding one generated token back (no allocation per token)
+	stepID  [1]int32
+	stepPos [1][3]int32
+}
+
+// NewSession starts an empty conversation.
+func (e *Engine) NewSession() *Session {
+	be := e.backend()
+	s := &Session{e: e, be: be, static: *decoder.TextOnly(), logits: make([]float32, be.Vocab())}
+	if cpu, ok := be.(cpuBackend); ok {
+		s.seq, _ = cpu.NewSequence(context.Background()) // cannot fail
+	}
+	return s
+}
+
+// sequence makes the decoder state on first use and refuses a session a
+// failed turn left inconsistent.
+func (s *Session) sequence(ctx context.Context) error {
+	if s.broken != nil {
+		return fmt.Errorf("%w: this conversation could not be rolled back after a failed turn (%v); Reset it or start a new one", ErrUnsupportedInput, s.broken)
+	}
+	if s.seq != nil {
+		return nil
+	}
+	seq, err := s.be.NewSequence(ctx)
+	if err != nil {
+		return cancelled(err)
+	}
+	s.seq = seq
+	return nil
+}
+
+// CheckFits reports whether a turn adding newTokens tokens and newImages
+// images fits: the backend's image limit (Core AI: one per conversation)
+// and room to generate at least one token in the context. Callers check it
+// before expensive work such as encoding images; Generate checks it again.
+func (s *Session) CheckFits(newTokens, newImages int) error {
+	if limit := s.e.MaxImages(); limit > 0 && len(s.images)+newImages > limit {
+		return fmt.Errorf("%w: this backend holds %d image(s) per conversation; the conversation has %d and this turn adds %d (start a new conversation for another image)", ErrUnsupportedInput, limit, len(s.images), newImages)
+	}
+	if total := s.Len() + newTokens; total >= s.e.ContextLength {
+		return fmt.Errorf("%w: the conversation would hold %d tokens and leave no room to generate in a context of %d", ErrContextOverflow, total, s.e.ContextLength)
+	}
+	return nil
+}
+
+// Len is the number of tokens in the conversation (cached plus pending).
+func (s *Session) Len() int { return len(s.ids) + len(s.pending) }
+
+// History returns the conversation's token ids (image pads as the pad id).
+func (s *Session) History() []int32 { return append(slices.Clone(s.ids), s.pending...) }
+
+// Pending returns generated tokens not yet run through the decoder.
+func (s *Session) Pending() []int32 { return slices.Clone(s.pending) }
+
+// LastLogits returns the logits of the most recent prefill or decode step.
+func (s *Session) LastLogits() []float32 { return s.logits }
+
+// Reset empties the conversation (keeps its buffers).
+func (s *Session) Reset() {
+	if s.seq != nil {
+		// Truncate(0) cannot fail on the CPU; a backend whose reset fails
+		// keeps refusing turns with that reason.
+		s.broken = s.seq.Truncate(0)
+	}
+	s.ids, s.pending, s.images, s.nextPos = s.ids[:0], nil, nil, 0
+	s.static = *decoder.TextOnly()
+}
+
+// padID is the image placeholder id.
+func (s *Session) padID() int32 { return s.e.Config.ImageTokenID }
+
+// Generate appends in to the conversation, prefills the new tokens and
+// streams generated tokens to yield until the turn ends; yield returning
+// false stops generation like a cancelled context. The generated tokens stay
+// in the conversation (a cancelled turn keeps its partial reply).
+//
+// A turn that would not fit in the context window fails with
+// ErrContextOverflow before any work, leaving the session unchanged.
+func (s *Session) Generate(ctx context.Context, in Input, opt Options, yield func(Token) bool) (Stats, error) {
+	start := time.Now()
+	st := Stats{Images: len(in.Images)}
+	if err := opt.Validate(); err != nil {
+		return st, err
+	}
+	if len(opt.Stop) > 0 && s.e.Tokenizer == nil {
+		return st, fmt.Errorf("%w: stop strings need a tokenizer", ErrUnsupportedInput)
+	}
+	newIDs := append(slices.Clone(s.pending), in.IDs...)
+	if len(newIDs) == 0 {
+		return st, fmt.Errorf("%w: empty input", ErrUnsupportedInput)
+	}
+	if err := s.checkImages(in); err != nil {
+		return st, err
+	}
+	if err := s.CheckFits(len(in.IDs), len(in.Images)); err != nil {
+		return st, err
+	}
+	for _, im := range in.Images {
+		st.VisionEncode += im.EncodeTime
+	}
+	if err := s.sequence(ctx); err != nil {
+		return st, err
+	}
+
+	// Everything below changes the session; on failure before generation
+	// starts, restore it.
+	saved := s.snapshot()
+	runIDs, positions := s.place(newIDs, in.Images)
+	prefillStart := time.Now()
+	if err := s.prefill(ctx, runIDs, positions, opt); err != nil {
+		s.restore(saved)
+		return st, cancelled(err)
+	}
+	s.ids = append(s.ids, newIDs...)
+	s.pending = s.pending[:0]
+	st.PromptTokens = len(s.ids)
+	st.PrefillTokens = len(newIDs)
+	st.Prefill = time.Since(prefillStart)
+
+	err := s.decode(ctx, opt, &st, prefillStart, yield)
+	st.Total = time.Since(start)
+	return st, err
+}
+
+// checkImages validates that the pads in in.IDs match the images.
+func (s *Session) checkImages(in Input) error {
+	pads := 0
+	for _, id := range in.IDs {
+		if id == s.padID() {
+			pads++
+		}
+	}
+	want := 0
+	for i, im := range in.Images {
+		if im == nil || im.Embeds == nil {
+			return fmt.Errorf("%w: image %d is not encoded", ErrUnsupportedInput, i)
+		}
+		want += im.Tokens()
+	}
+	if pads != want {
+		return fmt.Errorf("%w: the input has %d image pad tokens (id %d) but %d images were given, which need %d", ErrUnsupportedInput, pads, s.padID(), len(in.Images), want)
+	}
+	// Each image's pads must be one contiguous run of exactly its size.
+	i, img := 0, 0
+	for i < len(in.IDs) {
+		if in.IDs[i] != s.padID() {
+			i++
+			continue
+		}
+		j := i
+		for j < len(in.IDs) && in.IDs[j] == s.padID() && j-i < in.Images[img].Tokens() {
+			j++
+		}
+		if j-i != in.Images[img].Tokens() {
+			return fmt.Errorf("%w: image %d has %d consecutive pad tokens, want %d", ErrUnsupportedInput, img, j-i, in.Images[img].Tokens())
+		}
+		i, img = j, img+1
+	}
+	return nil
+}
+
+type snapshot struct {
+	cacheLen, idsLen, images int
+	nextPos                  int32
+	static                   decoder.Static
+	pending                  []int32
+}
+
+func (s *Session) snapshot() snapshot {
+	return snapshot{s.seq.Len(), len(s.ids), len(s.images), s.nextPos, s.static, slices.Clone(s.pending)}
+}
+
+func (s *Session) restore(sn snapshot) {
+	if err := s.seq.Truncate(sn.cacheLen); err != nil {
+		s.broken = err
+	}
+	s.ids, s.images, s.nextPos, s.static, s.pending = s.ids[:sn.idsLen], s.images[:sn.images], sn.nextPos, sn.static, sn.pending
+}
+
+// place turns new ids into decoder input: image pads become extension ids
+// vocab+slot (slots numbered across the whole conversation) and every token
+// gets its (t, h, w) position by Hugging Face's get_rope_index rule, which
+// is translation invariant, so a turn continues from nextPos.
+func (s *Session) place(ids []int32, images []*Image) ([]int32, [][3]int32) {
+	vocab := int32(s.be.Vocab())
+	run := make([]int32, len(ids))
+	positions := make([][3]int32, len(ids))
+	img := 0
+	for i := 0; i < len(ids); {
+		if ids[i] != s.padID() {
+			run[i] = ids[i]
+			positions[i] = [3]int32{s.nextPos, s.nextPos, s.nextPos}
+			s.nextPos++
+			i++
+			continue
+		}
+		im := images[img]
+		s.addImage(im)
+		firstSlot := int32(s.static.Slots - im.Tokens())
+		s0 := s.nextPos
+		for k := 0; k < im.Tokens(); k++ {
+			run[i+k] = vocab + firstSlot + int32(k)
+			positions[i+k] = [3]int32{s0, s0 + int32(k/im.Cols), s0 + int32(k%im.Cols)}
+		}
+		s.nextPos = s0 + int32(max(im.Rows, im.Cols))
+		i += im.Tokens()
+		img++
+	}
+	return run, positions
+}
+
+// addImage appends an image's embeddings to the static inputs. DeepStack
+// rows are laid out feature-major ([k*Slots + slot]), so they are rebuilt.
+func (s *Session) addImage(im *Image) {
+	h := s.be.Hidden()
+	features := s.be.DeepstackFeatures()
+	old := s.static
+	slots := old.Slots + im.Tokens()
+	st := decoder.Static{Slots: slots, RopeShiftStart: mrope.TextOnlyShiftStart}
+	st.ImageEmbeds = append(slices.Clone(old.ImageEmbeds), im.Embeds.ImageEmbeds...)
+	st.DeepstackEmbeds = make([]float32, features*slots*h)
+	for k := 0; k < features; k++ {
+		dst := st.DeepstackEmbeds[k*slots*h:]
+		copy(dst, old.DeepstackEmbeds[k*old.Slots*h:(k+1)*old.Slots*h])
+		copy(dst[old.Slots*h:], im.Embeds.DeepstackEmbeds[k*im.Tokens()*h:(k+1)*im.Tokens()*h])
+	}
+	s.static = st
+	s.images = append(s.images, im)
+}
+
+// prefill runs the new tokens, leaving the last one's logits in s.logits.
+func (s *Session) prefill(ctx context.Context, ids []int32, positions [][3]int32, opt Options) error {
+	chunk := opt.PrefillChunk
+	if chunk == 0 {
+		chunk = 64
+	}
+	if opt.S1Prefill {
+		chunk = 1
+	}
+	for i := 0; i < len(ids); i += chunk {
+		j := min(i+chunk, len(ids))
+		want := decoder.NoLogits
+		if j == len(ids) {
+			want = decoder.LastLogits
+		}
+		if err := s.seq.Forward(ctx, ids[i:j], positions[i:j], &s.static, want, s.logits); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decode samples from s.logits, streams, and feeds tokens back until the
+// turn ends.
+func (s *Session) decode(ctx context.Context, opt Options, st *Stats, prefillStart time.Time, yield func(Token) bool) error {
+	sampler := NewSampler(opt.Sampling)
+	var detok *tokenizer.StreamDecoder
+	if s.e.Tokenizer != nil {
+		detok = s.e.Tokenizer.NewStreamDecoderSkipSpecial()
+	}
+	stops := NewStopMatcher(opt.Stop)
+	var firstAt time.Time
+	history := slices.Clone(s.ids)
+	for {
+		if err := ctx.Err(); err != nil {
+			st.FinishReason = "cancelled"
+			return cancelled(err)
+		}
+		if i := firstNaN(s.logits); i >= 0 {
+			return fmt.Errorf("the decoder produced NaN logits (logit %d, reply token %d): the model's weights or config.json numbers are corrupt", i, st.GeneratedTokens+1)
+		}
+		id := sampler.Sample(s.logits, history)
+		history = append(history, id)
+		s.pending = append(s.pending, id)
+		st.GeneratedTokens++
+		if st.GeneratedTokens == 1 {
+			firstAt = time.Now()
+			st.TimeToFirstToken = firstAt.Sub(prefillStart)
+		}
+		st.Decode = time.Since(firstAt)
+
+		tok := Token{ID: id}
+		switch {
+		case s.e.isEOS(id):
+			tok.End, st.FinishReason = true, "eos"
+		default:
+			if detok != nil {
+				text, stopped := stops.Push(detok.Add(id))
+				tok.Text = text
+				if stopped {
+					tok.End, st.FinishReason = true, "stop"
+				}
+			}
+			if !tok.End && opt.MaxTokens > 0 && st.GeneratedTokens >= opt.MaxTokens {
+				tok.End, st.FinishReason = true, "length"
+			}
+			if !tok.End && s.seq.Len()+1 >= s.e.ContextLength {
+				tok.End, st.FinishReason = true, "context"
+			}
+		}
+		if tok.End && st.FinishReason != "stop" && detok != nil {
+			tok.Text += stops.Flush()
+		}
+		if !yield(tok) {
+			st.FinishReason = "cancelled"
+			return nil
+		}
+		if tok.End {
+			return nil
+		}
+		// Feed the token back: its position continues the text rule.
+		s.stepID[0], s.stepPos[0] = id, [3]int32{s.nextPos, s.nextPos, s.nextPos}
+		if err := s.seq.Forward(ctx, s.stepID[:], s.stepPos[:], &s.static, decoder.LastLogits, s.logits); err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				st.FinishReason = "cancelled"
+			}
+			return cancelled(err)
+		}
+		s.nextPos++
+		s.ids = append(s.ids, id)
+		s.pending = s.pending[:0]
+	}
+}
+
+// firstNaN returns the index of the first NaN in x, or -1. Sampling NaN
+// logits would silently pick token 0 forever (every comparison is false), so
+// a corrupt model must stop with an error instead. The scan costs about one
+// vocabulary-length pass per token, nothing beside the decoder step.
+func firstNaN(x []float32) int {
+	for i, v := range x {
+		if v != v {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,101 @@
+package kernels
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/vlmrt/vlmrt/internal/f16"
+	"github.com/vlmrt/vlmrt/internal/quant"
+)
+
+// 4B decoder shapes (docs/design.md: hidden 2560, 32 q heads and 8 kv heads of
+// 128, SwiGLU 9728, vocabulary 151936).
+var decoderShapes = []struct {
+	name       string
+	rows, cols int
+}{
+	{"q_4096x2560", 4096, 2560},
+	{"kv_1024x2560", 1024, 2560},
+	{"o_2560x4096", 2560, 4096},
+	{"gateup_9728x2560", 9728, 2560},
+	{"down_2560x9728", 2560, 9728},
+	{"head_151936x2560", 151936, 2560},
+}
+
+// benchQ8 fills a matrix cheaply (benchmarks need realistic sizes, not
+// statistically good randomness).
+func benchQ8(rows, cols int) *quant.Matrix {
+	m := quant.New(rows, cols)
+	s := uint32(12345)
+	for i := range m.Q {
+		s = s*1664525 + 1013904223
+		m.Q[i] = int8(s>>24) | 1
+	}
+	for i := range m.Scales {
+		m.Scales[i] = f16.FromF32(0.01 + float32(i%7)*0.001)
+	}
+	return m
+}
+
+func BenchmarkMatVecQ8(b *testing.B) {
+	for _, sh := range decoderShapes {
+		b.Run(sh.name, func(b *testing.B) {
+			w := benchQ8(sh.rows, sh.cols)
+			x := randF32(rand.New(rand.NewPCG(1, 1)), sh.cols)
+			y := make([]float32, sh.rows)
+			b.SetBytes(w.Bytes())
+			b.ResetTimer()
+			for b.Loop() {
+				MatVecQ8(y, w, x)
+			}
+		})
+	}
+}
+
+func BenchmarkMatMulQ8(b *testing.B) {
+	for _, sh := range decoderShapes[:5] {
+		for _, n := range []int{64} {
+			b.Run(sh.name, func(b *testing.B) {
+				w := benchQ8(sh.rows, sh.cols)
+				x := randF32(rand.New(rand.NewPCG(1, 1)), n*sh.cols)
+				y := make([]float32, n*sh.rows)
+				b.ResetTimer()
+				for b.Loop() {
+					MatMulQ8(y, w, x, n)
+				}
+				b.ReportMetric(2*float64(n*sh.rows*sh.cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+// The vision tower's MLP shape: 784 patches of a 448×448 image, 1024 → 4096.
+func BenchmarkMatMulF32(b *testing.B) {
+	for _, sh := range []struct {
+		name          string
+		n, rows, cols int
+	}{{"vision_784x1024x4096", 784, 4096, 1024}, {"vision_784x4096x1024", 784, 1024, 4096}} {
+		b.Run(sh.name, func(b *testing.B) {
+			rng := rand.New(rand.NewPCG(1, 1))
+			w := randF32(rng, sh.rows*sh.cols)
+			x := randF32(rng, sh.n*sh.cols)
+			y := make([]float32, sh.n*sh.rows)
+			b.ResetTimer()
+			for b.Loop() {
+				MatMulF32(y, w, sh.rows, sh.cols, x, sh.n)
+			}
+			b.ReportMetric(2*float64(sh.n*sh.rows*sh.cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func BenchmarkReadBandwidth(b *testing.B) {
+	for b.Loop() {
+		gbs, err := MeasureReadBandwidth(context.Background(), 1<<30, Threads())
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(gbs, "GB/s")
+	}
+}

@@ -1,0 +1,119 @@
+package kernels
+
+import (
+	"fmt"
+
+	"github.com/vlmrt/vlmrt/internal/quant"
+)
+
+// Decode's matrix-vector product. Each weight byte is read exactly once per
+// token, so the kernel only has to outrun memory: the int8 values are
+// widened to float32 and multiplied with float32 activations (no activation
+// quantization, so decode numerics match the fake-quant oracle).
+
+// parallelMin is the work (multiply-adds) below which a call runs on the
+// caller alone: handing out a job costs about a microsecond, which tiny
+// models' 64-wide layers would not win back.
+const parallelMin = 1 << 16
+
+// matVecGrain is the rows one claimed chunk covers: about a quarter of
+// each thread's share, so every thread streams long contiguous runs of
+// weights (each chunk boundary restarts the prefetchers) while a thread
+// slowed by another process still gets its work taken over; never below
+// matVecMinChunk bytes.
+func matVecGrain(rows, rowBytes, threads int) int {
+	return max((rows+4*threads-1)/(4*threads), matVecMinChunk/rowBytes, 1)
+}
+
+const matVecMinChunk = 64 << 10
+
+type matVecQ8Task struct {
+	y []float32
+	w *quant.Matrix
+	x []float32
+}
+
+func (t *matVecQ8Task) run(_, lo, hi int) { matVecQ8Rows(t.y, t.w, t.x, lo, hi) }
+
+type matVecF32Task struct {
+	y, w       []float32
+	rows, cols int
+	x          []float32
+}
+
+func (t *matVecF32Task) run(_, lo, hi int) {
+	for r := lo; r < hi; r++ {
+		t.y[r] = Dot(t.w[r*t.cols:(r+1)*t.cols], t.x)
+	}
+}
+
+func matVecQ8(y []float32, w *quant.Matrix, x []float32) {
+	if w.Rows*w.Cols < parallelMin || !thePool.acquire() {
+		matVecQ8Rows(y, w, x, 0, w.Rows)
+		return
+	}
+	t := &thePool.tasks.matVecQ8
+	*t = matVecQ8Task{y, w, x}
+	thePool.run(t, w.Rows, matVecGrain(w.Rows, w.Cols, thePool.threads))
+	*t = matVecQ8Task{}
+	thePool.release()
+}
+
+func matVecF32(y, w []float32, rows, cols int, x []float32) {
+	if rows*cols < parallelMin || !thePool.acquire() {
+		(&matVecF32Task{y, w, rows, cols, x}).run(0, 0, rows)
+		return
+	}
+	t := &thePool.tasks.matVecF32
+	*t = matVecF32Task{y, w, rows, cols, x}
+	thePool.run(t, rows, matVecGrain(rows, 4*cols, thePool.threads))
+	*t = matVecF32Task{}
+	thePool.release()
+}
+
+// matVecQ8Rows computes rows [r0, r1) of y = deq(W)·x.
+func matVecQ8Rows(y []float32, w *quant.Matrix, x []float32, r0, r1 int) {
+	if r0 >= r1 {
+		return
+	}
+	cols, bpr := w.Cols, w.BlocksPerRow()
+	full := cols / quant.BlockSize
+	if !haveAsm || full == 0 {
+		for r := r0; r < r1; r++ {
+			y[r] = goDotQ8(w.Q[r*cols:(r+1)*cols], w.Scales[r*bpr:(r+1)*bpr], x)
+		}
+		return
+	}
+	matVecQ8Blocks(&y[r0], &w.Q[r0*cols], &w.Scales[r0*bpr], &x[0], r1-r0, full, cols, 2*bpr)
+	if full == bpr {
+		return
+	}
+	tail := full * quant.BlockSize // the short last block
+	for r := r0; r < r1; r++ {
+		y[r] += goDotQ8(w.Q[r*cols+tail:(r+1)*cols], w.Scales[r*bpr+full:(r+1)*bpr], x[tail:cols])
+	}
+}
+
+// checkQ8 guards the assembly against out-of-bounds access: a mismatch is
+// a bug in the calling model code, reported with the shapes involved.
+func checkQ8(y []float32, w *quant.Matrix, x []float32, n int) {
+	if w == nil || w.Rows <= 0 || w.Cols <= 0 || n < 0 ||
+		len(w.Q) < w.Rows*w.Cols || len(w.Scales) < w.Rows*w.BlocksPerRow() ||
+		len(x) < n*w.Cols || len(y) < n*w.Rows {
+		panic(fmt.Sprintf("kernels: int8 product with inconsistent shapes: %s, x %d, y %d, n %d", q8Shape(w), len(x), len(y), n))
+	}
+}
+
+func q8Shape(w *quant.Matrix) string {
+	if w == nil {
+		return "nil matrix"
+	}
+	return fmt.Sprintf("W [%d, %d] (%d values, %d scales)", w.Rows, w.Cols, len(w.Q), len(w.Scales))
+}
+
+func checkF32(y, w []float32, rows, cols int, x []float32, n int) {
+	if rows <= 0 || cols <= 0 || n < 0 || len(w) < rows*cols || len(x) < n*cols || len(y) < n*rows {
+		panic(fmt.Sprintf("kernels: float product with inconsistent shapes: W [%d, %d] (%d values), x %d, y %d, n %d",
+			rows, cols, len(w), len(x), len(y), n))
+	}
+}
