@@ -18,7 +18,6 @@ package vlmrt
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -26,11 +25,9 @@ import (
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/hub"
-	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/internal/engine"
-	"github.com/vlmrt/vlmrt/internal/safetensors"
-	"github.com/vlmrt/vlmrt/tokenizer"
 	"github.com/vlmrt/vlmrt/internal/weights"
+	"github.com/vlmrt/vlmrt/tokenizer"
 )
 
 // Precision selects how decoder weights are held.
@@ -64,8 +61,7 @@ const (
 // LoadProgress reports model loading: Stage names what is happening
 // ("download", "decoder", ...); Done/Total are bytes (Total may be 0).
 type LoadProgress struct {
-	Stage       string
-	File        string
+	Stage, File string
 	Done, Total int64
 }
 
@@ -115,7 +111,6 @@ func WithHub(h hub.Options) Option { return func(o *options) { o.hub = &h } }
 type Model struct {
 	engine *engine.Engine
 	info   Info
-	files  io.Closer
 
 	mu     sync.RWMutex // generations hold it shared; Close exclusively
 	closed bool
@@ -139,34 +134,31 @@ type Info struct {
 // Open loads a model. path is a Hugging Face checkpoint directory, a
 // converted vlmrt bundle, a Core AI bundle pair with converted weights, or a
 // Hugging Face repository id ("Qwen/Qwen3-VL-4B-Instruct") fetched into the
-// standard Hugging Face cache (files already there are reused).
+// standard Hugging Face cache (files already there are reused). Every
+// backend, the CPU included, is opened the same way: by name from the
+// engine's registry.
 func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	o := options{progress: func(LoadProgress) {}}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	var opener BackendOpener
-	switch o.backend {
-	case BackendAuto, BackendCPU:
-	default:
-		if opener = registeredBackend(o.backend); opener == nil {
-			switch o.backend {
-			case BackendCoreAI:
-				return nil, fmt.Errorf(`%w: backend %q is not included in this build of vlmrt (import _ "github.com/vlmrt/vlmrt/coreai" to add it; the vlmrt command has it on macOS)`, ErrUnsupportedInput, o.backend)
-			case BackendMetal:
-				return nil, fmt.Errorf("%w: backend %q is not included in this build of vlmrt", ErrUnsupportedInput, o.backend)
-			}
-			return nil, fmt.Errorf("%w: unknown backend %q (want %q or %q)", ErrUnsupportedInput, o.backend, BackendCPU, BackendCoreAI)
+	if o.backend == BackendAuto {
+		o.backend = BackendCPU
+	}
+	if _, ok := engine.Lookup(string(o.backend)); !ok {
+		switch o.backend {
+		case BackendCoreAI:
+			return nil, fmt.Errorf(`%w: backend %q is not included in this build of vlmrt (import _ "github.com/vlmrt/vlmrt/coreai" to add it; the vlmrt command has it on macOS)`, ErrUnsupportedInput, o.backend)
+		case BackendMetal:
+			return nil, fmt.Errorf("%w: backend %q is not included in this build of vlmrt", ErrUnsupportedInput, o.backend)
 		}
+		return nil, fmt.Errorf("%w: unknown backend %q (this build has %q)", ErrUnsupportedInput, o.backend, engine.Backends())
 	}
 	if o.threads < 0 {
 		return nil, fmt.Errorf("%w: threads %d must be ≥ 0 (0 = all cores)", ErrUnsupportedInput, o.threads)
 	}
 	if o.contextLen < 0 {
 		return nil, fmt.Errorf("%w: context length %d must be ≥ 0 (0 = the model's default)", ErrUnsupportedInput, o.contextLen)
-	}
-	if o.threads > 0 {
-		kernels.SetThreads(o.threads)
 	}
 	local := path
 	if _, err := os.Stat(path); err != nil && hub.IsRepoID(path) {
@@ -180,61 +172,18 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opener != nil {
-		return openOnBackend(ctx, opener, path, loc, &o)
-	}
-	cfg, err := loc.LoadConfig()
-	if err != nil {
-		return nil, err
-	}
-	set, err := loc.OpenWeights()
-	if err != nil {
-		return nil, err
-	}
-	var tok *tokenizer.Tokenizer
-	if loc.Tokenizer != "" {
-		if tok, err = tokenizer.Load(loc.Tokenizer); err != nil {
-			set.Close()
-			return nil, err
-		}
-	}
-	src := newProgressSource(set, o.progress)
-	e, err := engine.NewEngine(ctx, src, cfg, tok, engine.LoadOptions{
-		Precision: o.precision, ContextLength: o.contextLen, NoVision: o.noVision, KVCacheF16: o.kvF16,
-		Progress: func(stage string) { src.stage = stage },
-	})
-	if err != nil {
-		set.Close()
-		return nil, err
-	}
-	if tok == nil {
-		set.Close()
-		return nil, fmt.Errorf("%s: no tokenizer files (tokenizer.json) found; vlmrt needs them to read prompts", local)
-	}
-	m := &Model{engine: e, files: set, info: Info{
-		Path: path, Source: loc.Describe(), Backend: BackendCPU, Precision: o.precision, Config: cfg,
-		ContextLength: e.ContextLength, ImageTokens: e.Grid.NumTokens(), DecodeBytesPerToken: e.Decoder.WeightBytes(),
-	}}
-	return m, nil
-}
-
-// openOnBackend opens the model with a registered backend's opener.
-func openOnBackend(ctx context.Context, open BackendOpener, path string, loc *bundle.Location, o *options) (*Model, error) {
-	e, closer, err := open(ctx, BackendRequest{
+	e, err := engine.Open(ctx, string(o.backend), engine.OpenRequest{
 		Path: path, Location: loc, Precision: o.precision, NoVision: o.noVision,
-		ContextLength: o.contextLen, Progress: o.progress,
+		ContextLength: o.contextLen, KVCacheF16: o.kvF16, Threads: o.threads,
+		Progress: func(p engine.Progress) { o.progress(LoadProgress(p)) },
 	})
 	if err != nil {
 		return nil, err
 	}
-	info := Info{
+	return &Model{engine: e, info: Info{
 		Path: path, Source: loc.Describe(), Backend: o.backend, Precision: o.precision, Config: e.Config,
-		ContextLength: e.ContextLength, ImageTokens: e.Grid.NumTokens(),
-	}
-	if e.Decoder != nil { // a backend that runs the CPU decoder's weights
-		info.DecodeBytesPerToken = e.Decoder.WeightBytes()
-	}
-	return &Model{engine: e, files: closer, info: info}, nil
+		ContextLength: e.ContextLength, ImageTokens: e.Grid.NumTokens(), DecodeBytesPerToken: e.Backend.Info().DecodeBytesPerToken,
+	}}, nil
 }
 
 // download fetches a repository's model files into the Hugging Face cache.
@@ -283,7 +232,7 @@ func (m *Model) Close() error {
 		return nil
 	}
 	m.closed = true
-	return m.files.Close()
+	return m.engine.Close()
 }
 
 // acquire marks a generation in flight; release with m.mu.RUnlock.
@@ -295,31 +244,3 @@ func (m *Model) acquire() error {
 	}
 	return nil
 }
-
-// progressSource reports bytes of weights bound as the loaders fetch them.
-type progressSource struct {
-	*safetensors.Set
-	fn          func(LoadProgress)
-	stage       string
-	done, total int64
-}
-
-func newProgressSource(set *safetensors.Set, fn func(LoadProgress)) *progressSource {
-	p := &progressSource{Set: set, fn: fn}
-	for _, name := range set.Names() {
-		t, _ := set.Tensor(name)
-		p.total += int64(len(t.Data))
-	}
-	return p
-}
-
-func (p *progressSource) Tensor(name string) (safetensors.Tensor, error) {
-	t, err := p.Set.Tensor(name)
-	if err == nil {
-		p.done += int64(len(t.Data))
-		p.fn(LoadProgress{Stage: p.stage, File: name, Done: min(p.done, p.total), Total: p.total})
-	}
-	return t, err
-}
-
-var _ weights.Source = (*progressSource)(nil)

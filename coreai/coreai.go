@@ -1,6 +1,7 @@
 // Package coreai adds the Core AI backend to vlmrt: importing it for its
-// side effect makes vlmrt.WithBackend(vlmrt.BackendCoreAI) run a Core AI
-// bundle pair's .aimodel graphs through the C-ABI bridge (internal/coreai,
+// side effect registers it with the engine (engine.Register; this package
+// does not import the root package), so that
+// vlmrt.WithBackend(vlmrt.BackendCoreAI) runs a Core AI bundle pair's .aimodel graphs through the C-ABI bridge (internal/coreai,
 // macOS 27). It takes the seed contract only — one fixed-grid image per
 // conversation, the exported int8 graph — and refuses anything else with
 // vlmrt.ErrUnsupportedInput before any work.
@@ -15,61 +16,63 @@ package coreai
 import (
 	"context"
 	"fmt"
-	"io"
 
-	"github.com/vlmrt/vlmrt"
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/coreai"
-	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/internal/coreaibackend"
+	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/internal/weights"
 	"github.com/vlmrt/vlmrt/tokenizer"
 )
 
-func init() { vlmrt.RegisterBackend(vlmrt.BackendCoreAI, open) }
+// name is the backend's registered name (vlmrt.BackendCoreAI).
+const name = "coreai"
+
+func init() { engine.Register(name, open) }
 
 // open opens a Core AI bundle pair's .aimodel graphs through the bridge. A
 // Core AI pair may carry no config.json, so the few fields the runtime
 // needs are synthesized from the bundle metadata, the bridge's sizes and the
 // tokenizer's special ids.
-func open(ctx context.Context, req vlmrt.BackendRequest) (*engine.Engine, io.Closer, error) {
+func open(ctx context.Context, req engine.OpenRequest) (*engine.Engine, error) {
 	loc := req.Location
-	if req.Precision == vlmrt.F32 {
-		return nil, nil, fmt.Errorf("%w: backend %q runs the bundle's exported int8 graph; float32 precision is only available on backend %q", vlmrt.ErrUnsupportedInput, vlmrt.BackendCoreAI, vlmrt.BackendCPU)
+	if req.Precision == weights.F32 {
+		return nil, fmt.Errorf("%w: backend %q runs the bundle's exported int8 graph; float32 precision is only available on backend %q", engine.ErrUnsupportedInput, name, "cpu")
 	}
 	if loc.Kind != bundle.KindCoreAI {
-		return nil, nil, fmt.Errorf("%w: backend %q runs a Core AI bundle pair; %s is a %s", vlmrt.ErrUnsupportedInput, vlmrt.BackendCoreAI, req.Path, loc.Kind)
+		return nil, fmt.Errorf("%w: backend %q runs a Core AI bundle pair; %s is a %s", engine.ErrUnsupportedInput, name, req.Path, loc.Kind)
 	}
 	if loc.Decoder.Asset == "" || (!req.NoVision && loc.Vision.Asset == "") {
-		return nil, nil, fmt.Errorf("%w: %s: the Core AI model assets (.aimodel) are not present, so backend %q cannot run it", vlmrt.ErrUnsupportedInput, loc.Decoder.Dir, vlmrt.BackendCoreAI)
+		return nil, fmt.Errorf("%w: %s: the Core AI model assets (.aimodel) are not present, so backend %q cannot run it", engine.ErrUnsupportedInput, loc.Decoder.Dir, name)
 	}
 	if loc.Tokenizer == "" {
-		return nil, nil, fmt.Errorf("%s: no tokenizer files (tokenizer/tokenizer.json) found; vlmrt needs them to read prompts", loc.Decoder.Dir)
+		return nil, fmt.Errorf("%s: no tokenizer files (tokenizer/tokenizer.json) found; vlmrt needs them to read prompts", loc.Decoder.Dir)
 	}
 	tok, err := tokenizer.Load(loc.Tokenizer)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	visionDir := loc.Vision.Dir
 	if req.NoVision {
 		visionDir = ""
 	}
-	req.Progress(vlmrt.LoadProgress{Stage: "coreai"})
+	req.Progress(engine.Progress{Stage: "coreai"})
 	be, err := coreaibackend.Open(ctx, loc.Decoder.Dir, visionDir)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	e, err := coreAIEngine(loc, be, tok, req.ContextLength)
 	if err != nil {
 		be.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	return e, be, nil
+	return e, nil
 }
 
 // coreAIEngine builds the runtime engine over an opened backend.
 func coreAIEngine(loc *bundle.Location, be *coreaibackend.Backend, tok *tokenizer.Tokenizer, contextLen int) (*engine.Engine, error) {
-	info := be.Info()
+	info := be.BridgeInfo()
 	lang := loc.Decoder.Meta.Language
 	if *lang.VocabSize != info.Vocab {
 		return nil, fmt.Errorf("%s: metadata.json language.vocab_size is %d but the Core AI graph's vocabulary is %d: not the same model", loc.Decoder.Dir, *lang.VocabSize, info.Vocab)
@@ -92,15 +95,12 @@ func coreAIEngine(loc *bundle.Location, be *coreaibackend.Backend, tok *tokenize
 	cfg.Vision = v
 	ctxLen := min(info.MaxContext, *lang.MaxContextLength)
 	if contextLen > ctxLen {
-		return nil, fmt.Errorf("%w: context length %d exceeds the Core AI graph's %d tokens", vlmrt.ErrUnsupportedInput, contextLen, ctxLen)
+		return nil, fmt.Errorf("%w: context length %d exceeds the Core AI graph's %d tokens", engine.ErrUnsupportedInput, contextLen, ctxLen)
 	}
 	if contextLen > 0 {
 		ctxLen = contextLen
 	}
-	return &engine.Engine{
-		Config: cfg, Backend: be, Tokenizer: tok, Grid: engine.FixedGrid(cfg.Vision),
-		ContextLength: ctxLen, EOS: tok.EOSIDs(),
-	}, nil
+	return engine.New(cfg, tok, be, ctxLen)
 }
 
 // coreAIVision derives the preprocessing grid's numbers from the vision

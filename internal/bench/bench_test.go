@@ -187,7 +187,7 @@ func TestRandomSource(t *testing.T) {
 			want += int64(len(tn.Data))
 		}
 	}
-	if got := e.Decoder.WeightBytes(); got != want {
+	if got := e.CPU().Decoder.WeightBytes(); got != want {
 		t.Errorf("decoder reads %d bytes per token, the int8 tensors hold %d", got, want)
 	}
 }
@@ -350,7 +350,7 @@ func TestPrefillS1MatchesSession(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	img := randomImage(e, rng)
-	ids, err := promptIDs(cfg, e.Decoder.Vocab(), img.Tokens(), 211, rng)
+	ids, err := promptIDs(cfg, e.CPU().Decoder.Vocab(), img.Tokens(), 211, rng)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +358,7 @@ func TestPrefillS1MatchesSession(t *testing.T) {
 	if _, err := s.Generate(ctx, engine.Input{IDs: ids, Images: []*engine.Image{img}}, engine.Options{MaxTokens: 1, S1Prefill: true}, func(engine.Token) bool { return true }); err != nil {
 		t.Fatal(err)
 	}
-	logits := make([]float32, e.Decoder.Vocab())
+	logits := make([]float32, e.CPU().Decoder.Vocab())
 	if _, err := prefillS1(ctx, e, ids, img, logits); err != nil {
 		t.Fatal(err)
 	}

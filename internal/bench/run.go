@@ -200,7 +200,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 	if opt.ModelDir != "" {
 		res.Model = opt.ModelDir
 	}
-	res.DecoderWeightBytes = e.Decoder.WeightBytes()
+	res.DecoderWeightBytes = e.CPU().Decoder.WeightBytes()
 	res.BytesPerToken = res.DecoderWeightBytes + embedRow
 
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x62656e6368))
@@ -224,14 +224,14 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		res.VisionMs = float64(img.EncodeTime.Nanoseconds()) / 1e6
 		res.VisionGFLOP = VisionFLOPs(cfg, side, side) / 1e9
 		res.VisionGFLOPs = res.VisionGFLOP / img.EncodeTime.Seconds()
-		if err := finite("image embeddings", img.Embeds.ImageEmbeds); err != nil {
+		if err := finite("image embeddings", img.Host().ImageEmbeds); err != nil {
 			return nil, err
 		}
 	} else {
 		img = randomImage(e, rng)
 	}
 
-	ids, err := promptIDs(cfg, e.Decoder.Vocab(), img.Tokens(), opt.PromptTokens, rng)
+	ids, err := promptIDs(cfg, e.CPU().Decoder.Vocab(), img.Tokens(), opt.PromptTokens, rng)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +256,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 	if !skip(StepPrefillS1) {
 		n := min(opt.S1Tokens, len(ids))
 		progress(fmt.Sprintf("S=1 prefill (first %d prompt tokens)", n))
-		d, err := prefillS1(ctx, e, ids[:n], img, make([]float32, e.Decoder.Vocab()))
+		d, err := prefillS1(ctx, e, ids[:n], img, make([]float32, e.CPU().Decoder.Vocab()))
 		if err != nil {
 			return nil, err
 		}
@@ -269,7 +269,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		if err := probe("before decode", &res.ReadBandwidthBeforeGBs); err != nil {
 			return nil, err
 		}
-		prompt := decodePrompt(e.Decoder.Vocab(), rng)
+		prompt := decodePrompt(e.CPU().Decoder.Vocab(), rng)
 		tokS, err := decode(ctx, e, prompt, opt.DecodeTokens)
 		if err != nil {
 			return nil, err
@@ -392,18 +392,18 @@ func (r releasing) Release(t safetensors.Tensor) { delete(r, t.Name) }
 // run: unit-scale embeddings and DeepStack features of the grid's size.
 func randomImage(e *engine.Engine, rng *rand.Rand) *engine.Image {
 	side := e.Grid.MergedSide()
-	tokens, h := side*side, e.Decoder.Hidden()
+	tokens, h := side*side, e.CPU().Decoder.Hidden()
 	out := &vision.Output{
 		Tokens:          tokens,
 		ImageEmbeds:     make([]float32, tokens*h),
-		DeepstackEmbeds: make([]float32, e.Decoder.DeepstackFeatures()*tokens*h),
+		DeepstackEmbeds: make([]float32, e.CPU().Decoder.DeepstackFeatures()*tokens*h),
 	}
 	for _, v := range [][]float32{out.ImageEmbeds, out.DeepstackEmbeds} {
 		for i := range v {
 			v[i] = float32(rng.NormFloat64())
 		}
 	}
-	return &engine.Image{Embeds: out, Rows: side, Cols: side}
+	return &engine.Image{Handle: engine.HostImage{Out: out}, Rows: side, Cols: side}
 }
 
 // promptIDs is the seed card's prompt shape (docs/design.md §2.4): the user turn
@@ -456,7 +456,7 @@ func decodePrompt(vocab int, rng *rand.Rand) []int32 {
 // token's logits are left in logits. The session itself cannot stop
 // part-way through an image.
 func prefillS1(ctx context.Context, e *engine.Engine, ids []int32, img *engine.Image, logits []float32) (time.Duration, error) {
-	vocab := int32(e.Decoder.Vocab())
+	vocab := int32(e.CPU().Decoder.Vocab())
 	pad := e.Config.ImageTokenID
 	run := make([]int32, len(ids))
 	pos := make([][3]int32, len(ids))
@@ -475,17 +475,17 @@ func prefillS1(ctx context.Context, e *engine.Engine, ids []int32, img *engine.I
 		p = s0 + int32(max(img.Rows, img.Cols))
 	}
 	st := &decoder.Static{
-		ImageEmbeds: img.Embeds.ImageEmbeds, DeepstackEmbeds: img.Embeds.DeepstackEmbeds,
+		ImageEmbeds: img.Host().ImageEmbeds, DeepstackEmbeds: img.Host().DeepstackEmbeds,
 		Slots: img.Tokens(), RopeShiftStart: mrope.TextOnlyShiftStart,
 	}
-	cache := e.Decoder.NewCache()
+	cache := e.CPU().Decoder.NewCache()
 	start := time.Now()
 	for i := range run {
 		want := decoder.NoLogits
 		if i == len(run)-1 {
 			want = decoder.LastLogits
 		}
-		if err := e.Decoder.Forward(ctx, cache, run[i:i+1], pos[i:i+1], st, want, logits); err != nil {
+		if err := e.CPU().Decoder.Forward(ctx, cache, run[i:i+1], pos[i:i+1], st, want, logits); err != nil {
 			return 0, fmt.Errorf("bench: S=1 prefill: %w", err)
 		}
 	}

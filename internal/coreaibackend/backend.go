@@ -23,8 +23,8 @@ import (
 	"sync"
 
 	"github.com/vlmrt/vlmrt/internal/coreai"
-	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/vision"
 )
 
@@ -57,19 +57,20 @@ func Open(ctx context.Context, decoderDir, visionDir string) (*Backend, error) {
 	return b, nil
 }
 
-// Info is the bundle pair's sizes, as the bridge reports them.
-func (b *Backend) Info() coreai.Info { return b.info }
+// BridgeInfo is the bundle pair's sizes, as the bridge reports them.
+func (b *Backend) BridgeInfo() coreai.Info { return b.info }
 
-func (b *Backend) Vocab() int             { return b.info.Vocab }
-func (b *Backend) Hidden() int            { return b.info.Hidden }
-func (b *Backend) DeepstackFeatures() int { return b.info.Deepstack }
+// Info implements engine.Backend. MaxImages is 1: the graph's extension
+// ids address one image's slots.
+func (b *Backend) Info() engine.ModelInfo {
+	return engine.ModelInfo{Vocab: b.info.Vocab, MaxImages: 1}
+}
 
-// MaxImages: the graph's extension ids address one image's slots.
-func (b *Backend) MaxImages() int { return 1 }
-
-// Encode runs the vision graph on one fixed-grid image and reads the
-// embeddings back from the static inputs it wrote.
-func (b *Backend) Encode(ctx context.Context, patches []float32, gridH, gridW int) (*vision.Output, error) {
+// EncodeImage runs the vision graph on one fixed-grid image and reads the
+// embeddings back from the static inputs it wrote: the handle is an
+// engine.HostImage, uploaded to a conversation's session when its first
+// image token runs.
+func (b *Backend) EncodeImage(ctx context.Context, patches []float32, gridH, gridW int) (engine.ImageHandle, error) {
 	if b.enc == nil {
 		return nil, fmt.Errorf("%w: the Core AI vision bundle was not opened (text-only)", engine.ErrUnsupportedInput)
 	}
@@ -90,7 +91,7 @@ func (b *Backend) Encode(ctx context.Context, patches []float32, gridH, gridW in
 	if err != nil {
 		return nil, mapErr(err)
 	}
-	return &vision.Output{ImageEmbeds: st.ImageEmbeds, DeepstackEmbeds: st.DeepstackEmbeds, Tokens: b.info.Slots}, nil
+	return engine.HostImage{Out: &vision.Output{ImageEmbeds: st.ImageEmbeds, DeepstackEmbeds: st.DeepstackEmbeds, Tokens: b.info.Slots}}, nil
 }
 
 // NewSequence opens a text-only session for one conversation (the image
@@ -114,7 +115,7 @@ func (b *Backend) NewSequence(ctx context.Context) (engine.Sequence, error) {
 	}
 	b.open[s] = struct{}{}
 	b.mu.Unlock()
-	seq := &sequence{b: b, s: s, shiftStart: mrope.TextOnlyShiftStart, scratch: make([]float32, b.info.Vocab)}
+	seq := &sequence{b: b, s: s, shiftStart: mrope.TextOnlyShiftStart, scratch: make([]float32, b.info.Vocab), addedAt: -1}
 	goruntime.AddCleanup(seq, b.release, s)
 	return seq, nil
 }
@@ -162,7 +163,4 @@ func mapErr(err error) error {
 	return err
 }
 
-var (
-	_ engine.Backend      = (*Backend)(nil)
-	_ engine.ImageLimiter = (*Backend)(nil)
-)
+var _ engine.Backend = (*Backend)(nil)

@@ -4,18 +4,22 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/vlmrt/vlmrt/internal/decoder"
 	"github.com/vlmrt/vlmrt/internal/coreai"
-	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/mrope"
+	"github.com/vlmrt/vlmrt/vision"
 )
 
 // sequence is one conversation on its own coreai.Session.
 type sequence struct {
 	b *Backend
 	s *coreai.Session
-	// uploaded: the image's embeddings are in the static inputs, with the
-	// rope shift (shiftStart, shiftAmount) derived from its slot 0.
+	// image is the conversation's image (nil: none yet), added when the
+	// sequence held addedAt tokens; its embeddings are written to the
+	// static inputs when its slot 0 runs (uploaded), with the rope shift
+	// (shiftStart, shiftAmount) derived from where that token sits.
+	image                   *vision.Output
+	addedAt                 int
 	uploaded                bool
 	shiftStart, shiftAmount int32
 	scratch                 []float32 // logits of steps whose logits are not wanted
@@ -24,43 +28,66 @@ type sequence struct {
 func (q *sequence) Len() int { return q.s.Len() }
 
 // Truncate can only keep everything or nothing: the Core AI graph's KV
-// cache grows by appending and has no rollback.
+// cache grows by appending and has no rollback. Truncate(Len()) drops an
+// image added since the last Forward.
 func (q *sequence) Truncate(n int) error {
 	switch n {
 	case q.s.Len():
+		if q.image != nil && !q.uploaded && q.addedAt >= n {
+			q.image, q.addedAt = nil, -1
+		}
 		return nil
 	case 0:
 		if err := q.s.Reset(context.Background()); err != nil {
 			return err
 		}
-		q.uploaded, q.shiftStart, q.shiftAmount = false, mrope.TextOnlyShiftStart, 0
+		q.image, q.addedAt, q.uploaded, q.shiftStart, q.shiftAmount = nil, -1, false, mrope.TextOnlyShiftStart, 0
 		return nil
 	}
 	return fmt.Errorf("coreai backend: cannot truncate a conversation of %d tokens to %d: the Core AI KV cache only appends (only a full reset is possible)", q.s.Len(), n)
 }
 
+// AddImage keeps the image's host embeddings until its first token runs.
+func (q *sequence) AddImage(_ context.Context, img engine.ImageHandle) (int, error) {
+	hi, ok := img.(engine.HostImage)
+	if !ok || hi.Out == nil {
+		return 0, fmt.Errorf("%w: the Core AI backend takes images with host embeddings, got %T", engine.ErrUnsupportedInput, img)
+	}
+	if q.image != nil {
+		return 0, fmt.Errorf("%w: the Core AI decoder holds one fixed-grid image (%d slots) per conversation", engine.ErrUnsupportedInput, q.b.info.Slots)
+	}
+	if hi.Out.Tokens != q.b.info.Slots {
+		return 0, fmt.Errorf("%w: an image of %d tokens; the Core AI decoder holds one fixed-grid image of %d slots", engine.ErrUnsupportedInput, hi.Out.Tokens, q.b.info.Slots)
+	}
+	q.image, q.addedAt = hi.Out, q.s.Len()
+	return 0, nil
+}
+
+// Close releases the conversation's session.
+func (q *sequence) Close() error {
+	q.b.release(q.s)
+	return nil
+}
+
 // Forward checks the whole batch against the seed contract, then steps it
 // one token at a time.
-func (q *sequence) Forward(ctx context.Context, ids []int32, positions [][3]int32, st *decoder.Static, want decoder.Logits, logits []float32) error {
+func (q *sequence) Forward(ctx context.Context, ids []int32, positions [][3]int32, want engine.Logits, logits []float32) error {
 	v, slots, side := q.b.info.Vocab, q.b.info.Slots, q.b.info.GridSide
 	n := len(ids)
 	if n == 0 || len(positions) != n {
 		return fmt.Errorf("coreai backend: %d tokens with %d positions", n, len(positions))
 	}
-	if st == nil {
-		st = decoder.TextOnly()
-	}
-	if st.Slots != 0 && st.Slots != slots {
-		return fmt.Errorf("%w: the conversation holds %d image tokens; the Core AI decoder holds one fixed-grid image (%d slots) per conversation",
-			engine.ErrUnsupportedInput, st.Slots, slots)
+	held := 0
+	if q.image != nil {
+		held = slots
 	}
 	switch want {
-	case decoder.NoLogits:
-	case decoder.LastLogits:
+	case engine.NoLogits:
+	case engine.LastLogits:
 		if len(logits) < v {
 			return fmt.Errorf("coreai backend: logits buffer holds %d values, want %d", len(logits), v)
 		}
-	case decoder.AllLogits:
+	case engine.AllLogits:
 		if len(logits) < n*v {
 			return fmt.Errorf("coreai backend: logits buffer holds %d values, want %d tokens × %d", len(logits), n, v)
 		}
@@ -73,8 +100,8 @@ func (q *sequence) Forward(ctx context.Context, ids []int32, positions [][3]int3
 	start, amount, uploaded := q.shiftStart, q.shiftAmount, q.uploaded
 	upload := -1 // index in ids where the static inputs are written
 	for i, id := range ids {
-		if id < 0 || int(id) >= v+st.Slots {
-			return fmt.Errorf("%w: token %d has id %d outside the vocabulary (%d) and the conversation's %d image slots", engine.ErrUnsupportedInput, i, id, v, st.Slots)
+		if id < 0 || int(id) >= v+held {
+			return fmt.Errorf("%w: token %d has id %d outside the vocabulary (%d) and the conversation's %d image slots", engine.ErrUnsupportedInput, i, id, v, held)
 		}
 		if int(id) == v && !uploaded {
 			start, amount = mrope.RopeShift(base+i, slots, side, side)
@@ -88,16 +115,16 @@ func (q *sequence) Forward(ctx context.Context, ids []int32, positions [][3]int3
 	}
 	for i := range ids {
 		if i == upload {
-			if err := q.s.SetStatic(ctx, coreai.Static{ImageEmbeds: st.ImageEmbeds, DeepstackEmbeds: st.DeepstackEmbeds, RopeShiftStart: start, RopeShiftAmount: amount}); err != nil {
+			if err := q.s.SetStatic(ctx, coreai.Static{ImageEmbeds: q.image.ImageEmbeds, DeepstackEmbeds: q.image.DeepstackEmbeds, RopeShiftStart: start, RopeShiftAmount: amount}); err != nil {
 				return mapErr(err)
 			}
 			q.uploaded, q.shiftStart, q.shiftAmount = true, start, amount
 		}
 		out := q.scratch
 		switch {
-		case want == decoder.AllLogits:
+		case want == engine.AllLogits:
 			out = logits[i*v : (i+1)*v]
-		case want == decoder.LastLogits && i == n-1:
+		case want == engine.LastLogits && i == n-1:
 			out = logits[:v]
 		}
 		if err := q.s.Step(ctx, ids[i:i+1], int32(base+i), out); err != nil {

@@ -1,10 +1,12 @@
-// Package runtime is the generation loop: it turns a prompt (token ids plus
-// encoded images) into streamed tokens on a loaded model. A Session is one
-// conversation: it owns its KV cache, so a new turn prefills only its new
-// tokens, and any number of Sessions can run on one Engine concurrently.
+// Package engine is the generation loop: it turns a prompt (token ids plus
+// encoded images) into streamed tokens on a loaded model. An Engine is one
+// loaded model on one Backend (the seam every execution engine implements,
+// see backend.go); a Session is one conversation: it owns its backend
+// Sequence (the KV cache), so a new turn prefills only its new tokens, and
+// any number of Sessions can run on one Engine concurrently.
 //
-// The runtime works in the general form of docs/design.md §6: every token is a
-// text id or an image-embedding row with an explicit (t, h, w) rotary
+// The engine works in the general form of docs/design.md §6: every token is
+// a text id or an image-embedding row with an explicit (t, h, w) rotary
 // position, so several images per conversation fall out naturally.
 package engine
 
@@ -14,20 +16,15 @@ import (
 	"time"
 
 	"github.com/vlmrt/vlmrt/config"
-	"github.com/vlmrt/vlmrt/internal/decoder"
 	"github.com/vlmrt/vlmrt/tokenizer"
 	"github.com/vlmrt/vlmrt/vision"
-	"github.com/vlmrt/vlmrt/internal/weights"
 )
 
 // Engine is a loaded model: immutable, shared by every Session.
 type Engine struct {
 	Config *config.Model
-	// Backend runs the model; nil means the CPU engine on Decoder and Vision.
-	Backend Backend
-	// Decoder and Vision are the CPU engine's models (nil under another Backend).
-	Decoder   *decoder.Model
-	Vision    *vision.Encoder      // nil: text-only use
+	// Backend runs the model (never nil).
+	Backend   Backend
 	Tokenizer *tokenizer.Tokenizer // nil: ids in, ids out (no text, no stop strings)
 	// Grid is the fixed image grid patches are cut for (448×448 → 196 tokens).
 	Grid vision.Grid
@@ -35,117 +32,27 @@ type Engine struct {
 	ContextLength int
 	// EOS ends a turn when generated (<|im_end|>, <|endoftext|>, ...).
 	EOS []int32
-	// KVCacheF16 makes new Sessions keep their KV cache in float16.
-	KVCacheF16 bool
-}
-
-// Image is one encoded image, ready to be placed in a sequence.
-type Image struct {
-	Embeds *vision.Output
-	// Rows, Cols: the merged token grid (14×14 for the fixed grid).
-	Rows, Cols int
-	// EncodeTime is how long the vision encoder took.
-	EncodeTime time.Duration
-}
-
-// Tokens is the number of image tokens (pads) the image occupies.
-func (im *Image) Tokens() int { return im.Rows * im.Cols }
-
-// EncodePatches runs the vision encoder once on an image's patches for the
-// engine's grid (docs/design.md §2 step 2).
-func (e *Engine) EncodePatches(ctx context.Context, patches []float32) (*Image, error) {
-	return e.EncodeGrid(ctx, patches, e.Grid.PatchesPerSide(), e.Grid.PatchesPerSide())
-}
-
-// EncodeGrid encodes patches laid out on a gridH×gridW patch grid
-// (block-major), for native-resolution input.
-func (e *Engine) EncodeGrid(ctx context.Context, patches []float32, gridH, gridW int) (*Image, error) {
-	if e.Backend == nil && e.Vision == nil {
-		return nil, fmt.Errorf("%w: this model has no vision encoder loaded", ErrUnsupportedInput)
-	}
-	merge := e.Config.Vision.SpatialMergeSize
-	start := time.Now()
-	out, err := e.backend().Encode(ctx, patches, gridH, gridW)
-	if err != nil {
-		return nil, cancelled(err)
-	}
-	return &Image{Embeds: out, Rows: gridH / merge, Cols: gridW / merge, EncodeTime: time.Since(start)}, nil
-}
-
-// backend is the engine that runs the model.
-func (e *Engine) backend() Backend {
-	if e.Backend != nil {
-		return e.Backend
-	}
-	return cpuBackend{e}
-}
-
-// MaxImages is how many images one conversation may hold (0: no limit
-// beyond the context length).
-func (e *Engine) MaxImages() int {
-	if l, ok := e.backend().(ImageLimiter); ok {
-		return l.MaxImages()
-	}
-	return 0
-}
-
-// isEOS reports whether id ends a turn.
-func (e *Engine) isEOS(id int32) bool {
-	for _, x := range e.EOS {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
-
-// LoadOptions controls NewEngine.
-type LoadOptions struct {
-	Precision weights.Precision
-	// ContextLength bounds each Session (0 = the model's max_position_embeddings,
-	// capped at DefaultContextLength to keep KV memory modest).
-	ContextLength int
-	// NoVision skips the vision tower (text-only use, less memory).
-	NoVision bool
-	// KVCacheF16 stores each Session's keys and values as float16 (half the
-	// cache memory, values rounded once when stored).
-	KVCacheF16 bool
-	// Progress, if set, is told each loading stage as it starts.
-	Progress func(stage string)
 }
 
 // DefaultContextLength caps the default context: the KV cache grows with
 // use, but a bound keeps a runaway conversation from exhausting memory.
 const DefaultContextLength = 32768
 
-// NewEngine binds a model's weights from src. tok may be nil.
-func NewEngine(ctx context.Context, src weights.Source, cfg *config.Model, tok *tokenizer.Tokenizer, opt LoadOptions) (*Engine, error) {
-	progress := opt.Progress
-	if progress == nil {
-		progress = func(string) {}
+// New binds an opened backend to the model's config and tokenizer (nil:
+// ids in, ids out). contextLength 0 means the model's
+// max_position_embeddings capped at DefaultContextLength; a length beyond
+// the model's table is an ErrUnsupportedInput. Openers call it last.
+func New(cfg *config.Model, tok *tokenizer.Tokenizer, be Backend, contextLength int) (*Engine, error) {
+	if be == nil {
+		return nil, fmt.Errorf("engine: no backend")
 	}
 	if err := checkSpecialIDs(cfg, tok); err != nil {
 		return nil, err
 	}
-	// Checked before any weight is bound: positions past the model's table
-	// are out of its range, and an absurd length would let the KV cache grow
-	// without bound.
-	if mp := cfg.Text.MaxPositions; mp > 0 && opt.ContextLength > mp {
-		return nil, fmt.Errorf("%w: context length %d exceeds the model's max_position_embeddings %d", ErrUnsupportedInput, opt.ContextLength, mp)
-	}
-	e := &Engine{Config: cfg, Tokenizer: tok, Grid: FixedGrid(cfg.Vision), KVCacheF16: opt.KVCacheF16}
-	var err error
-	if !opt.NoVision {
-		progress("vision encoder")
-		if e.Vision, err = vision.LoadEncoder(ctx, src, cfg); err != nil {
-			return nil, err
-		}
-	}
-	progress("decoder")
-	if e.Decoder, err = decoder.Load(ctx, src, cfg, opt.Precision); err != nil {
+	if err := checkContextLength(cfg, contextLength); err != nil {
 		return nil, err
 	}
-	e.ContextLength = opt.ContextLength
+	e := &Engine{Config: cfg, Backend: be, Tokenizer: tok, Grid: FixedGrid(cfg.Vision), ContextLength: contextLength}
 	if e.ContextLength <= 0 {
 		e.ContextLength = min(max(cfg.Text.MaxPositions, 0), DefaultContextLength)
 		if e.ContextLength == 0 {
@@ -159,6 +66,66 @@ func NewEngine(ctx context.Context, src weights.Source, cfg *config.Model, tok *
 		e.EOS = cfg.EOSTokenIDs
 	}
 	return e, nil
+}
+
+// checkContextLength refuses a context beyond the model's position table
+// (checked before any weight is bound: positions past it are out of the
+// model's range, and an absurd length would let the KV cache grow without
+// bound).
+func checkContextLength(cfg *config.Model, n int) error {
+	if mp := cfg.Text.MaxPositions; mp > 0 && n > mp {
+		return fmt.Errorf("%w: context length %d exceeds the model's max_position_embeddings %d", ErrUnsupportedInput, n, mp)
+	}
+	return nil
+}
+
+// Close releases the backend.
+func (e *Engine) Close() error { return e.Backend.Close() }
+
+// EncodePatches runs the vision encoder once on an image's patches for the
+// engine's grid (docs/design.md §2 step 2).
+func (e *Engine) EncodePatches(ctx context.Context, patches []float32) (*Image, error) {
+	return e.EncodeGrid(ctx, patches, e.Grid.PatchesPerSide(), e.Grid.PatchesPerSide())
+}
+
+// EncodeGrid encodes patches laid out on a gridH×gridW patch grid
+// (block-major), for native-resolution input.
+func (e *Engine) EncodeGrid(ctx context.Context, patches []float32, gridH, gridW int) (*Image, error) {
+	merge := e.Config.Vision.SpatialMergeSize
+	if merge <= 0 || gridH <= 0 || gridW <= 0 || gridH%merge != 0 || gridW%merge != 0 {
+		return nil, fmt.Errorf("%w: a %d×%d patch grid is not a positive multiple of the merge size %d", ErrUnsupportedInput, gridH, gridW, merge)
+	}
+	start := time.Now()
+	h, err := e.Backend.EncodeImage(ctx, patches, gridH, gridW)
+	if err != nil {
+		return nil, cancelled(err)
+	}
+	im := &Image{Handle: h, Rows: gridH / merge, Cols: gridW / merge, EncodeTime: time.Since(start)}
+	if h.Tokens() != im.Tokens() {
+		return nil, fmt.Errorf("engine: the backend encoded %d image tokens for a %d×%d merged grid", h.Tokens(), im.Rows, im.Cols)
+	}
+	return im, nil
+}
+
+// MaxImages is how many images one conversation may hold (0: no limit
+// beyond the context length).
+func (e *Engine) MaxImages() int { return e.Backend.Info().MaxImages }
+
+// CPU returns the CPU backend's models when the engine runs on the CPU,
+// else nil (expert use: benchmarks and tests that drive the decoder).
+func (e *Engine) CPU() *CPU {
+	c, _ := e.Backend.(*CPU)
+	return c
+}
+
+// isEOS reports whether id ends a turn.
+func (e *Engine) isEOS(id int32) bool {
+	for _, x := range e.EOS {
+		if x == id {
+			return true
+		}
+	}
+	return false
 }
 
 // FixedImageSize is the side, in pixels, of the fixed grid every image is

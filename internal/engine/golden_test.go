@@ -11,8 +11,8 @@ import (
 
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
-	"github.com/vlmrt/vlmrt/vision"
 	"github.com/vlmrt/vlmrt/internal/weights"
+	"github.com/vlmrt/vlmrt/vision"
 )
 
 const tinyA = "../../testdata/tiny-a"
@@ -247,12 +247,14 @@ func TestKVCacheF16(t *testing.T) {
 	full := e.NewSession()
 	ref, _ := generate(t, full, input, Options{MaxTokens: 24})
 	e16 := *e
-	e16.KVCacheF16 = true
+	cpu16 := *e.CPU()
+	cpu16.KVCacheF16 = true
+	e16.Backend = &cpu16
 	half := e16.NewSession()
-	if !half.seq.(cpuSequence).c.F16() {
+	got, _ := generate(t, half, input, Options{MaxTokens: 24})
+	if !half.seq.(*cpuSequence).c.F16() {
 		t.Fatal("session did not get a float16 cache")
 	}
-	got, _ := generate(t, half, input, Options{MaxTokens: 24})
 	g := gd.Prompts["image"].Greedy
 	compareGreedy(t, got, g.Tokens, g.Top2Margin, 1e-2)
 	if !slices.Equal(got, ref) {

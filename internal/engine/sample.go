@@ -108,6 +108,15 @@ func (s *Sampler) Sample(logits []float32, history []int32) int32 {
 	return c[len(c)-1].id
 }
 
+// draw is the uniform number in [0, 1) the next non-greedy Sample would
+// use, for a TokenPicker that samples on the device (greedy draws nothing).
+func (s *Sampler) draw() float64 {
+	if s.opt.Temperature == 0 {
+		return 0
+	}
+	return s.rng.Float64()
+}
+
 // Argmax returns the index of the largest logit (ties → lowest index).
 func Argmax(logits []float32) int32 {
 	best := 0

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/vlmrt/vlmrt/internal/decoder"
-	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/tokenizer"
 )
 
@@ -92,8 +90,8 @@ func perSec(n int, d time.Duration) float64 {
 type Session struct {
 	e  *Engine
 	be Backend
-	// seq is the decoder state; nil until the first turn for a backend
-	// whose sequences load state (the CPU engine's is made at once).
+	// seq is the backend's state for the conversation; nil until the first
+	// turn (a backend's sequence may load state, which takes a context).
 	seq Sequence
 	// broken is set when a failed turn could not be rolled back (a backend
 	// that cannot truncate its KV cache): only Reset makes the session
@@ -106,22 +104,29 @@ type Session struct {
 	// last sampled token of a turn). The next turn runs them first.
 	pending []int32
 	nextPos int32 // next text rotary position (max position so far + 1)
-	images  []*Image
-	static  decoder.Static
+	images  int   // images in the conversation
 	logits  []float32
 	// step buffers for feeding one generated token back (no allocation per token)
 	stepID  [1]int32
 	stepPos [1][3]int32
 }
 
-// NewSession starts an empty conversation.
+// NewSession starts an empty conversation. Its backend sequence is made on
+// the first turn; Close releases it.
 func (e *Engine) NewSession() *Session {
-	be := e.backend()
-	s := &Session{e: e, be: be, static: *decoder.TextOnly(), logits: make([]float32, be.Vocab())}
-	if cpu, ok := be.(cpuBackend); ok {
-		s.seq, _ = cpu.NewSequence(context.Background()) // cannot fail
+	return &Session{e: e, be: e.Backend, logits: make([]float32, e.Backend.Info().Vocab)}
+}
+
+// Close releases the conversation's backend state (its KV cache). The
+// session is empty afterwards and may be used again.
+func (s *Session) Close() error {
+	if s.seq == nil {
+		return nil
 	}
-	return s
+	err := s.seq.Close()
+	s.seq, s.broken = nil, nil
+	s.ids, s.pending, s.images, s.nextPos = s.ids[:0], nil, 0, 0
+	return err
 }
 
 // sequence makes the decoder state on first use and refuses a session a
@@ -146,8 +151,8 @@ func (s *Session) sequence(ctx context.Context) error {
 // and room to generate at least one token in the context. Callers check it
 // before expensive work such as encoding images; Generate checks it again.
 func (s *Session) CheckFits(newTokens, newImages int) error {
-	if limit := s.e.MaxImages(); limit > 0 && len(s.images)+newImages > limit {
-		return fmt.Errorf("%w: this backend holds %d image(s) per conversation; the conversation has %d and this turn adds %d (start a new conversation for another image)", ErrUnsupportedInput, limit, len(s.images), newImages)
+	if limit := s.e.MaxImages(); limit > 0 && s.images+newImages > limit {
+		return fmt.Errorf("%w: this backend holds %d image(s) per conversation; the conversation has %d and this turn adds %d (start a new conversation for another image)", ErrUnsupportedInput, limit, s.images, newImages)
 	}
 	if total := s.Len() + newTokens; total >= s.e.ContextLength {
 		return fmt.Errorf("%w: the conversation would hold %d tokens and leave no room to generate in a context of %d", ErrContextOverflow, total, s.e.ContextLength)
@@ -164,7 +169,9 @@ func (s *Session) History() []int32 { return append(slices.Clone(s.ids), s.pendi
 // Pending returns generated tokens not yet run through the decoder.
 func (s *Session) Pending() []int32 { return slices.Clone(s.pending) }
 
-// LastLogits returns the logits of the most recent prefill or decode step.
+// LastLogits returns the logits of the most recent prefill or decode step
+// whose token the host chose (a backend that picks tokens itself, see
+// TokenPicker, leaves them stale).
 func (s *Session) LastLogits() []float32 { return s.logits }
 
 // Reset empties the conversation (keeps its buffers).
@@ -174,8 +181,7 @@ func (s *Session) Reset() {
 		// keeps refusing turns with that reason.
 		s.broken = s.seq.Truncate(0)
 	}
-	s.ids, s.pending, s.images, s.nextPos = s.ids[:0], nil, nil, 0
-	s.static = *decoder.TextOnly()
+	s.ids, s.pending, s.images, s.nextPos = s.ids[:0], nil, 0, 0
 }
 
 // padID is the image placeholder id.
@@ -217,9 +223,12 @@ func (s *Session) Generate(ctx context.Context, in Input, opt Options, yield fun
 	// Everything below changes the session; on failure before generation
 	// starts, restore it.
 	saved := s.snapshot()
-	runIDs, positions := s.place(newIDs, in.Images)
+	runIDs, positions, err := s.place(ctx, newIDs, in.Images)
 	prefillStart := time.Now()
-	if err := s.prefill(ctx, runIDs, positions, opt); err != nil {
+	if err == nil {
+		err = s.prefill(ctx, runIDs, positions, opt)
+	}
+	if err != nil {
 		s.restore(saved)
 		return st, cancelled(err)
 	}
@@ -229,7 +238,7 @@ func (s *Session) Generate(ctx context.Context, in Input, opt Options, yield fun
 	st.PrefillTokens = len(newIDs)
 	st.Prefill = time.Since(prefillStart)
 
-	err := s.decode(ctx, opt, &st, prefillStart, yield)
+	err = s.decode(ctx, opt, &st, prefillStart, yield)
 	st.Total = time.Since(start)
 	return st, err
 }
@@ -244,7 +253,7 @@ func (s *Session) checkImages(in Input) error {
 	}
 	want := 0
 	for i, im := range in.Images {
-		if im == nil || im.Embeds == nil {
+		if im == nil || im.Handle == nil {
 			return fmt.Errorf("%w: image %d is not encoded", ErrUnsupportedInput, i)
 		}
 		want += im.Tokens()
@@ -274,27 +283,29 @@ func (s *Session) checkImages(in Input) error {
 type snapshot struct {
 	cacheLen, idsLen, images int
 	nextPos                  int32
-	static                   decoder.Static
 	pending                  []int32
 }
 
 func (s *Session) snapshot() snapshot {
-	return snapshot{s.seq.Len(), len(s.ids), len(s.images), s.nextPos, s.static, slices.Clone(s.pending)}
+	return snapshot{s.seq.Len(), len(s.ids), s.images, s.nextPos, slices.Clone(s.pending)}
 }
 
+// restore undoes a failed turn: Truncate to the old length also drops the
+// images the turn added to the sequence.
 func (s *Session) restore(sn snapshot) {
 	if err := s.seq.Truncate(sn.cacheLen); err != nil {
 		s.broken = err
 	}
-	s.ids, s.images, s.nextPos, s.static, s.pending = s.ids[:sn.idsLen], s.images[:sn.images], sn.nextPos, sn.static, sn.pending
+	s.ids, s.images, s.nextPos, s.pending = s.ids[:sn.idsLen], sn.images, sn.nextPos, sn.pending
 }
 
-// place turns new ids into decoder input: image pads become extension ids
-// vocab+slot (slots numbered across the whole conversation) and every token
-// gets its (t, h, w) position by Hugging Face's get_rope_index rule, which
-// is translation invariant, so a turn continues from nextPos.
-func (s *Session) place(ids []int32, images []*Image) ([]int32, [][3]int32) {
-	vocab := int32(s.be.Vocab())
+// place adds the turn's images to the sequence and turns new ids into
+// decoder input: image pads become extension ids vocab+slot (slots as the
+// sequence numbered them) and every token gets its (t, h, w) position by
+// Hugging Face's get_rope_index rule, which is translation invariant, so a
+// turn continues from nextPos.
+func (s *Session) place(ctx context.Context, ids []int32, images []*Image) ([]int32, [][3]int32, error) {
+	vocab := int32(s.be.Info().Vocab)
 	run := make([]int32, len(ids))
 	positions := make([][3]int32, len(ids))
 	img := 0
@@ -307,37 +318,21 @@ func (s *Session) place(ids []int32, images []*Image) ([]int32, [][3]int32) {
 			continue
 		}
 		im := images[img]
-		s.addImage(im)
-		firstSlot := int32(s.static.Slots - im.Tokens())
+		firstSlot, err := s.seq.AddImage(ctx, im.Handle)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.images++
 		s0 := s.nextPos
 		for k := 0; k < im.Tokens(); k++ {
-			run[i+k] = vocab + firstSlot + int32(k)
+			run[i+k] = vocab + int32(firstSlot+k)
 			positions[i+k] = [3]int32{s0, s0 + int32(k/im.Cols), s0 + int32(k%im.Cols)}
 		}
 		s.nextPos = s0 + int32(max(im.Rows, im.Cols))
 		i += im.Tokens()
 		img++
 	}
-	return run, positions
-}
-
-// addImage appends an image's embeddings to the static inputs. DeepStack
-// rows are laid out feature-major ([k*Slots + slot]), so they are rebuilt.
-func (s *Session) addImage(im *Image) {
-	h := s.be.Hidden()
-	features := s.be.DeepstackFeatures()
-	old := s.static
-	slots := old.Slots + im.Tokens()
-	st := decoder.Static{Slots: slots, RopeShiftStart: mrope.TextOnlyShiftStart}
-	st.ImageEmbeds = append(slices.Clone(old.ImageEmbeds), im.Embeds.ImageEmbeds...)
-	st.DeepstackEmbeds = make([]float32, features*slots*h)
-	for k := 0; k < features; k++ {
-		dst := st.DeepstackEmbeds[k*slots*h:]
-		copy(dst, old.DeepstackEmbeds[k*old.Slots*h:(k+1)*old.Slots*h])
-		copy(dst[old.Slots*h:], im.Embeds.DeepstackEmbeds[k*im.Tokens()*h:(k+1)*im.Tokens()*h])
-	}
-	s.static = st
-	s.images = append(s.images, im)
+	return run, positions, nil
 }
 
 // prefill runs the new tokens, leaving the last one's logits in s.logits.
@@ -351,21 +346,28 @@ func (s *Session) prefill(ctx context.Context, ids []int32, positions [][3]int32
 	}
 	for i := 0; i < len(ids); i += chunk {
 		j := min(i+chunk, len(ids))
-		want := decoder.NoLogits
+		want := NoLogits
 		if j == len(ids) {
-			want = decoder.LastLogits
+			want = LastLogits
 		}
-		if err := s.seq.Forward(ctx, ids[i:j], positions[i:j], &s.static, want, s.logits); err != nil {
+		if err := s.seq.Forward(ctx, ids[i:j], positions[i:j], want, s.logits); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// decode samples from s.logits, streams, and feeds tokens back until the
-// turn ends.
+// decode picks tokens, streams them and feeds them back until the turn
+// ends. The first token comes from the prefill's logits; each later one
+// from the step that fed its predecessor back, chosen on the backend when
+// the sequence is a TokenPicker that can honour the settings (one id
+// crosses per step), else on the host from the step's logits.
 func (s *Session) decode(ctx context.Context, opt Options, st *Stats, prefillStart time.Time, yield func(Token) bool) error {
 	sampler := NewSampler(opt.Sampling)
+	picker, _ := s.seq.(TokenPicker)
+	if picker != nil && !picker.CanPick(opt.Sampling) {
+		picker = nil
+	}
 	var detok *tokenizer.StreamDecoder
 	if s.e.Tokenizer != nil {
 		detok = s.e.Tokenizer.NewStreamDecoderSkipSpecial()
@@ -373,15 +375,17 @@ func (s *Session) decode(ctx context.Context, opt Options, st *Stats, prefillSta
 	stops := NewStopMatcher(opt.Stop)
 	var firstAt time.Time
 	history := slices.Clone(s.ids)
+	id, err := s.hostPick(sampler, history, st.GeneratedTokens)
 	for {
-		if err := ctx.Err(); err != nil {
-			st.FinishReason = "cancelled"
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+				st.FinishReason = "cancelled"
+			}
 			return cancelled(err)
 		}
-		if i := firstNaN(s.logits); i >= 0 {
-			return fmt.Errorf("the decoder produced NaN logits (logit %d, reply token %d): the model's weights or config.json numbers are corrupt", i, st.GeneratedTokens+1)
-		}
-		id := sampler.Sample(s.logits, history)
 		history = append(history, id)
 		s.pending = append(s.pending, id)
 		st.GeneratedTokens++
@@ -422,16 +426,28 @@ func (s *Session) decode(ctx context.Context, opt Options, st *Stats, prefillSta
 		}
 		// Feed the token back: its position continues the text rule.
 		s.stepID[0], s.stepPos[0] = id, [3]int32{s.nextPos, s.nextPos, s.nextPos}
-		if err := s.seq.Forward(ctx, s.stepID[:], s.stepPos[:], &s.static, decoder.LastLogits, s.logits); err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				st.FinishReason = "cancelled"
-			}
-			return cancelled(err)
+		before := s.seq.Len()
+		if picker != nil {
+			id, err = picker.ForwardPick(ctx, s.stepID[:], s.stepPos[:], opt.Sampling, history, sampler.draw())
+		} else if err = s.seq.Forward(ctx, s.stepID[:], s.stepPos[:], LastLogits, s.logits); err == nil {
+			id, err = s.hostPick(sampler, history, st.GeneratedTokens)
 		}
-		s.nextPos++
-		s.ids = append(s.ids, id)
-		s.pending = s.pending[:0]
+		if s.seq.Len() > before { // the token ran (even if picking then failed)
+			s.nextPos++
+			s.ids = append(s.ids, s.stepID[0])
+			s.pending = s.pending[:0]
+		}
+		// An error is reported at the top of the loop.
 	}
+}
+
+// hostPick chooses the next token from s.logits. generated is the number
+// of tokens of the reply so far (for the error message).
+func (s *Session) hostPick(sampler *Sampler, history []int32, generated int) (int32, error) {
+	if i := firstNaN(s.logits); i >= 0 {
+		return 0, fmt.Errorf("the decoder produced NaN logits (logit %d, reply token %d): the model's weights or config.json numbers are corrupt", i, generated+1)
+	}
+	return sampler.Sample(s.logits, history), nil
 }
 
 // firstNaN returns the index of the first NaN in x, or -1. Sampling NaN

@@ -1,0 +1,283 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/vlmrt/vlmrt/config"
+	"github.com/vlmrt/vlmrt/internal/decoder"
+	"github.com/vlmrt/vlmrt/internal/kernels"
+	"github.com/vlmrt/vlmrt/internal/safetensors"
+	"github.com/vlmrt/vlmrt/internal/weights"
+	"github.com/vlmrt/vlmrt/mrope"
+	"github.com/vlmrt/vlmrt/tokenizer"
+	"github.com/vlmrt/vlmrt/vision"
+)
+
+// CPU is the portable backend, the reference for all others:
+// decoder.Model with a decoder.Cache per sequence, and vision.Encoder.
+// Images are HostImage values; a sequence's static inputs are host slices.
+type CPU struct {
+	Decoder *decoder.Model
+	Vision  *vision.Encoder // nil: loaded without the vision tower
+	// KVCacheF16 makes new sequences keep their KV cache in float16.
+	KVCacheF16 bool
+
+	files io.Closer // the mapped weights, closed by Close (nil: none)
+}
+
+// LoadOptions controls NewCPU.
+type LoadOptions struct {
+	Precision weights.Precision
+	// ContextLength bounds each Session (0 = the model's max_position_embeddings,
+	// capped at DefaultContextLength to keep KV memory modest).
+	ContextLength int
+	// NoVision skips the vision tower (text-only use, less memory).
+	NoVision bool
+	// KVCacheF16 stores each Session's keys and values as float16 (half the
+	// cache memory, values rounded once when stored).
+	KVCacheF16 bool
+	// Progress, if set, is told each loading stage as it starts.
+	Progress func(stage string)
+}
+
+// NewCPU binds a model's weights from src on the CPU backend.
+func NewCPU(ctx context.Context, src weights.Source, cfg *config.Model, opt LoadOptions) (*CPU, error) {
+	progress := opt.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	if err := checkContextLength(cfg, opt.ContextLength); err != nil {
+		return nil, err
+	}
+	b := &CPU{KVCacheF16: opt.KVCacheF16}
+	var err error
+	if !opt.NoVision {
+		progress("vision encoder")
+		if b.Vision, err = vision.LoadEncoder(ctx, src, cfg); err != nil {
+			return nil, err
+		}
+	}
+	progress("decoder")
+	if b.Decoder, err = decoder.Load(ctx, src, cfg, opt.Precision); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// NewEngine binds a model's weights from src on the CPU backend and returns
+// the engine over it. tok may be nil.
+func NewEngine(ctx context.Context, src weights.Source, cfg *config.Model, tok *tokenizer.Tokenizer, opt LoadOptions) (*Engine, error) {
+	if err := checkSpecialIDs(cfg, tok); err != nil {
+		return nil, err
+	}
+	b, err := NewCPU(ctx, src, cfg, opt)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg, tok, b, opt.ContextLength)
+}
+
+// openCPU is the CPU backend's Opener: a checkpoint or a portable bundle's
+// safetensors, mapped and bound.
+func openCPU(ctx context.Context, req OpenRequest) (*Engine, error) {
+	loc := req.Location
+	cfg, err := loc.LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	if loc.Tokenizer == "" {
+		return nil, fmt.Errorf("%s: no tokenizer files (tokenizer.json) found; vlmrt needs them to read prompts", req.Path)
+	}
+	tok, err := tokenizer.Load(loc.Tokenizer)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSpecialIDs(cfg, tok); err != nil {
+		return nil, err
+	}
+	if req.Threads > 0 {
+		kernels.SetThreads(req.Threads)
+	}
+	set, err := loc.OpenWeights()
+	if err != nil {
+		return nil, err
+	}
+	src := newProgressSource(set, req.Progress)
+	b, err := NewCPU(ctx, src, cfg, LoadOptions{
+		Precision: req.Precision, ContextLength: req.ContextLength, NoVision: req.NoVision, KVCacheF16: req.KVCacheF16,
+		Progress: func(stage string) { src.stage = stage },
+	})
+	if err != nil {
+		set.Close()
+		return nil, err
+	}
+	b.files = set
+	e, err := New(cfg, tok, b, req.ContextLength)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// Info implements Backend.
+func (b *CPU) Info() ModelInfo {
+	return ModelInfo{Vocab: b.Decoder.Vocab(), DecodeBytesPerToken: b.Decoder.WeightBytes()}
+}
+
+// NewSequence implements Backend; it cannot fail.
+func (b *CPU) NewSequence(context.Context) (Sequence, error) {
+	c := b.Decoder.NewCache()
+	if b.KVCacheF16 {
+		c = b.Decoder.NewCacheF16()
+	}
+	return &cpuSequence{m: b.Decoder, c: c, st: *decoder.TextOnly()}, nil
+}
+
+// EncodeImage implements Backend: the embeddings stay in host memory.
+func (b *CPU) EncodeImage(ctx context.Context, patches []float32, gridH, gridW int) (ImageHandle, error) {
+	if b.Vision == nil {
+		return nil, fmt.Errorf("%w: this model has no vision encoder loaded", ErrUnsupportedInput)
+	}
+	out, err := b.Vision.Encode(ctx, patches, gridH, gridW)
+	if err != nil {
+		return nil, err
+	}
+	return HostImage{out}, nil
+}
+
+// Close unmaps the weights.
+func (b *CPU) Close() error {
+	if b.files == nil {
+		return nil
+	}
+	err := b.files.Close()
+	b.files = nil
+	return err
+}
+
+// cpuSequence is a decoder.Cache on its model with the host static inputs.
+type cpuSequence struct {
+	m  *decoder.Model
+	c  *decoder.Cache
+	st decoder.Static
+	// added[i] is the sequence length when image i was added (Truncate
+	// drops the images added at or after its n).
+	added []int
+	// firstSlot[i] is image i's first slot.
+	firstSlot []int
+}
+
+func (s *cpuSequence) Len() int { return s.c.Len() }
+
+func (s *cpuSequence) Truncate(n int) error {
+	if err := s.c.Truncate(n); err != nil {
+		return err
+	}
+	for i, at := range s.added {
+		if at >= n {
+			s.keepSlots(s.firstSlot[i])
+			s.added, s.firstSlot = s.added[:i], s.firstSlot[:i]
+			break
+		}
+	}
+	return nil
+}
+
+// keepSlots shrinks the static inputs to their first slots image tokens.
+// DeepStack rows are feature-major ([k*Slots + slot]), so they are compacted.
+func (s *cpuSequence) keepSlots(slots int) {
+	h, old := s.m.Hidden(), s.st
+	st := decoder.Static{Slots: slots, RopeShiftStart: mrope.TextOnlyShiftStart, ImageEmbeds: old.ImageEmbeds[: slots*h : slots*h]}
+	st.DeepstackEmbeds = make([]float32, s.m.DeepstackFeatures()*slots*h)
+	for k := 0; k < s.m.DeepstackFeatures(); k++ {
+		copy(st.DeepstackEmbeds[k*slots*h:(k+1)*slots*h], old.DeepstackEmbeds[k*old.Slots*h:])
+	}
+	s.st = st
+}
+
+// AddImage appends a host image's embeddings to the static inputs.
+func (s *cpuSequence) AddImage(_ context.Context, img ImageHandle) (int, error) {
+	hi, ok := img.(HostImage)
+	if !ok || hi.Out == nil {
+		return 0, fmt.Errorf("%w: the CPU backend takes images with host embeddings, got %T", ErrUnsupportedInput, img)
+	}
+	out, h, features := hi.Out, s.m.Hidden(), s.m.DeepstackFeatures()
+	if len(out.ImageEmbeds) != out.Tokens*h || len(out.DeepstackEmbeds) != features*out.Tokens*h {
+		return 0, fmt.Errorf("%w: an image of %d tokens has %d embedding and %d DeepStack values, want %d and %d (hidden %d, %d features)",
+			ErrUnsupportedInput, out.Tokens, len(out.ImageEmbeds), len(out.DeepstackEmbeds), out.Tokens*h, features*out.Tokens*h, h, features)
+	}
+	old := s.st
+	slots := old.Slots + out.Tokens
+	st := decoder.Static{Slots: slots, RopeShiftStart: mrope.TextOnlyShiftStart}
+	st.ImageEmbeds = append(slices.Clip(old.ImageEmbeds), out.ImageEmbeds...)
+	st.DeepstackEmbeds = make([]float32, features*slots*h)
+	for k := 0; k < features; k++ {
+		dst := st.DeepstackEmbeds[k*slots*h:]
+		copy(dst, old.DeepstackEmbeds[k*old.Slots*h:(k+1)*old.Slots*h])
+		copy(dst[old.Slots*h:], out.DeepstackEmbeds[k*out.Tokens*h:(k+1)*out.Tokens*h])
+	}
+	s.st = st
+	s.added, s.firstSlot = append(s.added, s.c.Len()), append(s.firstSlot, old.Slots)
+	return old.Slots, nil
+}
+
+func (s *cpuSequence) Forward(ctx context.Context, ids []int32, positions [][3]int32, want Logits, logits []float32) error {
+	if len(positions) != len(ids) {
+		return fmt.Errorf("engine: %d positions for %d tokens (the seam takes explicit positions)", len(positions), len(ids))
+	}
+	dw, err := decoderLogits(want)
+	if err != nil {
+		return err
+	}
+	return s.m.Forward(ctx, s.c, ids, positions, &s.st, dw, logits)
+}
+
+func (s *cpuSequence) Close() error { return nil }
+
+// decoderLogits maps the seam's logits selector to the decoder's.
+func decoderLogits(w Logits) (decoder.Logits, error) {
+	switch w {
+	case NoLogits:
+		return decoder.NoLogits, nil
+	case LastLogits:
+		return decoder.LastLogits, nil
+	case AllLogits:
+		return decoder.AllLogits, nil
+	}
+	return 0, fmt.Errorf("engine: unknown logits mode %d", w)
+}
+
+// progressSource reports bytes of weights bound as the loaders fetch them.
+type progressSource struct {
+	*safetensors.Set
+	fn          func(Progress)
+	stage       string
+	done, total int64
+}
+
+func newProgressSource(set *safetensors.Set, fn func(Progress)) *progressSource {
+	p := &progressSource{Set: set, fn: fn}
+	for _, name := range set.Names() {
+		t, _ := set.Tensor(name)
+		p.total += int64(len(t.Data))
+	}
+	return p
+}
+
+func (p *progressSource) Tensor(name string) (safetensors.Tensor, error) {
+	t, err := p.Set.Tensor(name)
+	if err == nil {
+		p.done += int64(len(t.Data))
+		p.fn(Progress{Stage: p.stage, File: name, Done: min(p.done, p.total), Total: p.total})
+	}
+	return t, err
+}
+
+var (
+	_ weights.Source = (*progressSource)(nil)
+	_ Backend        = (*CPU)(nil)
+)
