@@ -87,6 +87,7 @@ type chatOptions struct {
 	system string
 	gen    GenerateOptions
 	resize ResizeMode
+	budget ImageBudget // ResizeNative's pixel budget
 }
 
 // GenerateOptions are the per-turn generation settings.
@@ -283,7 +284,18 @@ func (c *Chat) buildInput(ctx context.Context, msgs []Message) ([]int32, []*engi
 		}
 		tms = append(tms, tm)
 	}
-	prompt, err := e.Tokenizer.EncodeChat(tms, tokenizer.ChatOptions{AddGenerationPrompt: true}, e.Grid.NumTokens())
+	// Images are decoded and resized first: under native resolution each
+	// image's token count depends on its size, and the prompt needs it.
+	prepared := make([]preparedImage, len(sources))
+	pads := make([]int, len(sources))
+	for i, src := range sources {
+		p, err := c.prepareImage(ctx, src)
+		if err != nil {
+			return nil, nil, fmt.Errorf("image %d: %w", i+1, err)
+		}
+		prepared[i], pads[i] = p, p.grid.Tokens()
+	}
+	prompt, err := e.Tokenizer.EncodeChatImages(tms, tokenizer.ChatOptions{AddGenerationPrompt: true}, pads)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
 	}
@@ -296,8 +308,8 @@ func (c *Chat) buildInput(ctx context.Context, msgs []Message) ([]int32, []*engi
 		return nil, nil, err
 	}
 	images := make([]*engine.Image, 0, len(sources))
-	for i, src := range sources {
-		im, err := c.encodeImage(ctx, src)
+	for i, p := range prepared {
+		im, err := e.EncodeGrid(ctx, p.patches, p.grid.Rows, p.grid.Cols)
 		if err != nil {
 			return nil, nil, fmt.Errorf("image %d: %w", i+1, err)
 		}
@@ -318,18 +330,25 @@ func (c *Chat) closeReply() []int32 {
 	return tok.Encode("<|im_end|>\n")
 }
 
-// encodeImage preprocesses and encodes one image.
-func (c *Chat) encodeImage(ctx context.Context, src imageSource) (*engine.Image, error) {
+// preparedImage is an image cut into patches, not yet encoded.
+type preparedImage struct {
+	patches []float32
+	grid    vision.PatchGrid
+}
+
+// prepareImage decodes, resizes and patchifies one image.
+func (c *Chat) prepareImage(ctx context.Context, src imageSource) (preparedImage, error) {
 	e := c.m.engine
-	opt := vision.PreprocessOptions{Resize: c.opt.resize, Grid: e.Grid}
+	opt := vision.PreprocessOptions{Resize: c.opt.resize, Grid: e.Grid, Budget: vision.Budget(c.opt.budget)}
 	var pre *vision.Preprocessed
 	var err error
 	switch {
 	case src.patches != nil:
 		if want := e.Grid.NumPatches() * e.Grid.PatchDim(); len(src.patches) != want {
-			return nil, fmt.Errorf("%w: precomputed patches hold %d values, want [%d, %d] = %d", ErrUnsupportedInput, len(src.patches), e.Grid.NumPatches(), e.Grid.PatchDim(), want)
+			return preparedImage{}, fmt.Errorf("%w: precomputed patches hold %d values, want [%d, %d] = %d", ErrUnsupportedInput, len(src.patches), e.Grid.NumPatches(), e.Grid.PatchDim(), want)
 		}
-		return e.EncodePatches(ctx, src.patches)
+		side := e.Grid.PatchesPerSide()
+		return preparedImage{src.patches, vision.PatchGrid{Rows: side, Cols: side, Merge: e.Grid.MergeSize}}, nil
 	case src.path != "":
 		pre, err = vision.PreprocessFile(ctx, src.path, opt)
 	case src.reader != nil:
@@ -339,11 +358,11 @@ func (c *Chat) encodeImage(ctx context.Context, src imageSource) (*engine.Image,
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w: %w", ErrCancelled, err)
+			return preparedImage{}, fmt.Errorf("%w: %w", ErrCancelled, err)
 		}
-		return nil, fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
+		return preparedImage{}, fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
 	}
-	return e.EncodePatches(ctx, pre.Patches)
+	return preparedImage{pre.Patches, pre.Patch}, nil
 }
 
 // Request is a one-shot generation: a conversation and settings.
@@ -352,6 +371,8 @@ type Request struct {
 	Messages []Message // user messages (and earlier assistant replies as text)
 	GenerateOptions
 	Resize ResizeMode
+	// ImageBudget bounds each image's pixels under ResizeNative.
+	ImageBudget ImageBudget
 }
 
 // Response is a finished answer.
@@ -368,6 +389,6 @@ func (m *Model) Generate(ctx context.Context, req Request) (*Response, error) {
 	if len(req.Messages) == 0 {
 		return nil, fmt.Errorf("%w: request has no messages", ErrUnsupportedInput)
 	}
-	c := m.NewChat(WithSystem(req.System), WithGenerate(req.GenerateOptions), WithResize(req.Resize))
+	c := m.NewChat(WithSystem(req.System), WithGenerate(req.GenerateOptions), WithResize(req.Resize), WithImageBudget(req.ImageBudget))
 	return c.send(ctx, req.Messages, func(Token) bool { return true })
 }

@@ -1,0 +1,45 @@
+package vlmrt
+
+import "github.com/vlmrt/vlmrt/vision"
+
+// How an image becomes model input (WithResize, Request.Resize).
+const (
+	// ResizePlain stretches the image to the fixed 448×448 grid (196
+	// tokens), the contract of the seed's exported model. The default.
+	ResizePlain = vision.ResizePlain
+	// ResizeLetterbox fits the whole image in the square and pads it.
+	ResizeLetterbox = vision.ResizeLetterbox
+	// ResizeCrop takes the centre square.
+	ResizeCrop = vision.ResizeCrop
+	// ResizeNative keeps the image's aspect ratio and (close to) its size,
+	// as Qwen3-VL was trained: Hugging Face's smart_resize picks sides that
+	// are multiples of 32 pixels with the pixel count inside the
+	// ImageBudget, one image token per 32×32 pixels.
+	ResizeNative = vision.ResizeNative
+)
+
+// ImageBudget bounds the pixels of a native-resolution image: smaller
+// images are upscaled to MinPixels, larger ones brought down to MaxPixels
+// (a token is 32×32 = 1,024 pixels). Zero fields take the defaults:
+// MinPixels 65,536 (Qwen3-VL's processor default, 64 tokens) and MaxPixels
+// 200,704 (448×448, so a photo costs at most what the fixed grid costs,
+// 196 tokens). The checkpoint's own ceiling is 16,777,216 pixels.
+type ImageBudget struct {
+	MinPixels, MaxPixels int64
+}
+
+// WithImageBudget sets the pixel budget of native-resolution images.
+func WithImageBudget(b ImageBudget) ChatOption { return func(o *chatOptions) { o.budget = b } }
+
+// ImageTokensFor returns the image tokens an image of width×height pixels
+// takes under ResizeNative with budget b (an error for an aspect ratio the
+// processor refuses or an invalid budget): one token per merged patch.
+func (m *Model) ImageTokensFor(width, height int, b ImageBudget) (int, error) {
+	g := m.engine.Grid
+	side := g.PatchSize * g.MergeSize
+	h, w, err := vision.SmartResize(height, width, side, vision.Budget(b))
+	if err != nil {
+		return 0, err
+	}
+	return (h / side) * (w / side), nil
+}
