@@ -8,8 +8,8 @@ import (
 
 	"github.com/vlmrt/vlmrt"
 	"github.com/vlmrt/vlmrt/hub"
-	"github.com/vlmrt/vlmrt/vision"
 	"github.com/vlmrt/vlmrt/internal/weights"
+	"github.com/vlmrt/vlmrt/vision"
 	"golang.org/x/term"
 )
 
