@@ -26,11 +26,11 @@ import (
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/hub"
-	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
-	"github.com/vlmrt/vlmrt/tokenizer"
 	"github.com/vlmrt/vlmrt/internal/weights"
+	"github.com/vlmrt/vlmrt/tokenizer"
 )
 
 // Precision selects how decoder weights are held.

@@ -21,8 +21,8 @@ import (
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/coreai"
-	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/internal/coreaibackend"
+	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/tokenizer"
 )
 

@@ -15,8 +15,8 @@ import (
 	_ "github.com/vlmrt/vlmrt/coreai"
 	"github.com/vlmrt/vlmrt/internal/coreai"
 	"github.com/vlmrt/vlmrt/internal/coreai/coreaitest"
-	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/vision"
 )
 

@@ -15,12 +15,12 @@ import (
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/decoder"
-	"github.com/vlmrt/vlmrt/internal/kernels"
-	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
-	"github.com/vlmrt/vlmrt/vision"
 	"github.com/vlmrt/vlmrt/internal/weights"
+	"github.com/vlmrt/vlmrt/mrope"
+	"github.com/vlmrt/vlmrt/vision"
 )
 
 // Measurement names, for Options.Skip.

@@ -23,8 +23,8 @@ import (
 	"sync"
 
 	"github.com/vlmrt/vlmrt/internal/coreai"
-	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/vision"
 )
 

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/vlmrt/vlmrt/internal/decoder"
 	"github.com/vlmrt/vlmrt/internal/coreai"
-	"github.com/vlmrt/vlmrt/mrope"
+	"github.com/vlmrt/vlmrt/internal/decoder"
 	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/mrope"
 )
 
 // sequence is one conversation on its own coreai.Session.

@@ -15,9 +15,9 @@ import (
 
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/decoder"
+	"github.com/vlmrt/vlmrt/internal/weights"
 	"github.com/vlmrt/vlmrt/tokenizer"
 	"github.com/vlmrt/vlmrt/vision"
-	"github.com/vlmrt/vlmrt/internal/weights"
 )
 
 // Engine is a loaded model: immutable, shared by every Session.
