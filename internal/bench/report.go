@@ -53,5 +53,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 		row("vision encode", fmt.Sprintf("%.0f ms", r.VisionMs),
 			fmt.Sprintf("one 448×448 image (%d patches): %.1f GFLOP at %.0f GFLOP/s", r.VisionPatches, r.VisionGFLOP, r.VisionGFLOPs))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	writeBudgetTable(w, r.ImageBudgets)
+	return nil
 }

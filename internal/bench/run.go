@@ -76,6 +76,9 @@ type Options struct {
 	Seed uint64
 	// Skip names measurements not to run (see Steps); their results are 0.
 	Skip []string
+	// ImageTokens lists native-resolution budgets (max image tokens) at
+	// which vision and prefill are measured (see native.go); empty = none.
+	ImageTokens []int
 }
 
 // Result is one benchmark run. The first eight fields are issue 6's
@@ -131,6 +134,8 @@ type Result struct {
 	// (Linux only): above the core count, other work was competing for
 	// the cores and the memory bus, and the numbers are low.
 	LoadAverage float64 `json:"load_avg_1m,omitempty"`
+	// ImageBudgets is the native-resolution sweep (Options.ImageTokens).
+	ImageBudgets []BudgetResult `json:"image_budgets,omitempty"`
 }
 
 // Qwen3-VL chat ids (docs/design.md §2.4) framing the benchmark prompt.
@@ -282,6 +287,11 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 			res.DecodeBandwidthRatio = float64(res.BytesPerToken) * tokS / (res.ReadBandwidthGBs * 1e9)
 		}
 	}
+	if len(opt.ImageTokens) > 0 && needVision {
+		if res.ImageBudgets, err = measureBudgets(ctx, e, opt, rng, progress); err != nil {
+			return nil, err
+		}
+	}
 	res.TotalSeconds = time.Since(start).Seconds()
 	return res, nil
 }
@@ -317,6 +327,11 @@ func (o *Options) normalize() error {
 		return fmt.Errorf("bench: prefill chunk %d must be ≥ 0 (0 = the runtime's default)", o.PrefillChunk)
 	case o.BandwidthBytes < 1<<20:
 		return fmt.Errorf("bench: bandwidth probe of %d bytes is too small (want ≥ 1 MiB; the default 1 GiB is far larger than any cache)", o.BandwidthBytes)
+	}
+	for _, n := range o.ImageTokens {
+		if n < 4 || n > 16384 {
+			return fmt.Errorf("bench: image token budget %d must be within 4..16384", n)
+		}
 	}
 	for _, s := range o.Skip {
 		if !slices.Contains(Steps(), s) {
