@@ -46,6 +46,13 @@ type imageSource struct {
 	reader  io.Reader
 	img     image.Image
 	patches []float32
+	// fit overrides the chat's resize mode and budget for this image.
+	fit *imageFit
+}
+
+type imageFit struct {
+	resize ResizeMode
+	budget ImageBudget
 }
 
 func (s imageSource) isSet() bool {
@@ -340,6 +347,9 @@ type preparedImage struct {
 func (c *Chat) prepareImage(ctx context.Context, src imageSource) (preparedImage, error) {
 	e := c.m.engine
 	opt := vision.PreprocessOptions{Resize: c.opt.resize, Grid: e.Grid, Budget: vision.Budget(c.opt.budget)}
+	if src.fit != nil {
+		opt.Resize, opt.Budget = src.fit.resize, vision.Budget(src.fit.budget)
+	}
 	var pre *vision.Preprocessed
 	var err error
 	switch {

@@ -43,3 +43,14 @@ func (m *Model) ImageTokensFor(width, height int, b ImageBudget) (int, error) {
 	}
 	return (h / side) * (w / side), nil
 }
+
+// Fit returns the image part p resized with mode and budget instead of the
+// chat's settings (WithResize, WithImageBudget): one image of a message can
+// go in at native resolution while the others use the fixed grid. It has no
+// effect on text parts or precomputed patches.
+func (p Part) Fit(mode ResizeMode, budget ImageBudget) Part {
+	if p.isImage {
+		p.image.fit = &imageFit{resize: mode, budget: budget}
+	}
+	return p
+}

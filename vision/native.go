@@ -40,11 +40,13 @@ const (
 
 // withDefaults fills zero fields and validates the budget.
 func (b Budget) withDefaults() (Budget, error) {
-	if b.MinPixels == 0 {
-		b.MinPixels = DefaultMinImagePixels
-	}
 	if b.MaxPixels == 0 {
 		b.MaxPixels = DefaultMaxImagePixels
+	}
+	if b.MinPixels == 0 {
+		// An unset floor never exceeds the ceiling: a budget of at most
+		// 48 tokens means at most 48.
+		b.MinPixels = min(DefaultMinImagePixels, b.MaxPixels)
 	}
 	if b.MinPixels < 0 || b.MaxPixels < 0 {
 		return b, fmt.Errorf("vision: image budget must be positive (min pixels %d, max pixels %d)", b.MinPixels, b.MaxPixels)

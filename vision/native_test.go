@@ -40,6 +40,8 @@ func TestSmartResize(t *testing.T) {
 		{16, 3200, 1024, ckptMax, 32, 480},
 		// 2000×10 (ratio exactly 200: accepted): round → 0×2016 < 65536; beta = 1.81 → 32×3648
 		{10, 2000, 0, 0, 32, 3648},
+		// a ceiling of 48 tokens (49,152 pixels) and no floor: beta = 2.5 → 192×256
+		{480, 640, 0, 49_152, 192, 256},
 	} {
 		h, w, err := SmartResize(c.h, c.w, 32, Budget{MinPixels: c.min, MaxPixels: c.max})
 		if err != nil || h != c.wantH || w != c.wantW {

@@ -124,6 +124,12 @@ func budgetFrom(minPixels, maxPixels, maxTokens int64) (vision.Budget, error) {
 		}
 		maxPixels = maxTokens * 1024
 	}
+	// A ceiling below the default floor lowers the floor with it: asking
+	// for at most 48 tokens means at most 48, not an error about a minimum
+	// the user never set.
+	if minPixels == vision.DefaultMinImagePixels && maxPixels < minPixels {
+		minPixels = maxPixels
+	}
 	if minPixels <= 0 || maxPixels <= 0 {
 		return vision.Budget{}, usageError("--min-pixels and --max-pixels must be positive")
 	}

@@ -171,3 +171,34 @@ func TestResizeNativeBudgets(t *testing.T) {
 		}
 	}
 }
+
+// TestChatImageFlags: `/image PATH --resize native ...` attaches one image
+// at native resolution in a chat whose default is the fixed grid; bad
+// flags are a message on stderr and the chat goes on.
+func TestChatImageFlags(t *testing.T) {
+	script := strings.Join([]string{
+		"/image " + tinyA + "/golden/image1.png --resize native --max-image-tokens 48",
+		"What is this?",
+		"/stats",
+		"/image " + tinyA + "/golden/image1.png --resize squash",
+		"/image " + tinyA + "/golden/image1.png --max-pixels 0",
+		"/image " + tinyA + "/golden/image1.png --resize native extra",
+		"/quit",
+	}, "\n") + "\n"
+	out, errOut, code := runCLI(t, script, "chat", "--model", tinyA, "--max-tokens", "2")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// 640×480 under 48 tokens (49,152 pixels; the default floor follows
+	// the ceiling down): beta = 2.5, floor(6.0)·32 = 192, floor(8.0)·32 = 256
+	// → 6×8 = 48 tokens; the prompt: 48 pads, <|vision_start|>,
+	// <|vision_end|> and the 12 tokens of the framed question.
+	if !strings.Contains(out, "prefill 62 tok") {
+		t.Fatalf("stats: %q", out)
+	}
+	for _, want := range []string{"unknown resize mode", "--min-pixels and --max-pixels must be positive", `unexpected "extra"`} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr %q lacks %q", errOut, want)
+		}
+	}
+}
