@@ -5,14 +5,14 @@ GO ?= go
 # the kernels: they must pass with assembly, with -tags noasm and on arm64.
 GOLDEN := . ./internal/engine ./internal/decoder ./vision ./mrope ./tokenizer/... ./internal/kernels/... ./internal/quant ./internal/weights
 
-.PHONY: build test test-native test-noasm test-race test-arm64 check bench fmt
+.PHONY: fuzz fuzz-short build test test-native test-noasm test-race test-arm64 check bench fmt
 
 build:
 	$(GO) build -o bin/vlmrt ./cmd/vlmrt
 
 # Everything: native (assembly on), pure Go (-tags noasm), the concurrency
 # tests under the race detector, and arm64 (NEON) under qemu.
-test: test-native test-noasm test-race test-arm64
+test: test-native test-noasm test-race test-arm64 fuzz-short
 
 test-native:
 	$(GO) test -count=1 ./...
@@ -41,3 +41,22 @@ bench:
 
 fmt:
 	gofmt -l -w .
+
+# Native Go fuzzing: every target for FUZZTIME each (make fuzz FUZZTIME=5m).
+# `make test` runs a short pass so a regression in a target fails the build;
+# crashers land in the package's testdata/fuzz/ and become regression tests.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./internal/safetensors:FuzzParse ./config:FuzzParse ./bundle:FuzzParseMetadata \
+	./bundle:FuzzCheckpointIndex ./tokenizer:FuzzLoad ./tokenizer:FuzzRenderChat \
+	./tokenizer:FuzzEncodeDecode ./vision:FuzzDecode ./vision:FuzzOrientation \
+	./vision:FuzzPreprocessNative ./cmd/vlmrt:FuzzPromptIDs
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
+
+fuzz-short:
+	$(MAKE) fuzz FUZZTIME=3s

@@ -2,6 +2,7 @@ package vlmrt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -369,6 +370,9 @@ func (c *Chat) prepareImage(ctx context.Context, src imageSource) (preparedImage
 	if err != nil {
 		if ctx.Err() != nil {
 			return preparedImage{}, fmt.Errorf("%w: %w", ErrCancelled, err)
+		}
+		if errors.Is(err, vision.ErrImageFile) {
+			return preparedImage{}, err // a path problem, not an unsupported image
 		}
 		return preparedImage{}, fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
 	}

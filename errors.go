@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/vision"
 )
 
 // Errors callers can test with errors.Is. Returned errors wrap these with a
@@ -20,4 +21,7 @@ var (
 	// ErrCancelled: the context was cancelled or timed out. It also matches
 	// context.Canceled / context.DeadlineExceeded through errors.Is.
 	ErrCancelled = engine.ErrCancelled
+	// ErrImageFile: an image file could not be opened (missing, a
+	// directory, no permission): the path is wrong, not the image.
+	ErrImageFile = vision.ErrImageFile
 )

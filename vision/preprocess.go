@@ -2,9 +2,11 @@ package vision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 )
@@ -99,11 +101,22 @@ type Preprocessed struct {
 	Patches []float32
 }
 
+// ErrImageFile wraps failures to open an image file (missing, a directory,
+// no permission): a problem with the path, not with the image.
+var ErrImageFile = errors.New("cannot read image file")
+
 // PreprocessFile decodes the image file at path and preprocesses it.
 func PreprocessFile(ctx context.Context, path string, opt PreprocessOptions) (*Preprocessed, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s does not exist", ErrImageFile, path)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("vision: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrImageFile, err)
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s is a directory", ErrImageFile, path)
 	}
 	defer f.Close()
 	p, err := PreprocessReader(ctx, f, opt)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"io"
 	"os"
+	"runtime"
 
 	"github.com/vlmrt/vlmrt"
 	"github.com/vlmrt/vlmrt/hub"
@@ -39,6 +40,9 @@ func (f *modelFlags) open(ctx context.Context, stdout, stderr io.Writer, extra .
 	}
 	if f.threads < 0 {
 		return nil, usageError("--threads must be ≥ 0 (0 = all cores), got %d", f.threads)
+	}
+	if n := runtime.NumCPU(); f.threads > n {
+		return nil, usageError("--threads %d exceeds this machine's %d CPUs", f.threads, n)
 	}
 	if f.ctxLen < 0 {
 		return nil, usageError("--ctx must be ≥ 0 (0 = the model's default), got %d", f.ctxLen)
