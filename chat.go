@@ -142,7 +142,9 @@ func (m *Model) NewChat(opts ...ChatOption) *Chat {
 	for _, o := range opts {
 		o(&c.opt)
 	}
-	c.s = m.engine.NewSession()
+	if m != nil && m.engine != nil {
+		c.s = m.engine.NewSession()
+	}
 	return c
 }
 
@@ -150,7 +152,9 @@ func (m *Model) NewChat(opts ...ChatOption) *Chat {
 func (c *Chat) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.s.Reset()
+	if c.s != nil {
+		c.s.Reset()
+	}
 	c.turns = 0
 }
 
@@ -180,6 +184,9 @@ func (c *Chat) Stats() Stats {
 func (c *Chat) Tokens() []int32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.s == nil {
+		return nil
+	}
 	return c.s.History()
 }
 

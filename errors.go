@@ -1,8 +1,6 @@
 package vlmrt
 
 import (
-	"errors"
-
 	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/vision"
 )
@@ -17,7 +15,7 @@ var (
 	// cannot take (bad file, too many images for the backend, empty message...).
 	ErrUnsupportedInput = engine.ErrUnsupportedInput
 	// ErrClosed: the Model was closed.
-	ErrClosed = errors.New("vlmrt: model is closed")
+	ErrClosed = engine.ErrClosed
 	// ErrCancelled: the context was cancelled or timed out. It also matches
 	// context.Canceled / context.DeadlineExceeded through errors.Is.
 	ErrCancelled = engine.ErrCancelled

@@ -35,7 +35,11 @@ func WithImageBudget(b ImageBudget) ChatOption { return func(o *chatOptions) { o
 // takes under ResizeNative with budget b (an error for an aspect ratio the
 // processor refuses or an invalid budget): one token per merged patch.
 func (m *Model) ImageTokensFor(width, height int, b ImageBudget) (int, error) {
+	if err := m.acquire(); err != nil {
+		return 0, err
+	}
 	g := m.engine.Grid
+	m.mu.RUnlock()
 	side := g.PatchSize * g.MergeSize
 	h, w, err := vision.SmartResize(height, width, side, vision.Budget(b))
 	if err != nil {

@@ -274,11 +274,22 @@ func download(ctx context.Context, repo string, o *options) (string, error) {
 func (m *Model) Info() Info { return m.info }
 
 // Engine exposes the underlying runtime engine (expert use: raw ids,
-// precomputed patches, benchmarks).
-func (m *Model) Engine() *engine.Engine { return m.engine }
+// precomputed patches, benchmarks). After Close its sessions and encodes
+// fail with ErrClosed; a zero Model has none (nil).
+func (m *Model) Engine() *engine.Engine {
+	if m == nil {
+		return nil
+	}
+	return m.engine
+}
 
-// Tokenizer returns the model's tokenizer.
-func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.engine.Tokenizer }
+// Tokenizer returns the model's tokenizer (nil for a zero Model).
+func (m *Model) Tokenizer() *tokenizer.Tokenizer {
+	if m == nil || m.engine == nil {
+		return nil
+	}
+	return m.engine.Tokenizer
+}
 
 // Close releases the model's memory. It waits for running generations to
 // finish; afterwards every call returns ErrClosed.
@@ -289,15 +300,26 @@ func (m *Model) Close() error {
 		return nil
 	}
 	m.closed = true
+	if m.engine == nil { // a zero Model: nothing to release
+		return nil
+	}
+	m.engine.MarkClosed()
 	return m.files.Close()
 }
 
 // acquire marks a generation in flight; release with m.mu.RUnlock.
 func (m *Model) acquire() error {
+	if m == nil {
+		return fmt.Errorf("%w: nil Model (use vlmrt.Open)", ErrClosed)
+	}
 	m.mu.RLock()
 	if m.closed {
 		m.mu.RUnlock()
 		return ErrClosed
+	}
+	if m.engine == nil {
+		m.mu.RUnlock()
+		return fmt.Errorf("%w: a zero Model holds no model (use vlmrt.Open)", ErrClosed)
 	}
 	return nil
 }

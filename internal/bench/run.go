@@ -386,9 +386,8 @@ func (o *Options) engine(ctx context.Context, needVision bool, progress func(str
 	}
 	// A benchmark decodes a fixed number of tokens: whatever the weights
 	// predict, no token ends the turn.
-	bench := *e
-	bench.EOS = nil
-	return &bench, embedRow, closeFn, nil
+	e.EOS = nil
+	return e, embedRow, closeFn, nil
 }
 
 // releasing drops a synthetic tensor from the map once its loader has

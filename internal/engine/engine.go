@@ -11,6 +11,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/vlmrt/vlmrt/config"
@@ -37,6 +38,23 @@ type Engine struct {
 	EOS []int32
 	// KVCacheF16 makes new Sessions keep their KV cache in float16.
 	KVCacheF16 bool
+
+	// closed is set by MarkClosed before the weights are unmapped: work
+	// started afterwards fails with ErrClosed instead of reading freed
+	// memory. (The owner must still not unmap while work runs: the root
+	// package's Model holds a lock for that.)
+	closed atomic.Bool
+}
+
+// MarkClosed makes every later encode and turn fail with ErrClosed.
+func (e *Engine) MarkClosed() { e.closed.Store(true) }
+
+// checkOpen returns ErrClosed once the engine's weights are released.
+func (e *Engine) checkOpen() error {
+	if e.closed.Load() {
+		return ErrClosed
+	}
+	return nil
 }
 
 // Image is one encoded image, ready to be placed in a sequence.
@@ -60,6 +78,9 @@ func (e *Engine) EncodePatches(ctx context.Context, patches []float32) (*Image, 
 // EncodeGrid encodes patches laid out on a gridH×gridW patch grid
 // (block-major), for native-resolution input.
 func (e *Engine) EncodeGrid(ctx context.Context, patches []float32, gridH, gridW int) (*Image, error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, err
+	}
 	if e.Backend == nil && e.Vision == nil {
 		return nil, fmt.Errorf("%w: this model has no vision encoder loaded", ErrUnsupportedInput)
 	}
