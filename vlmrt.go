@@ -168,6 +168,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	if n := goruntime.NumCPU(); o.threads > n {
 		return nil, fmt.Errorf("%w: threads %d exceeds this machine's %d CPUs", ErrUnsupportedInput, o.threads, n)
 	}
+	if err := kernels.PathError(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
+	}
 	if o.contextLen < 0 {
 		return nil, fmt.Errorf("%w: context length %d must be ≥ 0 (0 = the model's default)", ErrUnsupportedInput, o.contextLen)
 	}

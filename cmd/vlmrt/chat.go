@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/vision"
 	"io"
 	"os"
@@ -170,8 +171,8 @@ func isTerminal(r io.Reader) bool {
 
 func formatStats(s vlmrt.Stats) string {
 	j := statsJSON(s)
-	return fmt.Sprintf("vision %.0f ms | prompt %d tok, prefill %d tok in %.0f ms (%.1f tok/s) | first token %.0f ms | decode %d tok at %.2f tok/s | total %.0f ms | %s",
-		j.VisionEncodeMS, j.PromptTokens, j.PrefillTokens, j.PrefillMS, j.PrefillTokS, j.TTFTMS, j.GeneratedTokens, j.DecodeTokS, j.TotalMS, j.FinishReason)
+	return fmt.Sprintf("vision %.0f ms | prompt %d tok, prefill %d tok in %.0f ms (%.1f tok/s) | first token %.0f ms | decode %d tok at %.2f tok/s | total %.0f ms | %s | cpu %s",
+		j.VisionEncodeMS, j.PromptTokens, j.PrefillTokens, j.PrefillMS, j.PrefillTokS, j.TTFTMS, j.GeneratedTokens, j.DecodeTokS, j.TotalMS, j.FinishReason, kernels.Path())
 }
 
 // parseImageCommand reads "/image PATH [flags]": the path runs up to the

@@ -92,6 +92,8 @@ type Result struct {
 	PrefillS1TokS        float64 `json:"prefill_s1_tok_s"`
 	VisionMs             float64 `json:"vision_ms"`
 	Threads              int     `json:"threads"`
+	// CPUPath is the kernel path that ran (kernels.Path: avx512, avx2, neon, generic).
+	CPUPath string `json:"cpu_path"`
 
 	// Model is the shape name or the model directory.
 	Model string `json:"model"`
@@ -165,7 +167,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		defer kernels.SetThreads(prev)
 	}
 	res := &Result{
-		Threads: kernels.Threads(), Skipped: opt.Skip, GOARCH: goruntime.GOARCH, GoVersion: goruntime.Version(),
+		Threads: kernels.Threads(), CPUPath: kernels.Path(), Skipped: opt.Skip, GOARCH: goruntime.GOARCH, GoVersion: goruntime.Version(),
 		CPUs: goruntime.NumCPU(), MeasuredAt: time.Now().UTC().Truncate(time.Second), LoadAverage: loadAverage(),
 	}
 
