@@ -410,6 +410,24 @@ func (m *Model) Generate(ctx context.Context, req Request) (*Response, error) {
 	if len(req.Messages) == 0 {
 		return nil, fmt.Errorf("%w: request has no messages", ErrUnsupportedInput)
 	}
+	return m.GenerateFunc(ctx, req, func(Token) error { return nil })
+}
+
+// GenerateFunc is Generate streaming each token to fn as it is generated
+// (the form an HTTP server needs for a whole conversation sent at once);
+// an error from fn stops generation and is returned.
+func (m *Model) GenerateFunc(ctx context.Context, req Request, fn func(Token) error) (*Response, error) {
+	if len(req.Messages) == 0 {
+		return nil, fmt.Errorf("%w: request has no messages", ErrUnsupportedInput)
+	}
 	c := m.NewChat(WithSystem(req.System), WithGenerate(req.GenerateOptions), WithResize(req.Resize), WithImageBudget(req.ImageBudget))
-	return c.send(ctx, req.Messages, func(Token) bool { return true })
+	var cbErr error
+	resp, err := c.send(ctx, req.Messages, func(t Token) bool {
+		cbErr = fn(t)
+		return cbErr == nil
+	})
+	if cbErr != nil {
+		return resp, cbErr
+	}
+	return resp, err
 }
