@@ -147,14 +147,7 @@ func TestErrorNamesFileOnce(t *testing.T) {
 // TestConfigNumberKinds: a valid JSON number of the wrong kind (1e9 for a
 // layer count) names its key and the kind wanted, without Go type names.
 func TestConfigNumberKinds(t *testing.T) {
-	b, err := os.ReadFile("../testdata/tiny-a/config.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
+	m := tinyA(t)
 	m["text_config"].(map[string]any)["num_hidden_layers"] = json.Number("1e9")
 	m["vision_config"].(map[string]any)["depth"] = "4"
 	for _, c := range []struct{ key, want string }{
