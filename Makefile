@@ -30,7 +30,7 @@ test-noasm:
 	$(GO) test -count=1 -tags noasm $(GOLDEN)
 
 test-race:
-	$(GO) test -count=1 -race -run 'Concurrent|Cancel|Race|Pool' . ./internal/decoder ./internal/kernels ./vision ./tokenizer
+	$(GO) test -count=1 -race -run 'Concurrent|Cancel|Race|Pool|Disconnect|Queue|Hostile' . ./server ./internal/decoder ./internal/kernels ./vision ./tokenizer
 
 # Installs qemu-user-static with apt-get when it is missing.
 test-arm64:
@@ -59,7 +59,7 @@ FUZZ_TARGETS := \
 	./internal/safetensors:FuzzParse ./config:FuzzParse ./bundle:FuzzParseMetadata \
 	./bundle:FuzzCheckpointIndex ./tokenizer:FuzzLoad ./tokenizer:FuzzRenderChat \
 	./tokenizer:FuzzEncodeDecode ./vision:FuzzDecode ./vision:FuzzOrientation \
-	./vision:FuzzPreprocessNative ./cmd/vlmrt:FuzzPromptIDs
+	./vision:FuzzPreprocessNative ./server:FuzzChatRequest ./cmd/vlmrt:FuzzPromptIDs
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
@@ -72,5 +72,5 @@ fuzz:
 # pass on a loaded 2-core machine can fail with the fuzzer's own deadline).
 # FuzzPromptIDs runs a whole `vlmrt run` per input, so it runs its seeds only.
 fuzz-short:
-	$(GO) test -count=1 -run '^Fuzz' ./internal/safetensors ./config ./bundle ./tokenizer ./vision ./cmd/vlmrt
+	$(GO) test -count=1 -run '^Fuzz' ./internal/safetensors ./config ./bundle ./tokenizer ./vision ./server ./cmd/vlmrt
 	$(MAKE) fuzz FUZZ_TARGETS="$(filter-out ./cmd/vlmrt:FuzzPromptIDs,$(FUZZ_TARGETS))" FUZZTIME=1000x

@@ -149,6 +149,8 @@ func TestResizeNativeBudgets(t *testing.T) {
 		{[]string{"--image", tinyA + "/golden/image1.png", "--max-image-tokens", "192"}, "grid_thw (1,24,32)"},
 		// 1×1: round(1/32) = 0 → 0 < 65536: beta = 256, ceil(256/32)·32 = 256 → 256×256
 		{[]string{"--image", "../../testdata/images/d05_tiny_1x1.png"}, "grid_thw (1,16,16)"},
+		// the 4032×3024 JPEG brought down to 448² pixels: beta = 7.794 → 384×512
+		{[]string{"--image", "../../testdata/images/d07_large_4032x3024.jpg"}, "grid_thw (1,24,32)"},
 	} {
 		stdout, errOut, code := runCLI(t, "", append([]string{"preprocess", "--resize", "native", "--out", out}, c.args...)...)
 		if code != 0 || !strings.Contains(stdout, c.want) {
