@@ -18,10 +18,12 @@ package vlmrt
 import (
 	"context"
 	"fmt"
+	"github.com/vlmrt/vlmrt/internal/memfit"
 	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"strings"
 	"sync"
 
 	"github.com/vlmrt/vlmrt/bundle"
@@ -200,6 +202,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Refuse a model that cannot fit before copying gigabytes into memory
+	// (the OS would kill the process half-way instead).
+	if err := memfit.Check(fmt.Sprintf("%s in %s", local, o.precision), residentBytes(set, cfg.TieWordEmbeddings, o.precision, o.noVision)); err != nil {
+		set.Close()
+		return nil, err
+	}
 	var tok *tokenizer.Tokenizer
 	if loc.Tokenizer != "" {
 		if tok, err = tokenizer.Load(loc.Tokenizer); err != nil {
@@ -354,3 +362,42 @@ func (p *progressSource) Tensor(name string) (safetensors.Tensor, error) {
 }
 
 var _ weights.Source = (*progressSource)(nil)
+
+// residentBytes estimates the memory loading takes beyond the mapped files:
+// decoder linears and the head quantized to int8 with a float16 scale per
+// 32 values (or widened to float32), norms and the vision tower widened to
+// float32. The embedding and tensors already stored as int8 stay mapped
+// and are paged in on use, so they do not count; the KV cache grows with
+// the conversation and is bounded by the context length.
+func residentBytes(set *safetensors.Set, tied bool, p Precision, noVision bool) int64 {
+	var total int64
+	for _, name := range set.Names() {
+		t, err := set.Tensor(name)
+		if err != nil {
+			continue
+		}
+		n := int64(t.NumElements())
+		linear := func() int64 {
+			if p == F32 {
+				return 4 * n
+			}
+			return n + n/16 // int8 + one float16 scale per 32
+		}
+		switch {
+		case t.DType == safetensors.I8 || strings.HasSuffix(name, ".scales"):
+		case strings.HasPrefix(name, "model.visual."):
+			if !noVision {
+				total += 4 * n
+			}
+		case strings.HasSuffix(name, "embed_tokens.weight"):
+			if tied {
+				total += linear()
+			}
+		case len(t.Shape) == 2:
+			total += linear()
+		default:
+			total += 4 * n
+		}
+	}
+	return total
+}
