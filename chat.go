@@ -92,10 +92,11 @@ func User(parts ...Part) Message { return Message{Role: "user", Parts: parts} }
 type ChatOption func(*chatOptions)
 
 type chatOptions struct {
-	system string
-	gen    GenerateOptions
-	resize ResizeMode
-	budget ImageBudget // ResizeNative's pixel budget
+	maxImages, maxImageTokens int // WithImageLimit; 0 = no limit
+	system                    string
+	gen                       GenerateOptions
+	resize                    ResizeMode
+	budget                    ImageBudget // ResizeNative's pixel budget
 }
 
 // GenerateOptions are the per-turn generation settings.
@@ -131,6 +132,9 @@ type Chat struct {
 	mu    sync.Mutex // held for a whole turn
 	s     *engine.Session
 	turns int
+	// images and imageTokens count what the conversation holds, for
+	// WithImageLimit.
+	images, imageTokens int
 
 	statsMu sync.Mutex
 	last    Stats
@@ -155,7 +159,7 @@ func (c *Chat) Reset() {
 	if c.s != nil {
 		c.s.Reset()
 	}
-	c.turns = 0
+	c.turns, c.images, c.imageTokens = 0, 0, 0
 }
 
 // SetSystem replaces the system prompt and clears the conversation.
@@ -250,6 +254,10 @@ func (c *Chat) send(ctx context.Context, msgs []Message, yield func(Token) bool)
 	resp.Text, resp.Stats, resp.FinishReason = text.String(), st, st.FinishReason
 	if st.PrefillTokens > 0 { // the turn entered the conversation
 		c.turns++
+		for _, im := range images {
+			c.images++
+			c.imageTokens += im.Tokens()
+		}
 	}
 	c.statsMu.Lock()
 	c.last = st
@@ -320,6 +328,9 @@ func (c *Chat) buildInput(ctx context.Context, msgs []Message) ([]int32, []*engi
 	}
 	// Overflow and the backend's image limit fail before the vision work.
 	if err := c.s.CheckFits(len(ids), len(sources)); err != nil {
+		return nil, nil, err
+	}
+	if err := c.checkImageLimit(prepared); err != nil {
 		return nil, nil, err
 	}
 	images := make([]*engine.Image, 0, len(sources))

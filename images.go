@@ -1,6 +1,10 @@
 package vlmrt
 
-import "github.com/vlmrt/vlmrt/vision"
+import (
+	"fmt"
+
+	"github.com/vlmrt/vlmrt/vision"
+)
 
 // How an image becomes model input (WithResize, Request.Resize).
 const (
@@ -57,4 +61,29 @@ func (p Part) Fit(mode ResizeMode, budget ImageBudget) Part {
 		p.image.fit = &imageFit{resize: mode, budget: budget}
 	}
 	return p
+}
+
+// WithImageLimit bounds what one conversation may hold: at most maxImages
+// images and maxImageTokens image tokens over all its turns (0 = no
+// limit). A turn beyond either fails with ErrUnsupportedInput before any
+// image is encoded and leaves the conversation unchanged; Reset clears the
+// count. The context length bounds everything anyway; this keeps one
+// conversation (say, a server user) from spending it all on images.
+func WithImageLimit(maxImages, maxImageTokens int) ChatOption {
+	return func(o *chatOptions) { o.maxImages, o.maxImageTokens = maxImages, maxImageTokens }
+}
+
+// checkImageLimit refuses a turn whose images would pass WithImageLimit.
+func (c *Chat) checkImageLimit(turn []preparedImage) error {
+	tokens := 0
+	for _, p := range turn {
+		tokens += p.grid.Tokens()
+	}
+	if l := c.opt.maxImages; l > 0 && c.images+len(turn) > l {
+		return fmt.Errorf("%w: the conversation holds %d images and this turn adds %d; the limit is %d (WithImageLimit)", ErrUnsupportedInput, c.images, len(turn), l)
+	}
+	if l := c.opt.maxImageTokens; l > 0 && c.imageTokens+tokens > l {
+		return fmt.Errorf("%w: the conversation holds %d image tokens and this turn adds %d; the limit is %d (WithImageLimit)", ErrUnsupportedInput, c.imageTokens, tokens, l)
+	}
+	return nil
 }

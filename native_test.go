@@ -3,8 +3,10 @@ package vlmrt_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vlmrt/vlmrt"
@@ -95,5 +97,35 @@ func TestNativeImagesOfDifferentSizes(t *testing.T) {
 	}
 	if !slices.Equal(one, turn2) {
 		t.Fatalf("two-turn reply %v differs from the single-shot %v", turn2, one)
+	}
+}
+
+// TestImageLimit: WithImageLimit refuses the turn that would pass either
+// limit before any encoding, leaves the conversation unchanged, and Reset
+// clears the count.
+func TestImageLimit(t *testing.T) {
+	img := vlmrt.ImageFile("testdata/tiny-a/golden/image1.png")
+	gen := vlmrt.WithGenerate(vlmrt.GenerateOptions{MaxTokens: 1})
+	c := model(t).NewChat(gen, vlmrt.WithImageLimit(2, 0))
+	collect(t, c, vlmrt.User(img, vlmrt.Text("one")))
+	before := c.Tokens()
+	for _, err := range c.Send(context.Background(), vlmrt.User(img, img, vlmrt.Text("two more"))) {
+		if !errors.Is(err, vlmrt.ErrUnsupportedInput) || !strings.Contains(err.Error(), "the limit is 2") {
+			t.Fatalf("third image: %v", err)
+		}
+	}
+	if !slices.Equal(c.Tokens(), before) {
+		t.Fatal("the refused turn changed the conversation")
+	}
+	collect(t, c, vlmrt.User(img, vlmrt.Text("second")))
+	c.Reset()
+	collect(t, c, vlmrt.User(img, img, vlmrt.Text("after reset")))
+	// 196 tokens per fixed-grid image: a budget of 300 takes one
+	c2 := model(t).NewChat(gen, vlmrt.WithImageLimit(0, 300))
+	collect(t, c2, vlmrt.User(img, vlmrt.Text("one")))
+	for _, err := range c2.Send(context.Background(), vlmrt.User(img, vlmrt.Text("two"))) {
+		if !errors.Is(err, vlmrt.ErrUnsupportedInput) || !strings.Contains(err.Error(), "image tokens") {
+			t.Fatalf("second image over the token limit: %v", err)
+		}
 	}
 }
