@@ -5,23 +5,32 @@ GO ?= go
 # the kernels: they must pass with assembly, with -tags noasm and on arm64.
 GOLDEN := . ./internal/engine ./internal/decoder ./vision ./mrope ./tokenizer/... ./internal/kernels/... ./internal/quant ./internal/weights
 
-.PHONY: build test test-native test-noasm test-race test-arm64 check bench fmt
+.PHONY: fuzz fuzz-short test-paths build test test-native test-noasm test-race test-arm64 check bench fmt
 
 build:
 	$(GO) build -o bin/vlmrt ./cmd/vlmrt
 
 # Everything: native (assembly on), pure Go (-tags noasm), the concurrency
 # tests under the race detector, and arm64 (NEON) under qemu.
-test: test-native test-noasm test-race test-arm64
+test: test-native test-paths test-noasm test-race test-arm64 fuzz-short
 
 test-native:
 	$(GO) test -count=1 ./...
+
+# The golden tests again on every lower kernel path this CPU supports
+# (VLMRT_CPU=avx2, generic, ...): each path must give the oracle's tokens.
+# The kernel tests themselves already run every path.
+test-paths:
+	@for p in $$($(GO) run ./scripts/cpupaths | tail -n +2); do \
+		echo "golden tests on kernel path $$p"; \
+		VLMRT_CPU=$$p $(GO) test -count=1 . ./internal/engine ./internal/decoder ./vision || exit 1; \
+	done
 
 test-noasm:
 	$(GO) test -count=1 -tags noasm $(GOLDEN)
 
 test-race:
-	$(GO) test -count=1 -race -run 'Concurrent|Cancel|Race|Pool' . ./internal/decoder ./internal/kernels ./vision ./tokenizer
+	$(GO) test -count=1 -race -run 'Concurrent|Cancel|Race|Pool|Disconnect|Queue|Hostile' . ./server ./internal/decoder ./internal/kernels ./vision ./tokenizer
 
 # Installs qemu-user-static with apt-get when it is missing.
 test-arm64:
@@ -41,3 +50,27 @@ bench:
 
 fmt:
 	gofmt -l -w .
+
+# Native Go fuzzing: every target for FUZZTIME each (make fuzz FUZZTIME=5m).
+# `make test` runs a short pass so a regression in a target fails the build;
+# crashers land in the package's testdata/fuzz/ and become regression tests.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := \
+	./internal/safetensors:FuzzParse ./config:FuzzParse ./bundle:FuzzParseMetadata \
+	./bundle:FuzzCheckpointIndex ./tokenizer:FuzzLoad ./tokenizer:FuzzRenderChat \
+	./tokenizer:FuzzEncodeDecode ./vision:FuzzDecode ./vision:FuzzOrientation \
+	./vision:FuzzPreprocessNative ./server:FuzzChatRequest ./cmd/vlmrt:FuzzPromptIDs
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; echo "fuzz $$pkg $$name ($(FUZZTIME))"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5x || exit 1; \
+	done
+
+# The short pass: every target's seeds and saved regressions as tests, then
+# a fixed number of mutations per target (a count, not a duration: a timed
+# pass on a loaded 2-core machine can fail with the fuzzer's own deadline).
+# FuzzPromptIDs runs a whole `vlmrt run` per input, so it runs its seeds only.
+fuzz-short:
+	$(GO) test -count=1 -run '^Fuzz' ./internal/safetensors ./config ./bundle ./tokenizer ./vision ./server ./cmd/vlmrt
+	$(MAKE) fuzz FUZZ_TARGETS="$(filter-out ./cmd/vlmrt:FuzzPromptIDs,$(FUZZ_TARGETS))" FUZZTIME=1000x

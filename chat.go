@@ -2,6 +2,7 @@ package vlmrt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -46,6 +47,13 @@ type imageSource struct {
 	reader  io.Reader
 	img     image.Image
 	patches []float32
+	// fit overrides the chat's resize mode and budget for this image.
+	fit *imageFit
+}
+
+type imageFit struct {
+	resize ResizeMode
+	budget ImageBudget
 }
 
 func (s imageSource) isSet() bool {
@@ -84,9 +92,11 @@ func User(parts ...Part) Message { return Message{Role: "user", Parts: parts} }
 type ChatOption func(*chatOptions)
 
 type chatOptions struct {
-	system string
-	gen    GenerateOptions
-	resize ResizeMode
+	maxImages, maxImageTokens int // WithImageLimit; 0 = no limit
+	system                    string
+	gen                       GenerateOptions
+	resize                    ResizeMode
+	budget                    ImageBudget // ResizeNative's pixel budget
 }
 
 // GenerateOptions are the per-turn generation settings.
@@ -122,6 +132,9 @@ type Chat struct {
 	mu    sync.Mutex // held for a whole turn
 	s     *engine.Session
 	turns int
+	// images and imageTokens count what the conversation holds, for
+	// WithImageLimit.
+	images, imageTokens int
 
 	statsMu sync.Mutex
 	last    Stats
@@ -133,7 +146,9 @@ func (m *Model) NewChat(opts ...ChatOption) *Chat {
 	for _, o := range opts {
 		o(&c.opt)
 	}
-	c.s = m.engine.NewSession()
+	if m != nil && m.engine != nil {
+		c.s = m.engine.NewSession()
+	}
 	return c
 }
 
@@ -141,8 +156,10 @@ func (m *Model) NewChat(opts ...ChatOption) *Chat {
 func (c *Chat) Reset() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.s.Reset()
-	c.turns = 0
+	if c.s != nil {
+		c.s.Reset()
+	}
+	c.turns, c.images, c.imageTokens = 0, 0, 0
 }
 
 // SetSystem replaces the system prompt and clears the conversation.
@@ -171,6 +188,9 @@ func (c *Chat) Stats() Stats {
 func (c *Chat) Tokens() []int32 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.s == nil {
+		return nil
+	}
 	return c.s.History()
 }
 
@@ -234,6 +254,10 @@ func (c *Chat) send(ctx context.Context, msgs []Message, yield func(Token) bool)
 	resp.Text, resp.Stats, resp.FinishReason = text.String(), st, st.FinishReason
 	if st.PrefillTokens > 0 { // the turn entered the conversation
 		c.turns++
+		for _, im := range images {
+			c.images++
+			c.imageTokens += im.Tokens()
+		}
 	}
 	c.statsMu.Lock()
 	c.last = st
@@ -283,7 +307,18 @@ func (c *Chat) buildInput(ctx context.Context, msgs []Message) ([]int32, []*engi
 		}
 		tms = append(tms, tm)
 	}
-	prompt, err := e.Tokenizer.EncodeChat(tms, tokenizer.ChatOptions{AddGenerationPrompt: true}, e.Grid.NumTokens())
+	// Images are decoded and resized first: under native resolution each
+	// image's token count depends on its size, and the prompt needs it.
+	prepared := make([]preparedImage, len(sources))
+	pads := make([]int, len(sources))
+	for i, src := range sources {
+		p, err := c.prepareImage(ctx, src)
+		if err != nil {
+			return nil, nil, fmt.Errorf("image %d: %w", i+1, err)
+		}
+		prepared[i], pads[i] = p, p.grid.Tokens()
+	}
+	prompt, err := e.Tokenizer.EncodeChatImages(tms, tokenizer.ChatOptions{AddGenerationPrompt: true}, pads)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
 	}
@@ -295,9 +330,12 @@ func (c *Chat) buildInput(ctx context.Context, msgs []Message) ([]int32, []*engi
 	if err := c.s.CheckFits(len(ids), len(sources)); err != nil {
 		return nil, nil, err
 	}
+	if err := c.checkImageLimit(prepared); err != nil {
+		return nil, nil, err
+	}
 	images := make([]*engine.Image, 0, len(sources))
-	for i, src := range sources {
-		im, err := c.encodeImage(ctx, src)
+	for i, p := range prepared {
+		im, err := e.EncodeGrid(ctx, p.patches, p.grid.Rows, p.grid.Cols)
 		if err != nil {
 			return nil, nil, fmt.Errorf("image %d: %w", i+1, err)
 		}
@@ -318,18 +356,28 @@ func (c *Chat) closeReply() []int32 {
 	return tok.Encode("<|im_end|>\n")
 }
 
-// encodeImage preprocesses and encodes one image.
-func (c *Chat) encodeImage(ctx context.Context, src imageSource) (*engine.Image, error) {
+// preparedImage is an image cut into patches, not yet encoded.
+type preparedImage struct {
+	patches []float32
+	grid    vision.PatchGrid
+}
+
+// prepareImage decodes, resizes and patchifies one image.
+func (c *Chat) prepareImage(ctx context.Context, src imageSource) (preparedImage, error) {
 	e := c.m.engine
-	opt := vision.PreprocessOptions{Resize: c.opt.resize, Grid: e.Grid}
+	opt := vision.PreprocessOptions{Resize: c.opt.resize, Grid: e.Grid, Budget: vision.Budget(c.opt.budget)}
+	if src.fit != nil {
+		opt.Resize, opt.Budget = src.fit.resize, vision.Budget(src.fit.budget)
+	}
 	var pre *vision.Preprocessed
 	var err error
 	switch {
 	case src.patches != nil:
 		if want := e.Grid.NumPatches() * e.Grid.PatchDim(); len(src.patches) != want {
-			return nil, fmt.Errorf("%w: precomputed patches hold %d values, want [%d, %d] = %d", ErrUnsupportedInput, len(src.patches), e.Grid.NumPatches(), e.Grid.PatchDim(), want)
+			return preparedImage{}, fmt.Errorf("%w: precomputed patches hold %d values, want [%d, %d] = %d", ErrUnsupportedInput, len(src.patches), e.Grid.NumPatches(), e.Grid.PatchDim(), want)
 		}
-		return e.EncodePatches(ctx, src.patches)
+		side := e.Grid.PatchesPerSide()
+		return preparedImage{src.patches, vision.PatchGrid{Rows: side, Cols: side, Merge: e.Grid.MergeSize}}, nil
 	case src.path != "":
 		pre, err = vision.PreprocessFile(ctx, src.path, opt)
 	case src.reader != nil:
@@ -339,11 +387,14 @@ func (c *Chat) encodeImage(ctx context.Context, src imageSource) (*engine.Image,
 	}
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("%w: %w", ErrCancelled, err)
+			return preparedImage{}, fmt.Errorf("%w: %w", ErrCancelled, err)
 		}
-		return nil, fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
+		if errors.Is(err, vision.ErrImageFile) {
+			return preparedImage{}, err // a path problem, not an unsupported image
+		}
+		return preparedImage{}, fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
 	}
-	return e.EncodePatches(ctx, pre.Patches)
+	return preparedImage{pre.Patches, pre.Patch}, nil
 }
 
 // Request is a one-shot generation: a conversation and settings.
@@ -352,6 +403,8 @@ type Request struct {
 	Messages []Message // user messages (and earlier assistant replies as text)
 	GenerateOptions
 	Resize ResizeMode
+	// ImageBudget bounds each image's pixels under ResizeNative.
+	ImageBudget ImageBudget
 }
 
 // Response is a finished answer.
@@ -368,6 +421,24 @@ func (m *Model) Generate(ctx context.Context, req Request) (*Response, error) {
 	if len(req.Messages) == 0 {
 		return nil, fmt.Errorf("%w: request has no messages", ErrUnsupportedInput)
 	}
-	c := m.NewChat(WithSystem(req.System), WithGenerate(req.GenerateOptions), WithResize(req.Resize))
-	return c.send(ctx, req.Messages, func(Token) bool { return true })
+	return m.GenerateFunc(ctx, req, func(Token) error { return nil })
+}
+
+// GenerateFunc is Generate streaming each token to fn as it is generated
+// (the form an HTTP server needs for a whole conversation sent at once);
+// an error from fn stops generation and is returned.
+func (m *Model) GenerateFunc(ctx context.Context, req Request, fn func(Token) error) (*Response, error) {
+	if len(req.Messages) == 0 {
+		return nil, fmt.Errorf("%w: request has no messages", ErrUnsupportedInput)
+	}
+	c := m.NewChat(WithSystem(req.System), WithGenerate(req.GenerateOptions), WithResize(req.Resize), WithImageBudget(req.ImageBudget))
+	var cbErr error
+	resp, err := c.send(ctx, req.Messages, func(t Token) bool {
+		cbErr = fn(t)
+		return cbErr == nil
+	})
+	if cbErr != nil {
+		return resp, cbErr
+	}
+	return resp, err
 }

@@ -1,9 +1,8 @@
 package vlmrt
 
 import (
-	"errors"
-
 	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/vision"
 )
 
 // Errors callers can test with errors.Is. Returned errors wrap these with a
@@ -16,8 +15,11 @@ var (
 	// cannot take (bad file, too many images for the backend, empty message...).
 	ErrUnsupportedInput = engine.ErrUnsupportedInput
 	// ErrClosed: the Model was closed.
-	ErrClosed = errors.New("vlmrt: model is closed")
+	ErrClosed = engine.ErrClosed
 	// ErrCancelled: the context was cancelled or timed out. It also matches
 	// context.Canceled / context.DeadlineExceeded through errors.Is.
 	ErrCancelled = engine.ErrCancelled
+	// ErrImageFile: an image file could not be opened (missing, a
+	// directory, no permission): the path is wrong, not the image.
+	ErrImageFile = vision.ErrImageFile
 )

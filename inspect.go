@@ -18,26 +18,30 @@ import (
 
 // Report summarizes a checkpoint or bundle without loading its weights.
 type Report struct {
-	Path, Source string
+	Path         string        `json:"path"`
+	Source       string        `json:"source"`
 	Config       *config.Model `json:"-"`
-	Architecture string
+	Architecture string        `json:"architecture"`
 	// Parameter counts by part.
-	DecoderParams, EmbeddingParams, HeadParams, VisionParams int64
-	TiedHead                                                 bool
+	DecoderParams   int64 `json:"decoder_params"`
+	EmbeddingParams int64 `json:"embedding_params"`
+	HeadParams      int64 `json:"head_params"`
+	VisionParams    int64 `json:"vision_params"`
+	TiedHead        bool  `json:"tied_head"`
 	// DTypes counts tensors per stored dtype; Prequantized is true when the
 	// decoder linears are stored as int8 (a converted bundle).
-	DTypes       map[string]int
-	Prequantized bool
+	DTypes       map[string]int `json:"dtypes"`
+	Prequantized bool           `json:"prequantized"`
 	// DecodeBytesPerToken is what one int8 decode step reads: the int8
 	// decoder linears and head (with their fp16 scales) plus one embedding row.
-	DecodeBytesPerToken int64
+	DecodeBytesPerToken int64 `json:"decode_bytes_per_token"`
 	// MemoryInt8 estimates resident memory in the default int8 mode:
 	// int8 decoder + head, mapped 16-bit embedding, float32 vision tower.
-	MemoryInt8 int64
+	MemoryInt8 int64 `json:"memory_int8_bytes"`
 	// KVBytesPerToken is the float32 KV cache per token of context.
-	KVBytesPerToken int64
-	TokenizerFound  bool
-	Problems        []string
+	KVBytesPerToken int64    `json:"kv_bytes_per_token"`
+	TokenizerFound  bool     `json:"tokenizer_found"`
+	Problems        []string `json:"problems"`
 }
 
 // Inspect reads path's configuration and tensor index (the weights stay

@@ -20,12 +20,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sync"
 
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/hub"
 	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/internal/weights"
 	"github.com/vlmrt/vlmrt/tokenizer"
 )
@@ -157,6 +159,14 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	if o.threads < 0 {
 		return nil, fmt.Errorf("%w: threads %d must be ≥ 0 (0 = all cores)", ErrUnsupportedInput, o.threads)
 	}
+	// More kernel threads than CPUs only adds hand-offs and memory (each
+	// thread keeps scratch buffers): 100,000 made a tiny run 10× slower.
+	if n := goruntime.NumCPU(); o.threads > n {
+		return nil, fmt.Errorf("%w: threads %d exceeds this machine's %d CPUs", ErrUnsupportedInput, o.threads, n)
+	}
+	if err := kernels.PathError(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
+	}
 	if o.contextLen < 0 {
 		return nil, fmt.Errorf("%w: context length %d must be ≥ 0 (0 = the model's default)", ErrUnsupportedInput, o.contextLen)
 	}
@@ -217,11 +227,22 @@ func download(ctx context.Context, repo string, o *options) (string, error) {
 func (m *Model) Info() Info { return m.info }
 
 // Engine exposes the underlying runtime engine (expert use: raw ids,
-// precomputed patches, benchmarks).
-func (m *Model) Engine() *engine.Engine { return m.engine }
+// precomputed patches, benchmarks). After Close its sessions and encodes
+// fail with ErrClosed; a zero Model has none (nil).
+func (m *Model) Engine() *engine.Engine {
+	if m == nil {
+		return nil
+	}
+	return m.engine
+}
 
-// Tokenizer returns the model's tokenizer.
-func (m *Model) Tokenizer() *tokenizer.Tokenizer { return m.engine.Tokenizer }
+// Tokenizer returns the model's tokenizer (nil for a zero Model).
+func (m *Model) Tokenizer() *tokenizer.Tokenizer {
+	if m == nil || m.engine == nil {
+		return nil
+	}
+	return m.engine.Tokenizer
+}
 
 // Close releases the model's memory. It waits for running generations to
 // finish; afterwards every call returns ErrClosed.
@@ -232,15 +253,25 @@ func (m *Model) Close() error {
 		return nil
 	}
 	m.closed = true
+	if m.engine == nil { // a zero Model: nothing to release
+		return nil
+	}
 	return m.engine.Close()
 }
 
 // acquire marks a generation in flight; release with m.mu.RUnlock.
 func (m *Model) acquire() error {
+	if m == nil {
+		return fmt.Errorf("%w: nil Model (use vlmrt.Open)", ErrClosed)
+	}
 	m.mu.RLock()
 	if m.closed {
 		m.mu.RUnlock()
 		return ErrClosed
+	}
+	if m.engine == nil {
+		m.mu.RUnlock()
+		return fmt.Errorf("%w: a zero Model holds no model (use vlmrt.Open)", ErrClosed)
 	}
 	return nil
 }

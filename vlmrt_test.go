@@ -250,7 +250,8 @@ func TestClosedAndBadInput(t *testing.T) {
 	}
 	c2 := model(t).NewChat()
 	for _, err := range c2.Send(context.Background(), vlmrt.User(vlmrt.ImageFile("testdata/nope.png"))) {
-		if !errors.Is(err, vlmrt.ErrUnsupportedInput) || !strings.Contains(err.Error(), "nope.png") {
+		// A missing file is a path problem, said as such (not "unsupported input").
+		if !errors.Is(err, vlmrt.ErrImageFile) || errors.Is(err, vlmrt.ErrUnsupportedInput) || !strings.Contains(err.Error(), "nope.png does not exist") {
 			t.Fatalf("missing image: %v", err)
 		}
 	}

@@ -31,6 +31,44 @@ type ConvertOptions struct {
 	// Progress, if set, is called as weights are written with the bytes done
 	// and the total (the weights dominate: metadata and tokenizer files are small).
 	Progress func(done, total int64)
+	// Notice, if set, is told of recovery work: staging left by an
+	// interrupted conversion removed, or a half-renamed pair redone.
+	Notice func(msg string)
+}
+
+// pendingMarker is written into outDir just before the staged pair is
+// renamed into place and removed once both renames are durable: if it is
+// still there, the pair in outDir may be half renamed (vision without
+// decoder), and the next Convert redoes it.
+const pendingMarker = ".vlmrt-convert-pending"
+
+// recoverInterrupted cleans what a killed Convert into outDir left behind:
+// staging directories (never loadable: Resolve skips them) and a vision
+// bundle renamed without its decoder. It reports what it did.
+func recoverInterrupted(outDir, decName, visName string, notice func(string)) error {
+	entries, err := os.ReadDir(outDir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), stagePrefix) && e.IsDir() {
+			if err := os.RemoveAll(filepath.Join(outDir, e.Name())); err != nil {
+				return err
+			}
+			notice(fmt.Sprintf("removed %s, the staging directory of an interrupted conversion", e.Name()))
+		}
+	}
+	marker := filepath.Join(outDir, pendingMarker)
+	if !exists(marker) {
+		return nil
+	}
+	if !exists(filepath.Join(outDir, decName)) {
+		if err := os.RemoveAll(filepath.Join(outDir, visName)); err != nil {
+			return err
+		}
+		notice(fmt.Sprintf("a conversion into %s was interrupted while moving %s into place; redoing it", outDir, visName))
+	}
+	return os.Remove(marker)
 }
 
 // stagePrefix names the hidden staging directories; Resolve skips them, so a
@@ -58,6 +96,13 @@ func Convert(ctx context.Context, checkpointDir, outDir string, opts ConvertOpti
 	}
 	defer ck.Close()
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	notice := opts.Notice
+	if notice == nil {
+		notice = func(string) {}
+	}
+	if err := recoverInterrupted(outDir, decName, visName, notice); err != nil {
 		return err
 	}
 	for _, n := range []string{decName, visName} {
@@ -103,11 +148,24 @@ func Convert(ctx context.Context, checkpointDir, outDir string, opts ConvertOpti
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	marker := filepath.Join(outDir, pendingMarker)
+	if err := os.WriteFile(marker, []byte(visName+"\n"+decName+"\n"), 0o644); err != nil {
+		return err
+	}
+	if err := syncDir(outDir); err != nil {
+		return err
+	}
 	if err := os.Rename(visDir, filepath.Join(outDir, visName)); err != nil {
 		return err
 	}
 	if err := os.Rename(decDir, filepath.Join(outDir, decName)); err != nil {
 		os.RemoveAll(filepath.Join(outDir, visName))
+		return err
+	}
+	if err := syncDir(outDir); err != nil {
+		return err
+	}
+	if err := os.Remove(marker); err != nil {
 		return err
 	}
 	return syncDir(outDir)

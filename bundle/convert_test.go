@@ -16,8 +16,8 @@ import (
 	"github.com/vlmrt/vlmrt/internal/f16"
 	"github.com/vlmrt/vlmrt/internal/quant"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
-	"github.com/vlmrt/vlmrt/tokenizer"
 	"github.com/vlmrt/vlmrt/internal/weights"
+	"github.com/vlmrt/vlmrt/tokenizer"
 )
 
 // tinyCheckpoint is tiny-a as a user would have it: the checkpoint with its

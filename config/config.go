@@ -5,8 +5,12 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"reflect"
+	"strings"
+	"unicode"
 )
 
 // Text describes the language decoder (config.json "text_config").
@@ -122,7 +126,7 @@ func Parse(data []byte) (*Model, error) {
 func parseConfig(data []byte) (*Model, error) {
 	var raw rawModel
 	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("malformed JSON: %w", err)
+		return nil, jsonError(err)
 	}
 	if raw.TextConfig == nil {
 		return nil, fmt.Errorf("missing text_config (not a Qwen3-VL checkpoint?)")
@@ -339,4 +343,39 @@ func (l *idList) UnmarshalJSON(b []byte) error {
 	}
 	*l = many
 	return nil
+}
+
+// jsonError words a JSON decoding error for the person who edits
+// config.json: a value of the wrong kind names its key and the kind wanted
+// (1e9 is valid JSON, but not an integer), with no Go type names; anything
+// else is malformed JSON.
+func jsonError(err error) error {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) || te.Field == "" || te.Type == nil {
+		return fmt.Errorf("malformed JSON: %w", err)
+	}
+	var key []string
+	for _, k := range strings.Split(te.Field, ".") {
+		// Embedded Go structs appear in the path by their type name.
+		if k != "" && !unicode.IsUpper(rune(k[0])) {
+			key = append(key, k)
+		}
+	}
+	want := "a value of another kind"
+	switch te.Type.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		want = "an integer (written without a fraction or exponent)"
+	case reflect.Float32, reflect.Float64:
+		want = "a number"
+	case reflect.String:
+		want = "a string"
+	case reflect.Bool:
+		want = "true or false"
+	case reflect.Slice, reflect.Array:
+		want = "a list"
+	case reflect.Struct, reflect.Map:
+		want = "an object"
+	}
+	return fmt.Errorf("%s must be %s, got %s", strings.Join(key, "."), want, te.Value)
 }

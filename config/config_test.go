@@ -143,3 +143,25 @@ func TestErrorNamesFileOnce(t *testing.T) {
 		t.Errorf("Load: %v", err)
 	}
 }
+
+// TestConfigNumberKinds: a valid JSON number of the wrong kind (1e9 for a
+// layer count) names its key and the kind wanted, without Go type names.
+func TestConfigNumberKinds(t *testing.T) {
+	m := tinyA(t)
+	m["text_config"].(map[string]any)["num_hidden_layers"] = json.Number("1e9")
+	m["vision_config"].(map[string]any)["depth"] = "4"
+	for _, c := range []struct{ key, want string }{
+		{"text_config", "text_config.num_hidden_layers must be an integer (written without a fraction or exponent), got number 1e9"},
+	} {
+		out, _ := json.Marshal(m)
+		_, err := Parse(out)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "Go ") || strings.Contains(err.Error(), "malformed") {
+			t.Errorf("%s: %v, want %q", c.key, err, c.want)
+		}
+	}
+	m["text_config"].(map[string]any)["num_hidden_layers"] = 2
+	out, _ := json.Marshal(m)
+	if _, err := Parse(out); err == nil || !strings.Contains(err.Error(), "vision_config.depth must be an integer") {
+		t.Errorf("string depth: %v", err)
+	}
+}

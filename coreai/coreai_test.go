@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -235,6 +236,13 @@ func TestCoreAIBackendLimits(t *testing.T) {
 	e := m.Engine()
 	if _, err := e.EncodeGrid(ctx, make([]float32, 30*40*1536), 30, 40); !errors.Is(err, engine.ErrUnsupportedInput) {
 		t.Errorf("native grid: %v, want ErrUnsupportedInput", err)
+	}
+	// Through the API: an image file at native resolution is refused before
+	// the vision graph runs, and the error says what to use instead.
+	chat := m.NewChat(vlmrt.WithResize(vlmrt.ResizeNative))
+	_, err := chat.SendFunc(ctx, vlmrt.User(vlmrt.ImageFile("../testdata/tiny-a/golden/image1.png"), vlmrt.Text("Describe.")), func(vlmrt.Token) error { return nil })
+	if !errors.Is(err, vlmrt.ErrUnsupportedInput) || !strings.Contains(err.Error(), "--resize plain") || len(chat.Tokens()) != 0 {
+		t.Errorf("native image on Core AI: %v (conversation %d tokens), want ErrUnsupportedInput naming --resize plain", err, len(chat.Tokens()))
 	}
 	// BackendAuto on the same pair stays the CPU engine, which needs portable weights.
 	if _, err := vlmrt.Open(ctx, root); err == nil {

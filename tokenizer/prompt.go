@@ -36,6 +36,34 @@ func (t *Tokenizer) EncodeChat(msgs []Message, opts ChatOptions, padsPerImage in
 	if padsPerImage <= 0 {
 		return nil, fmt.Errorf("tokenizer: EncodeChat: padsPerImage must be positive, got %d", padsPerImage)
 	}
+	return t.encodeChat(msgs, opts, func(int) int { return padsPerImage })
+}
+
+// EncodeChatImages is EncodeChat for images of different sizes: image i of
+// the conversation (in order) expands to padsPerImage[i] pads, its merged
+// patch count (native resolution gives each image its own grid).
+func (t *Tokenizer) EncodeChatImages(msgs []Message, opts ChatOptions, padsPerImage []int) (*Prompt, error) {
+	for i, n := range padsPerImage {
+		if n <= 0 {
+			return nil, fmt.Errorf("tokenizer: EncodeChatImages: image %d needs a positive pad count, got %d", i+1, n)
+		}
+	}
+	images := 0
+	for _, m := range msgs {
+		for _, p := range m.Content {
+			if p.Type == "image" {
+				images++
+			}
+		}
+	}
+	if images != len(padsPerImage) {
+		return nil, fmt.Errorf("tokenizer: EncodeChatImages: the messages have %d image parts but %d pad counts were given", images, len(padsPerImage))
+	}
+	return t.encodeChat(msgs, opts, func(i int) int { return padsPerImage[i] })
+}
+
+// encodeChat renders and tokenizes msgs; image i expands to padsOf(i) pads.
+func (t *Tokenizer) encodeChat(msgs []Message, opts ChatOptions, padsOf func(i int) int) (*Prompt, error) {
 	pad, ok := t.TokenID(ImagePadToken)
 	if !ok {
 		return nil, fmt.Errorf("tokenizer: vocabulary has no %s token", ImagePadToken)
@@ -72,14 +100,15 @@ func (t *Tokenizer) EncodeChat(msgs []Message, opts ChatOptions, padsPerImage in
 		return nil, fmt.Errorf("tokenizer: EncodeChat: rendered prompt has %d %s tokens but the messages have %d image parts (is %s in the text, or an image in a role the template ignores?)",
 			pads, ImagePadToken, images, ImagePadToken)
 	}
-	p := &Prompt{IDs: make([]int32, 0, len(ids)+pads*(padsPerImage-1)), PadID: pad}
+	p := &Prompt{IDs: make([]int32, 0, len(ids)), PadID: pad}
 	for _, id := range ids {
 		if id != pad {
 			p.IDs = append(p.IDs, id)
 			continue
 		}
-		p.Images = append(p.Images, ImageSpan{Start: len(p.IDs), Len: padsPerImage})
-		for range padsPerImage {
+		n := padsOf(len(p.Images))
+		p.Images = append(p.Images, ImageSpan{Start: len(p.IDs), Len: n})
+		for range n {
 			p.IDs = append(p.IDs, pad)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"image/png"
 	"io"
+	"strings"
 
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
@@ -82,7 +83,7 @@ func decodeBytes(data []byte, maxPixels int64) (*RGBImage, error) {
 	}
 	cfg, err := guard(format, func() (image.Config, error) { return decodeConfig(format, data) })
 	if err != nil {
-		return nil, fmt.Errorf("vision: %w: %s header: %v", ErrCorruptImage, format, err)
+		return nil, fmt.Errorf("vision: %w: %s header: %s", ErrCorruptImage, format, decoderMessage(format, err))
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
 		return nil, fmt.Errorf("vision: %w: %s image has no pixels (%dx%d)", ErrCorruptImage, format, cfg.Width, cfg.Height)
@@ -93,7 +94,7 @@ func decodeBytes(data []byte, maxPixels int64) (*RGBImage, error) {
 	}
 	img, err := guard(format, func() (image.Image, error) { return decodePixels(format, data) })
 	if err != nil {
-		return nil, fmt.Errorf("vision: %w: %s: %v", ErrCorruptImage, format, err)
+		return nil, fmt.Errorf("vision: %w: %s: %s", ErrCorruptImage, format, decoderMessage(format, err))
 	}
 	if b := img.Bounds(); b.Dx() <= 0 || b.Dy() <= 0 || int64(b.Dx())*int64(b.Dy()) > maxPixels {
 		return nil, fmt.Errorf("vision: %w: %s decoded to %dx%d", ErrCorruptImage, format, b.Dx(), b.Dy())
@@ -155,4 +156,11 @@ func guard[T any](format string, f func() (T, error)) (v T, err error) {
 		}
 	}()
 	return f()
+}
+
+// decoderMessage is a decoder's error text without the format name the
+// decoder prefixes it with (image/png writes "png: invalid format: ..."),
+// which the caller names already: "png: png: ..." reads as a stutter.
+func decoderMessage(format string, err error) string {
+	return strings.TrimPrefix(err.Error(), format+": ")
 }

@@ -59,25 +59,25 @@ var normalizedLevel = func() (t [256]float32) {
 	return t
 }()
 
-// patchify cuts a square RGB image of side g.ImageSize (packed R,G,B bytes,
-// row-major) into the patch tensor [NumPatches, PatchDim] in the order of
+// patchify cuts an RGB image of pg.Rows×pg.Cols patches (packed R,G,B
+// bytes, row-major, width pixels a row) into the patch tensor
+// [pg.NumPatches(), g.PatchDim()] in the order of
 // Qwen2VLImageProcessor: patches are enumerated merge-group-major (each
 // MergeSize×MergeSize group of patches, groups in raster order, patches of a
 // group in raster order), and each patch is flattened as
 // [channel][temporal copy][pixel row][pixel column].
-func patchify(rgb []uint8, g Grid, dst []float32) {
-	side, ps, ms, tp := g.ImageSize, g.PatchSize, g.MergeSize, g.TemporalPatch
-	perSide := g.PatchesPerSide()
-	mergedSide := perSide / ms
+func patchify(rgb []uint8, width int, g Grid, pg PatchGrid, dst []float32) {
+	ps, ms, tp := g.PatchSize, g.MergeSize, g.TemporalPatch
+	mergedCols := pg.Cols / ms
 	dim := g.PatchDim()
 	frame := ps * ps // one channel of one temporal copy
-	for gr := 0; gr < perSide; gr++ {
-		for gc := 0; gc < perSide; gc++ {
-			group := (gr/ms)*mergedSide + gc/ms
+	for gr := 0; gr < pg.Rows; gr++ {
+		for gc := 0; gc < pg.Cols; gc++ {
+			group := (gr/ms)*mergedCols + gc/ms
 			p := (group*ms+gr%ms)*ms + gc%ms
 			row := dst[p*dim : (p+1)*dim]
 			for py := 0; py < ps; py++ {
-				src := rgb[((gr*ps+py)*side+gc*ps)*3:]
+				src := rgb[((gr*ps+py)*width+gc*ps)*3:]
 				for px := 0; px < ps; px++ {
 					for c := 0; c < 3; c++ {
 						v := normalizedLevel[src[px*3+c]]

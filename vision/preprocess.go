@@ -2,9 +2,11 @@ package vision
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 )
@@ -22,6 +24,11 @@ const (
 	ResizeLetterbox
 	// ResizeCrop center-crops the largest square, then resizes it.
 	ResizeCrop
+	// ResizeNative keeps the image's aspect ratio and (close to) its size:
+	// Hugging Face's smart_resize picks sides that are multiples of 32
+	// within the pixel Budget, and the image gets one token per 32×32
+	// pixels (see native.go).
+	ResizeNative
 )
 
 // LetterboxPad is the gray level of letterbox padding. 127 normalizes to
@@ -38,12 +45,14 @@ func (m ResizeMode) String() string {
 		return "letterbox"
 	case ResizeCrop:
 		return "crop"
+	case ResizeNative:
+		return "native"
 	}
 	return fmt.Sprintf("ResizeMode(%d)", int(m))
 }
 
-// ParseResizeMode parses "plain", "letterbox" or "crop" (case-insensitive;
-// "" means plain).
+// ParseResizeMode parses "plain", "letterbox", "crop" or "native"
+// (case-insensitive; "" means plain).
 func ParseResizeMode(s string) (ResizeMode, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "", "plain":
@@ -52,8 +61,10 @@ func ParseResizeMode(s string) (ResizeMode, error) {
 		return ResizeLetterbox, nil
 	case "crop":
 		return ResizeCrop, nil
+	case "native":
+		return ResizeNative, nil
 	}
-	return 0, fmt.Errorf("vision: unknown resize mode %q (want plain, letterbox or crop)", s)
+	return 0, fmt.Errorf("vision: unknown resize mode %q (want plain, letterbox, crop or native)", s)
 }
 
 // PreprocessOptions configures preprocessing. The zero value is valid:
@@ -61,7 +72,12 @@ func ParseResizeMode(s string) (ResizeMode, error) {
 type PreprocessOptions struct {
 	Resize    ResizeMode
 	MaxPixels int64 // decoded-size limit; <= 0 means DefaultMaxPixels
-	Grid      Grid  // zero value means DefaultGrid()
+	// Grid gives the patch, merge and temporal sizes, and for the fixed
+	// modes the square side; zero value means DefaultGrid().
+	Grid Grid
+	// Budget bounds the resized pixel count under ResizeNative (zero
+	// fields: DefaultMinImagePixels, DefaultMaxImagePixels).
+	Budget Budget
 }
 
 func (o PreprocessOptions) grid() Grid {
@@ -74,19 +90,33 @@ func (o PreprocessOptions) grid() Grid {
 // Preprocessed is an image ready for the vision encoder.
 type Preprocessed struct {
 	Grid Grid
-	// Resized is the square RGB image the patches were cut from
-	// (Grid.ImageSize on each side), after orientation, RGB conversion and
+	// Patch is the image's patch grid: Grid.PatchesPerSide() square for the
+	// fixed modes, the smart_resize size over the patch size for native.
+	Patch PatchGrid
+	// Resized is the RGB image the patches were cut from (Grid.ImageSize
+	// square, or the native size), after orientation, RGB conversion and
 	// resizing: what the model sees.
 	Resized *RGBImage
-	// Patches is the [Grid.NumPatches(), Grid.PatchDim()] row-major tensor.
+	// Patches is the [Patch.NumPatches(), Grid.PatchDim()] row-major tensor.
 	Patches []float32
 }
+
+// ErrImageFile wraps failures to open an image file (missing, a directory,
+// no permission): a problem with the path, not with the image.
+var ErrImageFile = errors.New("cannot read image file")
 
 // PreprocessFile decodes the image file at path and preprocesses it.
 func PreprocessFile(ctx context.Context, path string, opt PreprocessOptions) (*Preprocessed, error) {
 	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s does not exist", ErrImageFile, path)
+	}
 	if err != nil {
-		return nil, fmt.Errorf("vision: %w", err)
+		return nil, fmt.Errorf("%w: %w", ErrImageFile, err)
+	}
+	if st, err := f.Stat(); err == nil && st.IsDir() {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s is a directory", ErrImageFile, path)
 	}
 	defer f.Close()
 	p, err := PreprocessReader(ctx, f, opt)
@@ -135,17 +165,30 @@ func PreprocessImage(ctx context.Context, img image.Image, opt PreprocessOptions
 	if err != nil {
 		return nil, err
 	}
-	resized, err := resizeToGrid(ctx, rgb, opt.Resize, g.ImageSize)
-	if err != nil {
-		return nil, err
+	var resized *RGBImage
+	if opt.Resize == ResizeNative {
+		h, w, err := SmartResize(rgb.Height, rgb.Width, g.PatchSize*g.MergeSize, opt.Budget)
+		if err != nil {
+			return nil, err
+		}
+		resized, err = resizeBicubic(ctx, rgb, w, h)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		resized, err = resizeToGrid(ctx, rgb, opt.Resize, g.ImageSize)
+		if err != nil {
+			return nil, err
+		}
 	}
 	if resized == rgb && rgb == img {
 		// Never alias the caller's image: Resized is ours to hand out.
 		resized = &RGBImage{Width: rgb.Width, Height: rgb.Height, Pix: append([]uint8(nil), rgb.Pix...)}
 	}
-	patches := make([]float32, g.NumPatches()*g.PatchDim())
-	patchify(resized.Pix, g, patches)
-	return &Preprocessed{Grid: g, Resized: resized, Patches: patches}, ctx.Err()
+	pg := PatchGrid{Rows: resized.Height / g.PatchSize, Cols: resized.Width / g.PatchSize, Merge: g.MergeSize}
+	patches := make([]float32, pg.NumPatches()*g.PatchDim())
+	patchify(resized.Pix, resized.Width, g, pg, patches)
+	return &Preprocessed{Grid: g, Patch: pg, Resized: resized, Patches: patches}, ctx.Err()
 }
 
 // resizeToGrid brings rgb to side×side according to mode.

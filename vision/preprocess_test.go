@@ -41,7 +41,7 @@ func TestPatchOrder(t *testing.T) {
 		rgb[i] = uint8(r.IntN(256))
 	}
 	got := make([]float32, g.NumPatches()*g.PatchDim())
-	patchify(rgb, g, got)
+	patchify(rgb, 448, g, PatchGrid{Rows: 28, Cols: 28, Merge: 2}, got)
 	for p := 0; p < 784; p++ {
 		block := p / 4
 		br, bc := block/14, block%14

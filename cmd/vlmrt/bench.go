@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -39,6 +40,7 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.Uint64Var(&opt.Seed, "seed", 1, "seed of the random weights and inputs")
 	fs.StringVar(&skip, "skip", "", "comma-separated measurements to skip: "+strings.Join(bench.Steps(), ","))
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of a table")
+	fs.Var(intList{&opt.ImageTokens}, "image-tokens", "comma-separated native-resolution budgets `N,...` (max image tokens): vision ms and prefill tok/s for a photo and a document page at each")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -77,4 +79,26 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return enc.Encode(res)
 	}
 	return res.WriteTable(stdout)
+}
+
+// intList is a comma-separated list of integers flag.
+type intList struct{ p *[]int }
+
+func (l intList) String() string {
+	if l.p == nil {
+		return ""
+	}
+	return strings.Trim(strings.Join(strings.Fields(fmt.Sprint(*l.p)), ","), "[]")
+}
+
+func (l intList) Set(s string) error {
+	*l.p = (*l.p)[:0]
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return fmt.Errorf("want comma-separated integers, got %q", f)
+		}
+		*l.p = append(*l.p, n)
+	}
+	return nil
 }

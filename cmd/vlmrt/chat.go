@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"github.com/vlmrt/vlmrt/internal/kernels"
+	"github.com/vlmrt/vlmrt/vision"
 	"io"
 	"os"
 	"strings"
@@ -22,7 +25,9 @@ func init() {
 }
 
 const chatHelp = `Commands:
-  /image PATH    attach an image to your next message (repeatable)
+  /image PATH [--resize MODE] [--min-pixels N] [--max-pixels N] [--max-image-tokens N]
+                 attach an image to your next message (repeatable); the
+                 flags override the chat's for this image
   /system TEXT   set the system prompt (starts a new conversation)
   /clear         start a new conversation
   /stats         statistics of the last answer
@@ -53,12 +58,16 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	defer m.Close()
 	interactive := isTerminal(stdin)
-	chat := m.NewChat(vlmrt.WithSystem(*system), vlmrt.WithGenerate(gen), vlmrt.WithResize(resize))
+	budget, err := gf.imageBudget()
+	if err != nil {
+		return err
+	}
+	chat := m.NewChat(vlmrt.WithSystem(*system), vlmrt.WithGenerate(gen), vlmrt.WithResize(resize), vlmrt.WithImageBudget(budget))
 	if interactive {
 		fmt.Fprintf(stdout, "vlmrt chat — %s. Type /help for commands.\n", m.Info().Source)
 	}
 	in := bufio.NewReader(stdin)
-	var images []string
+	var images []vlmrt.Part
 	for {
 		if interactive {
 			fmt.Fprint(stdout, ">>> ")
@@ -78,16 +87,12 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		case cmd == "/help" || cmd == "/?":
 			fmt.Fprint(stdout, chatHelp)
 		case cmd == "/image":
-			path := strings.TrimSpace(arg)
-			if path == "" {
-				fmt.Fprintln(stderr, "usage: /image PATH")
+			part, path, err := parseImageCommand(arg, gf)
+			if err != nil {
+				fmt.Fprintf(stderr, "%v\n", err)
 				continue
 			}
-			if _, err := os.Stat(path); err != nil {
-				fmt.Fprintf(stderr, "cannot attach image: %v\n", err)
-				continue
-			}
-			images = append(images, path)
+			images = append(images, part)
 			fmt.Fprintf(stdout, "[image %s attached to the next message]\n", path)
 		case cmd == "/system":
 			chat.SetSystem(strings.TrimSpace(arg))
@@ -102,12 +107,8 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		case strings.HasPrefix(cmd, "/") && !strings.Contains(cmd[1:], "/"):
 			fmt.Fprintf(stderr, "unknown command %s (try /help)\n", cmd)
 		default:
-			parts := make([]vlmrt.Part, 0, len(images)+1)
-			for _, p := range images {
-				parts = append(parts, vlmrt.ImageFile(p))
-			}
+			parts := append(images, vlmrt.Text(text))
 			images = nil
-			parts = append(parts, vlmrt.Text(text))
 			for tok, err := range chat.Send(ctx, vlmrt.User(parts...)) {
 				if err != nil {
 					fmt.Fprintln(stdout)
@@ -170,6 +171,44 @@ func isTerminal(r io.Reader) bool {
 
 func formatStats(s vlmrt.Stats) string {
 	j := statsJSON(s)
-	return fmt.Sprintf("vision %.0f ms | prompt %d tok, prefill %d tok in %.0f ms (%.1f tok/s) | first token %.0f ms | decode %d tok at %.2f tok/s | total %.0f ms | %s",
-		j.VisionEncodeMS, j.PromptTokens, j.PrefillTokens, j.PrefillMS, j.PrefillTokS, j.TTFTMS, j.GeneratedTokens, j.DecodeTokS, j.TotalMS, j.FinishReason)
+	return fmt.Sprintf("vision %.0f ms | prompt %d tok, prefill %d tok in %.0f ms (%.1f tok/s) | first token %.0f ms | decode %d tok at %.2f tok/s | total %.0f ms | %s | cpu %s",
+		j.VisionEncodeMS, j.PromptTokens, j.PrefillTokens, j.PrefillMS, j.PrefillTokS, j.TTFTMS, j.GeneratedTokens, j.DecodeTokS, j.TotalMS, j.FinishReason, kernels.Path())
+}
+
+// parseImageCommand reads "/image PATH [flags]": the path runs up to the
+// first " --" (so a path may hold spaces), the flags are run's image flags
+// and default to the chat's own.
+func parseImageCommand(arg string, chatFlags genFlags) (vlmrt.Part, string, error) {
+	path, flags, _ := strings.Cut(" "+strings.TrimSpace(arg), " --")
+	path = strings.TrimSpace(path)
+	if path == "" {
+		return vlmrt.Part{}, "", fmt.Errorf("usage: /image PATH [--resize MODE] [--min-pixels N] [--max-pixels N] [--max-image-tokens N]")
+	}
+	if _, err := os.Stat(path); err != nil {
+		return vlmrt.Part{}, "", fmt.Errorf("cannot attach image: %v", err)
+	}
+	g := chatFlags
+	fs := flag.NewFlagSet("/image", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&g.resize, "resize", g.resize, "")
+	fs.Int64Var(&g.minPixels, "min-pixels", g.minPixels, "")
+	fs.Int64Var(&g.maxPixels, "max-pixels", g.maxPixels, "")
+	fs.Int64Var(&g.maxImageTokens, "max-image-tokens", g.maxImageTokens, "")
+	if flags != "" {
+		if err := fs.Parse(strings.Fields("--" + flags)); err != nil {
+			return vlmrt.Part{}, "", fmt.Errorf("/image: %v", err)
+		}
+		if fs.NArg() > 0 {
+			return vlmrt.Part{}, "", fmt.Errorf("/image: unexpected %q after the flags", strings.Join(fs.Args(), " "))
+		}
+	}
+	mode, err := vision.ParseResizeMode(g.resize)
+	if err != nil {
+		return vlmrt.Part{}, "", fmt.Errorf("/image --resize: %v", err)
+	}
+	budget, err := g.imageBudget()
+	if err != nil {
+		return vlmrt.Part{}, "", fmt.Errorf("/image: %v", err)
+	}
+	return vlmrt.ImageFile(path).Fit(mode, budget), path, nil
 }

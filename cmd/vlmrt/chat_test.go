@@ -71,9 +71,12 @@ func TestInspect(t *testing.T) {
 	if _, errOut, code := runCLI(t, "", "inspect"); code != 2 || !strings.Contains(errOut, "PATH") {
 		t.Errorf("no path: exit %d %q", code, errOut)
 	}
-	out, _, code = runCLI(t, "", "inspect", "--json", tinyA)
-	if code != 0 || !strings.Contains(out, `"DecodeBytesPerToken"`) {
-		t.Errorf("json: %d %s", code, out)
+	// snake_case like every JSON the CLI prints; flags may follow the path
+	for _, args := range [][]string{{"inspect", "--json", tinyA}, {"inspect", tinyA, "--json"}} {
+		out, _, code = runCLI(t, "", args...)
+		if code != 0 || !strings.Contains(out, `"decode_bytes_per_token"`) || strings.Contains(out, `"DecodeBytesPerToken"`) {
+			t.Errorf("%v: %d %s", args, code, out)
+		}
 	}
 }
 

@@ -36,7 +36,7 @@ func runConvert(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	case (*out == "") == (*into == ""):
 		return usageError("give exactly one of --out and --into")
 	}
-	opts := bundle.ConvertOptions{Name: *name, RoundToFP16: *fp16}
+	opts := bundle.ConvertOptions{Name: *name, RoundToFP16: *fp16, Notice: func(msg string) { fmt.Fprintln(stderr, "vlmrt convert: "+msg) }}
 	if bar := newProgressBar(stderr); bar != nil {
 		defer bar.clear()
 		opts.Progress = func(done, total int64) {

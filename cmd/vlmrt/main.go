@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+	"syscall"
 )
 
 // command is one vlmrt subcommand.
@@ -46,7 +47,7 @@ func usageError(format string, args ...any) error {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	os.Exit(Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
@@ -122,7 +123,7 @@ func (h *heldOutput) Write(p []byte) (int, error) { return h.buf.Write(p) }
 // parseFlags parses args into fs; a parse failure becomes a one-line usage
 // error that points at --help.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	err := fs.Parse(args)
+	err := fs.Parse(intersperse(fs, args))
 	out, _ := fs.Output().(*heldOutput)
 	switch {
 	case err == nil:
@@ -134,4 +135,49 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	return usageError("%v (see %s --help)", err, fs.Name())
+}
+
+// intersperse reorders args so that flags may come after positional
+// arguments (`vlmrt inspect DIR --json`): flags (with their values) first,
+// then "--" and the positional arguments in order. A token after "--" is
+// always positional, and so is one that reads as a negative number ("-1",
+// "-1,2"), so `tokenize --decode -1` reaches the command as an id.
+func intersperse(fs *flag.FlagSet, args []string) []string {
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			pos = append(pos, args[i+1:]...)
+			i = len(args)
+		case len(a) < 2 || a[0] != '-' || negativeNumber(a):
+			pos = append(pos, a)
+		default:
+			flags = append(flags, a)
+			name := strings.TrimLeft(a, "-")
+			if strings.Contains(name, "=") {
+				continue
+			}
+			f := fs.Lookup(name)
+			if f == nil {
+				continue // flag.Parse reports it
+			}
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+				continue
+			}
+			if i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		}
+	}
+	if len(pos) == 0 {
+		return flags
+	}
+	return append(append(flags, "--"), pos...)
+}
+
+// negativeNumber reports whether a looks like "-1" or "-1,2".
+func negativeNumber(a string) bool {
+	return len(a) > 1 && a[0] == '-' && a[1] >= '0' && a[1] <= '9'
 }

@@ -5,11 +5,12 @@ import (
 	"flag"
 	"io"
 	"os"
+	"runtime"
 
 	"github.com/vlmrt/vlmrt"
 	"github.com/vlmrt/vlmrt/hub"
-	"github.com/vlmrt/vlmrt/vision"
 	"github.com/vlmrt/vlmrt/internal/weights"
+	"github.com/vlmrt/vlmrt/vision"
 	"golang.org/x/term"
 )
 
@@ -39,6 +40,9 @@ func (f *modelFlags) open(ctx context.Context, stdout, stderr io.Writer, extra .
 	}
 	if f.threads < 0 {
 		return nil, usageError("--threads must be ≥ 0 (0 = all cores), got %d", f.threads)
+	}
+	if n := runtime.NumCPU(); f.threads > n {
+		return nil, usageError("--threads %d exceeds this machine's %d CPUs", f.threads, n)
 	}
 	if f.ctxLen < 0 {
 		return nil, usageError("--ctx must be ≥ 0 (0 = the model's default), got %d", f.ctxLen)
@@ -86,6 +90,9 @@ type genFlags struct {
 	stop          stringList
 	s1            bool
 	resize        string
+	// ResizeNative's budget (--min-pixels, --max-pixels, --max-image-tokens)
+	minPixels, maxPixels int64
+	maxImageTokens       int64
 }
 
 func (g *genFlags) register(fs *flag.FlagSet) {
@@ -99,7 +106,47 @@ func (g *genFlags) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&g.seed, "seed", 0, "random seed for sampling (same seed, same output)")
 	fs.Var(&g.stop, "stop", "stop `STRING` (repeatable; not printed)")
 	fs.BoolVar(&g.s1, "s1", false, "prefill one token per step (the seed engine's S=1 path) instead of batched")
-	fs.StringVar(&g.resize, "resize", "plain", "how images fit the 448×448 grid: plain (stretch, as trained), letterbox or crop")
+	fs.StringVar(&g.resize, "resize", "plain", "how images become model input: plain (stretch to the fixed 448×448 grid, 196 tokens), letterbox, crop, or native (keep the aspect ratio and size within --min-pixels..--max-pixels, one token per 32×32 pixels)")
+	registerBudgetFlags(fs, &g.minPixels, &g.maxPixels, &g.maxImageTokens)
+}
+
+// registerBudgetFlags adds the native-resolution budget flags.
+func registerBudgetFlags(fs *flag.FlagSet, minPixels, maxPixels, maxTokens *int64) {
+	fs.Int64Var(minPixels, "min-pixels", vision.DefaultMinImagePixels, "--resize native: smaller images are upscaled to this many pixels")
+	fs.Int64Var(maxPixels, "max-pixels", vision.DefaultMaxImagePixels, "--resize native: larger images are brought down to this many pixels (default 448×448: a photo costs at most the fixed grid's 196 tokens)")
+	fs.Int64Var(maxTokens, "max-image-tokens", 0, "--resize native: the same as --max-pixels N×1024 (one token per 32×32 pixels); 0 = use --max-pixels")
+}
+
+// budgetFrom checks the budget flags and folds --max-image-tokens in.
+func budgetFrom(minPixels, maxPixels, maxTokens int64) (vision.Budget, error) {
+	if maxTokens < 0 {
+		return vision.Budget{}, usageError("--max-image-tokens must be ≥ 0")
+	}
+	if maxTokens > 0 {
+		if maxTokens > 1<<30/1024 {
+			return vision.Budget{}, usageError("--max-image-tokens %d is beyond any image", maxTokens)
+		}
+		maxPixels = maxTokens * 1024
+	}
+	// A ceiling below the default floor lowers the floor with it: asking
+	// for at most 48 tokens means at most 48, not an error about a minimum
+	// the user never set.
+	if minPixels == vision.DefaultMinImagePixels && maxPixels < minPixels {
+		minPixels = maxPixels
+	}
+	if minPixels <= 0 || maxPixels <= 0 {
+		return vision.Budget{}, usageError("--min-pixels and --max-pixels must be positive")
+	}
+	if minPixels > maxPixels {
+		return vision.Budget{}, usageError("--min-pixels %d exceeds --max-pixels %d", minPixels, maxPixels)
+	}
+	return vision.Budget{MinPixels: minPixels, MaxPixels: maxPixels}, nil
+}
+
+// imageBudget is the native-resolution budget the flags ask for.
+func (g *genFlags) imageBudget() (vlmrt.ImageBudget, error) {
+	b, err := budgetFrom(g.minPixels, g.maxPixels, g.maxImageTokens)
+	return vlmrt.ImageBudget(b), err
 }
 
 func (g *genFlags) options() (vlmrt.GenerateOptions, vision.ResizeMode, error) {

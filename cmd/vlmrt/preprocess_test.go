@@ -106,8 +106,8 @@ func TestPreprocessCommandErrors(t *testing.T) {
 		{[]string{"preprocess"}, 2, "--image and --out are required"},
 		{[]string{"preprocess", "--image", img, "--out", filepath.Join(dir, "o"), "--resize", "squash"}, 2, "unknown resize mode"},
 		{[]string{"preprocess", "--image", bad, "--out", filepath.Join(dir, "o")}, 1, "corrupt or truncated"},
-		{[]string{"preprocess", "--image", img, "--out", filepath.Join(dir, "o"), "--max-pixels", "0"}, 0, ""},
-		{[]string{"preprocess", "--image", filepath.Join("../../testdata/images", "d02_gradient_640x480.png"), "--out", filepath.Join(dir, "o"), "--max-pixels", "1000"}, 1, "exceeds the pixel limit"},
+		{[]string{"preprocess", "--image", img, "--out", filepath.Join(dir, "o"), "--max-decoded-pixels", "0"}, 0, ""},
+		{[]string{"preprocess", "--image", filepath.Join("../../testdata/images", "d02_gradient_640x480.png"), "--out", filepath.Join(dir, "o"), "--max-decoded-pixels", "1000"}, 1, "exceeds the pixel limit"},
 	}
 	for _, c := range cases {
 		var stdout, stderr bytes.Buffer

@@ -13,6 +13,7 @@ import (
 	"github.com/vlmrt/vlmrt"
 	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
+	"github.com/vlmrt/vlmrt/vision"
 )
 
 func init() {
@@ -75,6 +76,10 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return err
 	}
+	budget, err := f.genFlags.imageBudget()
+	if err != nil {
+		return err
+	}
 	m, err := f.modelFlags.open(ctx, stdout, stderr)
 	if err != nil {
 		return err
@@ -100,7 +105,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			parts = append(parts, vlmrt.ImageFile(path))
 		}
 		parts = append(parts, vlmrt.Text(f.prompt))
-		chat := m.NewChat(vlmrt.WithSystem(f.system), vlmrt.WithGenerate(gen), vlmrt.WithResize(resize))
+		chat := m.NewChat(vlmrt.WithSystem(f.system), vlmrt.WithGenerate(gen), vlmrt.WithResize(resize), vlmrt.WithImageBudget(budget))
 		var resp *vlmrt.Response
 		resp, err = chat.SendFunc(ctx, vlmrt.User(parts...), func(t vlmrt.Token) error { return out.token(t.ID, t.Text) })
 		if resp != nil {
@@ -150,10 +155,14 @@ func runPromptIDs(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.Ge
 			return nil, vlmrt.Stats{}, err
 		}
 	}
+	budget, err := f.genFlags.imageBudget()
+	if err != nil {
+		return nil, vlmrt.Stats{}, err
+	}
 	for _, path := range f.images {
-		p, err := preprocessForEngine(ctx, e, path, f.resize)
+		p, err := preprocessForEngine(ctx, e, path, f.resize, vision.Budget(budget))
 		if err == nil {
-			err = encode(p, e.Grid.PatchesPerSide(), e.Grid.PatchesPerSide())
+			err = encode(p.Patches, p.Patch.Rows, p.Patch.Cols)
 		}
 		if err != nil {
 			return nil, vlmrt.Stats{}, err

@@ -58,6 +58,11 @@ func runTokenize(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			if err != nil {
 				return usageError("--decode: %q is not a token id", f)
 			}
+			// An id outside the vocabulary has no text: dropping it
+			// silently would print a wrong (or empty) decoding.
+			if v < 0 || v >= int64(tok.VocabSize()) {
+				return usageError("--decode: token id %d is outside the vocabulary (0..%d)", v, tok.VocabSize()-1)
+			}
 			ids = append(ids, int32(v))
 		}
 		_, err := fmt.Fprintln(stdout, tok.Decode(ids, *skipSpecial))

@@ -11,9 +11,9 @@ import (
 	"testing"
 
 	"github.com/vlmrt/vlmrt/config"
+	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/internal/f16"
 	"github.com/vlmrt/vlmrt/internal/kernels"
-	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
 	"github.com/vlmrt/vlmrt/internal/weights"
 )

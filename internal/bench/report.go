@@ -9,8 +9,8 @@ import (
 
 // WriteTable prints r as the readable table `vlmrt bench` shows.
 func (r *Result) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "vlmrt bench: %s, %d threads (%s, %d CPUs, %s), %s\n",
-		r.Model, r.Threads, r.GOARCH, r.CPUs, r.GoVersion, r.MeasuredAt.Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(w, "vlmrt bench: %s, %d threads, %s kernels (%s, %d CPUs, %s), %s\n",
+		r.Model, r.Threads, r.CPUPath, r.GOARCH, r.CPUs, r.GoVersion, r.MeasuredAt.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(w, "weights ready in %.1f s, whole run %.1f s", r.LoadSeconds, r.TotalSeconds)
 	if r.LoadAverage > 0 {
 		fmt.Fprintf(w, ", load average %.2f at start", r.LoadAverage)
@@ -53,5 +53,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 		row("vision encode", fmt.Sprintf("%.0f ms", r.VisionMs),
 			fmt.Sprintf("one 448×448 image (%d patches): %.1f GFLOP at %.0f GFLOP/s", r.VisionPatches, r.VisionGFLOP, r.VisionGFLOPs))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	writeBudgetTable(w, r.ImageBudgets)
+	return nil
 }

@@ -15,12 +15,12 @@ import (
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/decoder"
-	"github.com/vlmrt/vlmrt/internal/kernels"
-	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
-	"github.com/vlmrt/vlmrt/vision"
 	"github.com/vlmrt/vlmrt/internal/weights"
+	"github.com/vlmrt/vlmrt/mrope"
+	"github.com/vlmrt/vlmrt/vision"
 )
 
 // Measurement names, for Options.Skip.
@@ -76,6 +76,9 @@ type Options struct {
 	Seed uint64
 	// Skip names measurements not to run (see Steps); their results are 0.
 	Skip []string
+	// ImageTokens lists native-resolution budgets (max image tokens) at
+	// which vision and prefill are measured (see native.go); empty = none.
+	ImageTokens []int
 }
 
 // Result is one benchmark run. The first eight fields are issue 6's
@@ -89,6 +92,8 @@ type Result struct {
 	PrefillS1TokS        float64 `json:"prefill_s1_tok_s"`
 	VisionMs             float64 `json:"vision_ms"`
 	Threads              int     `json:"threads"`
+	// CPUPath is the kernel path that ran (kernels.Path: avx512, avx2, neon, generic).
+	CPUPath string `json:"cpu_path"`
 
 	// Model is the shape name or the model directory.
 	Model string `json:"model"`
@@ -131,6 +136,8 @@ type Result struct {
 	// (Linux only): above the core count, other work was competing for
 	// the cores and the memory bus, and the numbers are low.
 	LoadAverage float64 `json:"load_avg_1m,omitempty"`
+	// ImageBudgets is the native-resolution sweep (Options.ImageTokens).
+	ImageBudgets []BudgetResult `json:"image_budgets,omitempty"`
 }
 
 // Qwen3-VL chat ids (docs/design.md §2.4) framing the benchmark prompt.
@@ -160,7 +167,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		defer kernels.SetThreads(prev)
 	}
 	res := &Result{
-		Threads: kernels.Threads(), Skipped: opt.Skip, GOARCH: goruntime.GOARCH, GoVersion: goruntime.Version(),
+		Threads: kernels.Threads(), CPUPath: kernels.Path(), Skipped: opt.Skip, GOARCH: goruntime.GOARCH, GoVersion: goruntime.Version(),
 		CPUs: goruntime.NumCPU(), MeasuredAt: time.Now().UTC().Truncate(time.Second), LoadAverage: loadAverage(),
 	}
 
@@ -282,6 +289,11 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 			res.DecodeBandwidthRatio = float64(res.BytesPerToken) * tokS / (res.ReadBandwidthGBs * 1e9)
 		}
 	}
+	if len(opt.ImageTokens) > 0 && needVision {
+		if res.ImageBudgets, err = measureBudgets(ctx, e, opt, rng, progress); err != nil {
+			return nil, err
+		}
+	}
 	res.TotalSeconds = time.Since(start).Seconds()
 	return res, nil
 }
@@ -317,6 +329,11 @@ func (o *Options) normalize() error {
 		return fmt.Errorf("bench: prefill chunk %d must be ≥ 0 (0 = the runtime's default)", o.PrefillChunk)
 	case o.BandwidthBytes < 1<<20:
 		return fmt.Errorf("bench: bandwidth probe of %d bytes is too small (want ≥ 1 MiB; the default 1 GiB is far larger than any cache)", o.BandwidthBytes)
+	}
+	for _, n := range o.ImageTokens {
+		if n < 4 || n > 16384 {
+			return fmt.Errorf("bench: image token budget %d must be within 4..16384", n)
+		}
 	}
 	for _, s := range o.Skip {
 		if !slices.Contains(Steps(), s) {
@@ -371,9 +388,8 @@ func (o *Options) engine(ctx context.Context, needVision bool, progress func(str
 	}
 	// A benchmark decodes a fixed number of tokens: whatever the weights
 	// predict, no token ends the turn.
-	bench := *e
-	bench.EOS = nil
-	return &bench, embedRow, closeFn, nil
+	e.EOS = nil
+	return e, embedRow, closeFn, nil
 }
 
 // releasing drops a synthetic tensor from the map once its loader has

@@ -75,7 +75,7 @@ func (b *Backend) EncodeImage(ctx context.Context, patches []float32, gridH, gri
 		return nil, fmt.Errorf("%w: the Core AI vision bundle was not opened (text-only)", engine.ErrUnsupportedInput)
 	}
 	if side := 2 * b.info.GridSide; gridH != side || gridW != side {
-		return nil, fmt.Errorf("%w: a %d×%d patch grid; the Core AI vision graph takes the fixed %d×%d grid (448×448 pixels, %d image tokens), not native resolution",
+		return nil, fmt.Errorf("%w: a %d×%d patch grid; the Core AI vision graph takes the fixed %d×%d grid (448×448 pixels, %d image tokens), not native resolution (use --resize plain, or vlmrt.ResizePlain)",
 			engine.ErrUnsupportedInput, gridH, gridW, side, side, b.info.Slots)
 	}
 	b.encMu.Lock()

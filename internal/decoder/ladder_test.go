@@ -6,8 +6,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/internal/weights"
+	"github.com/vlmrt/vlmrt/mrope"
 )
 
 // TestLadder climbs the golden ladder for every prompt, in f32 mode against

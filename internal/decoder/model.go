@@ -5,8 +5,8 @@ import (
 	"fmt"
 
 	"github.com/vlmrt/vlmrt/config"
-	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/internal/weights"
+	"github.com/vlmrt/vlmrt/mrope"
 )
 
 // Tensor name prefixes of a Hugging Face Qwen3-VL checkpoint.

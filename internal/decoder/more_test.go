@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/internal/weights"
+	"github.com/vlmrt/vlmrt/mrope"
 )
 
 // TestTwoImages runs the general form: two 14×14 images in one prompt with

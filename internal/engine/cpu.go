@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/decoder"
 	"github.com/vlmrt/vlmrt/internal/kernels"
+	"github.com/vlmrt/vlmrt/internal/memfit"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
 	"github.com/vlmrt/vlmrt/internal/weights"
 	"github.com/vlmrt/vlmrt/mrope"
@@ -88,21 +90,29 @@ func openCPU(ctx context.Context, req OpenRequest) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if loc.Tokenizer == "" {
-		return nil, fmt.Errorf("%s: no tokenizer files (tokenizer.json) found; vlmrt needs them to read prompts", req.Path)
-	}
-	tok, err := tokenizer.Load(loc.Tokenizer)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkSpecialIDs(cfg, tok); err != nil {
-		return nil, err
-	}
 	if req.Threads > 0 {
 		kernels.SetThreads(req.Threads)
 	}
 	set, err := loc.OpenWeights()
 	if err != nil {
+		return nil, err
+	}
+	// Refuse a model that cannot fit before copying gigabytes into memory
+	// (the OS would kill the process half-way instead).
+	if err := memfit.Check(fmt.Sprintf("%s in %s", req.Path, req.Precision), residentBytes(set, cfg.TieWordEmbeddings, req.Precision, req.NoVision)); err != nil {
+		set.Close()
+		return nil, err
+	}
+	if loc.Tokenizer == "" {
+		set.Close()
+		return nil, fmt.Errorf("%s: no tokenizer files (tokenizer.json) found; vlmrt needs them to read prompts", req.Path)
+	}
+	tok, err := tokenizer.Load(loc.Tokenizer)
+	if err == nil {
+		err = checkSpecialIDs(cfg, tok)
+	}
+	if err != nil {
+		set.Close()
 		return nil, err
 	}
 	src := newProgressSource(set, req.Progress)
@@ -281,3 +291,42 @@ var (
 	_ weights.Source = (*progressSource)(nil)
 	_ Backend        = (*CPU)(nil)
 )
+
+// residentBytes estimates the memory loading takes beyond the mapped files:
+// decoder linears and the head quantized to int8 with a float16 scale per
+// 32 values (or widened to float32), norms and the vision tower widened to
+// float32. The embedding and tensors already stored as int8 stay mapped
+// and are paged in on use, so they do not count; the KV cache grows with
+// the conversation and is bounded by the context length.
+func residentBytes(set *safetensors.Set, tied bool, p weights.Precision, noVision bool) int64 {
+	var total int64
+	for _, name := range set.Names() {
+		t, err := set.Tensor(name)
+		if err != nil {
+			continue
+		}
+		n := int64(t.NumElements())
+		linear := func() int64 {
+			if p == weights.F32 {
+				return 4 * n
+			}
+			return n + n/16 // int8 + one float16 scale per 32
+		}
+		switch {
+		case t.DType == safetensors.I8 || strings.HasSuffix(name, ".scales"):
+		case strings.HasPrefix(name, "model.visual."):
+			if !noVision {
+				total += 4 * n
+			}
+		case strings.HasSuffix(name, "embed_tokens.weight"):
+			if tied {
+				total += linear()
+			}
+		case len(t.Shape) == 2:
+			total += linear()
+		default:
+			total += 4 * n
+		}
+	}
+	return total
+}

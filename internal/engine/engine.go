@@ -13,6 +13,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/vlmrt/vlmrt/config"
@@ -32,6 +33,12 @@ type Engine struct {
 	ContextLength int
 	// EOS ends a turn when generated (<|im_end|>, <|endoftext|>, ...).
 	EOS []int32
+
+	// closed is set by MarkClosed before the model is released: work
+	// started afterwards fails with ErrClosed instead of reading freed
+	// memory. (The owner must still not release while work runs: the root
+	// package's Model holds a lock for that.)
+	closed atomic.Bool
 }
 
 // DefaultContextLength caps the default context: the KV cache grows with
@@ -79,8 +86,25 @@ func checkContextLength(cfg *config.Model, n int) error {
 	return nil
 }
 
-// Close releases the backend.
-func (e *Engine) Close() error { return e.Backend.Close() }
+// Close marks the engine closed and releases the backend. The owner must
+// not call it while work runs (the root package's Model holds a lock).
+func (e *Engine) Close() error {
+	if e.closed.Swap(true) {
+		return nil
+	}
+	return e.Backend.Close()
+}
+
+// MarkClosed makes every later encode and turn fail with ErrClosed.
+func (e *Engine) MarkClosed() { e.closed.Store(true) }
+
+// checkOpen returns ErrClosed once the engine's model is released.
+func (e *Engine) checkOpen() error {
+	if e.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
 
 // EncodePatches runs the vision encoder once on an image's patches for the
 // engine's grid (docs/design.md §2 step 2).
@@ -91,6 +115,9 @@ func (e *Engine) EncodePatches(ctx context.Context, patches []float32) (*Image, 
 // EncodeGrid encodes patches laid out on a gridH×gridW patch grid
 // (block-major), for native-resolution input.
 func (e *Engine) EncodeGrid(ctx context.Context, patches []float32, gridH, gridW int) (*Image, error) {
+	if err := e.checkOpen(); err != nil {
+		return nil, err
+	}
 	merge := e.Config.Vision.SpatialMergeSize
 	if merge <= 0 || gridH <= 0 || gridW <= 0 || gridH%merge != 0 || gridW%merge != 0 {
 		return nil, fmt.Errorf("%w: a %d×%d patch grid is not a positive multiple of the merge size %d", ErrUnsupportedInput, gridH, gridW, merge)

@@ -14,6 +14,8 @@ var (
 	ErrUnsupportedInput = errors.New("unsupported input")
 	// ErrCancelled: generation stopped because its context ended.
 	ErrCancelled = errors.New("cancelled")
+	// ErrClosed: the model was closed (its weights are unmapped).
+	ErrClosed = errors.New("vlmrt: model is closed")
 )
 
 // cancelled wraps a context error so it matches both ErrCancelled and the

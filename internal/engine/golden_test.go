@@ -246,10 +246,15 @@ func TestKVCacheF16(t *testing.T) {
 	input := Input{IDs: in.Prompts["image"].IDs, Images: []*Image{imageFromFile(t, e, tinyA+"/golden/image1.png")}}
 	full := e.NewSession()
 	ref, _ := generate(t, full, input, Options{MaxTokens: 24})
-	e16 := *e
-	cpu16 := *e.CPU()
-	cpu16.KVCacheF16 = true
-	e16.Backend = &cpu16
+	ck, err := bundle.OpenCheckpoint(tinyA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e16, err := NewEngine(context.Background(), ck.Tensors, ck.Config, nil, LoadOptions{Precision: weights.Int8, ContextLength: 4096, KVCacheF16: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e16.EOS = e.EOS
 	half := e16.NewSession()
 	got, _ := generate(t, half, input, Options{MaxTokens: 24})
 	if !half.seq.(*cpuSequence).c.F16() {

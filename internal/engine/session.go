@@ -197,6 +197,9 @@ func (s *Session) padID() int32 { return s.e.Config.ImageTokenID }
 func (s *Session) Generate(ctx context.Context, in Input, opt Options, yield func(Token) bool) (Stats, error) {
 	start := time.Now()
 	st := Stats{Images: len(in.Images)}
+	if err := s.e.checkOpen(); err != nil {
+		return st, err
+	}
 	if err := opt.Validate(); err != nil {
 		return st, err
 	}

@@ -45,7 +45,7 @@ func goExpf(y float32) float32 {
 // sigmoidMul sets x[i] = x[i]·σ(a·x[i] + b·x[i]³).
 func sigmoidMul(x []float32, a, b float32) {
 	n8 := 0
-	if haveActAsm {
+	if actAsm() {
 		n8 = len(x) &^ 7
 		if n8 > 0 {
 			sigmoidMulAsm(&x[0], n8, a, b)
@@ -62,7 +62,7 @@ func softmax(x []float32) {
 		return
 	}
 	n8 := 0
-	if haveActAsm {
+	if actAsm() {
 		n8 = len(x) &^ 7
 	}
 	m := float32(math.Inf(-1))

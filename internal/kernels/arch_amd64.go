@@ -4,9 +4,35 @@ package kernels
 
 import "golang.org/x/sys/cpu"
 
-// haveAsm selects the AVX2+FMA kernels; F16C widens the int8 block scales.
-// Without them (old or emulated CPUs) the pure-Go paths run.
-var haveAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
+// The kernel paths on amd64, best first. AVX2+FMA+F16C is the base of
+// every assembly kernel (F16C widens the int8 block scales); AVX-512
+// (F+BW+VL) adds the 512-bit int8 matrix-vector product that decode spends
+// its time in. Without AVX2 (old or emulated CPUs) the pure-Go paths run.
+var (
+	cpuAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
+	cpuAVX512 = cpuAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
+)
+
+// archPaths lists the paths this CPU supports, best first.
+func archPaths() []string {
+	var p []string
+	if cpuAVX512 {
+		p = append(p, PathAVX512)
+	}
+	if cpuAVX2 {
+		p = append(p, PathAVX2)
+	}
+	return append(p, PathGeneric)
+}
+
+// haveAsm selects the AVX2 kernels, useAVX512 the 512-bit ones on top;
+// setPath sets both.
+var haveAsm, useAVX512 bool
+
+func setArchPath(p string) {
+	haveAsm = p == PathAVX2 || p == PathAVX512
+	useAVX512 = p == PathAVX512
+}
 
 // Implemented in q8_amd64.s and f32_amd64.s.
 
@@ -25,7 +51,14 @@ func dotAVX2(a, b *float32, n int) float32
 //go:noescape
 func axpyAVX2(y *float32, a float32, x *float32, n int)
 
+//go:noescape
+func matVecQ8AVX512(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride int)
+
 func matVecQ8Blocks(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride int) {
+	if useAVX512 {
+		matVecQ8AVX512(y, q, scales, x, rows, blocks, rowBytes, scaleStride)
+		return
+	}
 	matVecQ8AVX2(y, q, scales, x, rows, blocks, rowBytes, scaleStride)
 }
 
@@ -42,7 +75,7 @@ func dotAsm(a, b *float32, n int) float32 { return dotAVX2(a, b, n) }
 func axpyAsm(y *float32, a float32, x *float32, n int) { axpyAVX2(y, a, x, n) }
 
 // The activation kernels need the same features as the matrix ones.
-var haveActAsm = haveAsm
+func actAsm() bool { return haveAsm }
 
 // Implemented in act_amd64.s.
 

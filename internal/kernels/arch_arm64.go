@@ -3,8 +3,13 @@
 package kernels
 
 // Every arm64 CPU has NEON (Advanced SIMD is mandatory in ARMv8-A), so
-// the assembly always runs; the kernels use only base ARMv8.0 instructions.
-const haveAsm = true
+// the assembly runs unless VLMRT_CPU=generic asks for the pure-Go path; the
+// kernels use only base ARMv8.0 instructions.
+var haveAsm = true
+
+func archPaths() []string { return []string{PathNEON, PathGeneric} }
+
+func setArchPath(p string) { haveAsm = p == PathNEON }
 
 // Implemented in q8_arm64.s and f32_arm64.s.
 
@@ -40,8 +45,8 @@ func dotAsm(a, b *float32, n int) float32 { return dotNEON(a, b, n) }
 func axpyAsm(y *float32, a float32, x *float32, n int) { axpyNEON(y, a, x, n) }
 
 // No vectorized activations here: softmax and the sigmoid-based activations
-// take their portable path (haveActAsm is false, so these are unreachable).
-const haveActAsm = false
+// take their portable path (actAsm is false, so these are unreachable).
+func actAsm() bool { return false }
 
 func expSubSumAsm(x *float32, n int, m float32) float32 { return 0 }
 func sigmoidMulAsm(x *float32, n int, a, b float32)     {}

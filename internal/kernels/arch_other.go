@@ -8,6 +8,10 @@ import "unsafe"
 // keep the shared code compiling and are correct if ever reached.
 const haveAsm = false
 
+func archPaths() []string { return []string{PathGeneric} }
+
+func setArchPath(string) {}
+
 func matVecQ8Blocks(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride int) {
 	for r := 0; r < rows; r++ {
 		qs := unsafe.Slice((*int8)(unsafe.Add(unsafe.Pointer(q), r*rowBytes)), blocks*32)
@@ -39,8 +43,8 @@ func axpyAsm(y *float32, a float32, x *float32, n int) {
 }
 
 // No vectorized activations here: softmax and the sigmoid-based activations
-// take their portable path (haveActAsm is false, so these are unreachable).
-const haveActAsm = false
+// take their portable path (actAsm is false, so these are unreachable).
+func actAsm() bool { return false }
 
 func expSubSumAsm(x *float32, n int, m float32) float32 { return 0 }
 func sigmoidMulAsm(x *float32, n int, a, b float32)     {}

@@ -99,3 +99,27 @@ func BenchmarkReadBandwidth(b *testing.B) {
 		b.ReportMetric(gbs, "GB/s")
 	}
 }
+
+// BenchmarkMatVecQ8Paths compares the kernel paths on one core with the
+// weights in cache (512 KiB): the compute ceiling of each path, which
+// decides whether decode can reach the memory bandwidth on a machine whose
+// bandwidth per core exceeds it.
+func BenchmarkMatVecQ8Paths(b *testing.B) {
+	saved := Path()
+	defer SetPath(saved)
+	prev := Threads()
+	SetThreads(1)
+	defer SetThreads(prev)
+	w := benchQ8(256, 2048)
+	x := randF32(rand.New(rand.NewPCG(1, 1)), 2048)
+	y := make([]float32, 256)
+	for _, p := range Paths() {
+		SetPath(p)
+		b.Run(p, func(b *testing.B) {
+			b.SetBytes(w.Bytes())
+			for b.Loop() {
+				MatVecQ8(y, w, x)
+			}
+		})
+	}
+}

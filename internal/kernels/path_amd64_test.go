@@ -4,16 +4,21 @@ package kernels
 
 import "testing"
 
-// eachPath runs f with the AVX2 kernels (when the CPU has them) and with
-// the pure-Go fallback that CPUs without AVX2 take.
+// eachPath runs f on every kernel path this CPU supports (AVX-512, AVX2,
+// pure Go), restoring the active one afterwards.
 func eachPath(t *testing.T, f func(t *testing.T)) {
-	saved := haveAsm
-	defer func() { haveAsm = saved }()
-	if saved {
-		t.Run("avx2", f)
-	} else {
-		t.Log("CPU lacks AVX2/FMA/F16C: assembly path not exercised")
+	saved := Path()
+	defer SetPath(saved)
+	if !cpuAVX512 {
+		t.Log("CPU lacks AVX-512 F/BW/VL: the 512-bit path is not exercised here")
 	}
-	haveAsm = false
-	t.Run("go", f)
+	if !cpuAVX2 {
+		t.Log("CPU lacks AVX2/FMA/F16C: assembly paths not exercised")
+	}
+	for _, p := range Paths() {
+		if err := SetPath(p); err != nil {
+			t.Fatal(err)
+		}
+		t.Run(p, f)
+	}
 }
