@@ -59,10 +59,10 @@ func (m *Model) NewCacheF16() *Cache {
 // F16 reports whether the cache stores float16 keys and values.
 func (c *Cache) F16() bool { return c.half }
 
-// newKV returns where layer li's keys and values for sequence indices
+// newKVAt returns where layer li's keys and values for sequence indices
 // base..base+n-1 are computed: straight into a float32 cache, or into
 // scratch that storeKV then rounds into a float16 cache.
-func (c *Cache) newKV(li, base, n int) (k, v []float32) {
+func (c *Cache) newKVAt(li, base, n int) (k, v []float32) {
 	kvd := c.m.kvHeads * c.m.headDim
 	if c.half {
 		return c.s.kNew[:n*kvd], c.s.vNew[:n*kvd]
@@ -70,7 +70,7 @@ func (c *Cache) newKV(li, base, n int) (k, v []float32) {
 	return c.k[li][base*kvd : (base+n)*kvd], c.v[li][base*kvd : (base+n)*kvd]
 }
 
-// storeKV commits what newKV returned (a no-op for a float32 cache).
+// storeKV commits what newKVAt returned (a no-op for a float32 cache).
 func (c *Cache) storeKV(li, base int, k, v []float32) {
 	if !c.half {
 		return
@@ -117,11 +117,15 @@ func (c *Cache) reserve(total int) {
 
 // prepare sizes the scratch for a batch of n tokens.
 func (c *Cache) prepare(n int) {
-	s := &c.s
-	if n <= s.tokens {
+	if n <= c.s.tokens {
 		return
 	}
-	m := c.m
+	c.s.alloc(c.m, n, c.half)
+}
+
+// alloc sizes the scratch for n rows; withKV adds the buffers new keys and
+// values are computed in before they are stored.
+func (s *scratch) alloc(m *Model, n int, withKV bool) {
 	s.x = make([]float32, n*m.hidden)
 	s.hn = make([]float32, n*m.hidden)
 	s.o = make([]float32, n*m.hidden)
@@ -132,7 +136,7 @@ func (c *Cache) prepare(n int) {
 	s.cos = make([]float32, n*m.headDim/2)
 	s.sin = make([]float32, n*m.headDim/2)
 	s.pos = make([][3]int32, n)
-	if c.half {
+	if withKV {
 		s.kNew = make([]float32, n*m.kvHeads*m.headDim)
 		s.vNew = make([]float32, n*m.kvHeads*m.headDim)
 	}

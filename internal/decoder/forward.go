@@ -99,7 +99,7 @@ func (m *Model) Forward(ctx context.Context, c *Cache, ids []int32, positions []
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		m.layerForward(c, li, base, n)
+		m.layerForward(s, c, li, n)
 		c.trace(LayerOut, li, base, n, s.x)
 		if li < m.deepstack && st.Slots > 0 {
 			for i, id := range ids {
@@ -154,11 +154,22 @@ func (m *Model) Positions(ids []int32, base int, st *Static) ([][3]int32, error)
 	return out, nil
 }
 
-// layerForward runs decoder layer li on the n tokens in c.s.x (sequence
-// indices base..base+n-1), updating the residual stream in place.
-func (m *Model) layerForward(c *Cache, li, base, n int) {
+// kvStore is where a layer's new keys and values go and how the new
+// queries attend: one cache for a Forward (n tokens at consecutive
+// indices), one cache per row for a ForwardBatch.
+type kvStore interface {
+	// newKV returns where layer li's keys and values of the n new rows are
+	// computed.
+	newKV(li, n int) (k, v []float32)
+	// attend commits k, v (as newKV returned them, QK-normed and rotated)
+	// and writes causal attention of the n query rows q into out.
+	attend(li, n int, q, out, k, v []float32)
+}
+
+// layerForward runs decoder layer li on the n rows in s.x, updating the
+// residual stream in place; kv holds the sequences the rows belong to.
+func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 	l := &m.layers[li]
-	s := &c.s
 	h, hd, half := m.hidden, m.headDim, m.headDim/2
 	qd, kvd := m.heads*hd, m.kvHeads*hd
 
@@ -166,7 +177,7 @@ func (m *Model) layerForward(c *Cache, li, base, n int) {
 	for i := 0; i < n; i++ {
 		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], l.inputNorm, m.eps)
 	}
-	kc, vc := c.newKV(li, base, n)
+	kc, vc := kv.newKV(li, n)
 	l.q.Forward(s.q[:n*qd], s.hn[:n*h], n)
 	l.k.Forward(kc, s.hn[:n*h], n)
 	l.v.Forward(vc, s.hn[:n*h], n)
@@ -186,19 +197,7 @@ func (m *Model) layerForward(c *Cache, li, base, n int) {
 		}
 	}
 
-	c.storeKV(li, base, kc, vc)
-
-	// Causal GQA attention: token i sees sequence indices 0..base+i.
-	s.attn = kernels.Attention{
-		Q: s.q[:n*qd], Out: s.att[:n*qd], N: n, Base: base, Heads: m.heads, KVHeads: m.kvHeads, Dim: hd,
-		Scale: float32(1 / math.Sqrt(float64(hd))), Scores: s.scores,
-	}
-	if c.half {
-		s.attn.K16, s.attn.V16 = c.k16[li], c.v16[li]
-	} else {
-		s.attn.K, s.attn.V = c.k[li], c.v[li]
-	}
-	s.attn.Run()
+	kv.attend(li, n, s.q[:n*qd], s.att[:n*qd], kc, vc)
 	l.o.Forward(s.o[:n*h], s.att[:n*qd], n)
 	kernels.Axpy(s.x[:n*h], 1, s.o[:n*h])
 
@@ -215,6 +214,31 @@ func (m *Model) layerForward(c *Cache, li, base, n int) {
 	}
 	l.down.Forward(s.o[:n*h], s.gate[:ni], n)
 	kernels.Axpy(s.x[:n*h], 1, s.o[:n*h])
+}
+
+// newKV: a Forward's n tokens go at the cache's indices c.n .. c.n+n-1.
+func (c *Cache) newKV(li, n int) (k, v []float32) { return c.newKVAt(li, c.n, n) }
+
+// attend stores the new keys and values and runs causal GQA attention:
+// token i sees sequence indices 0..c.n+i.
+func (c *Cache) attend(li, n int, q, out, k, v []float32) {
+	c.storeKV(li, c.n, k, v)
+	c.attention(&c.s.attn, li, n, q, out, c.s.scores)
+}
+
+// attention runs n query rows at indices c.n.. against layer li's cache.
+func (c *Cache) attention(a *kernels.Attention, li, n int, q, out, scores []float32) {
+	m := c.m
+	*a = kernels.Attention{
+		Q: q, Out: out, N: n, Base: c.n, Heads: m.heads, KVHeads: m.kvHeads, Dim: m.headDim,
+		Scale: float32(1 / math.Sqrt(float64(m.headDim))), Scores: scores,
+	}
+	if c.half {
+		a.K16, a.V16 = c.k16[li], c.v16[li]
+	} else {
+		a.K, a.V = c.k[li], c.v[li]
+	}
+	a.Run()
 }
 
 // trace reports rows of buf (n tokens from sequence index base) to the tracer.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/decoder"
@@ -27,7 +28,8 @@ type CPU struct {
 	// KVCacheF16 makes new sequences keep their KV cache in float16.
 	KVCacheF16 bool
 
-	files io.Closer // the mapped weights, closed by Close (nil: none)
+	files   io.Closer // the mapped weights, closed by Close (nil: none)
+	batches sync.Pool // *decoder.Batch scratch, reused by StepBatch
 }
 
 // LoadOptions controls NewCPU.
@@ -169,6 +171,30 @@ func (b *CPU) Close() error {
 	return err
 }
 
+// StepBatch implements BatchStepper: every weight matrix is read once for
+// the len(steps) tokens (the int8 GEMM path of batched prefill), attention
+// runs per sequence on its own cache.
+func (b *CPU) StepBatch(ctx context.Context, steps []Step, logits []float32) error {
+	n := len(steps)
+	caches := make([]*decoder.Cache, n)
+	ids := make([]int32, n)
+	pos := make([][3]int32, n)
+	statics := make([]*decoder.Static, n)
+	for i, st := range steps {
+		s, ok := st.Seq.(*cpuSequence)
+		if !ok || s.m != b.Decoder {
+			return fmt.Errorf("engine: step %d: sequence %T was not made by this CPU backend", i, st.Seq)
+		}
+		caches[i], ids[i], pos[i], statics[i] = s.c, st.ID, st.Pos, &s.st
+	}
+	batch, _ := b.batches.Get().(*decoder.Batch)
+	if batch == nil {
+		batch = b.Decoder.NewBatch()
+	}
+	defer b.batches.Put(batch)
+	return b.Decoder.ForwardBatch(ctx, batch, caches, ids, pos, statics, logits)
+}
+
 // cpuSequence is a decoder.Cache on its model with the host static inputs.
 type cpuSequence struct {
 	m  *decoder.Model
@@ -290,6 +316,7 @@ func (p *progressSource) Tensor(name string) (safetensors.Tensor, error) {
 var (
 	_ weights.Source = (*progressSource)(nil)
 	_ Backend        = (*CPU)(nil)
+	_ BatchStepper   = (*CPU)(nil)
 )
 
 // residentBytes estimates the memory loading takes beyond the mapped files:

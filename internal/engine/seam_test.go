@@ -1,0 +1,160 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/vlmrt/vlmrt/internal/weights"
+)
+
+// pickingBackend wraps the CPU backend so its sequences pick greedy tokens
+// themselves (as a GPU does on the device): the session's TokenPicker path.
+type pickingBackend struct {
+	*CPU
+	picks *int
+}
+
+func (b pickingBackend) NewSequence(ctx context.Context) (Sequence, error) {
+	s, err := b.CPU.NewSequence(ctx)
+	return &pickingSequence{Sequence: s, logits: make([]float32, b.Info().Vocab), picks: b.picks}, err
+}
+
+type pickingSequence struct {
+	Sequence
+	logits []float32
+	picks  *int
+}
+
+func (s *pickingSequence) CanPick(o Sampling) bool {
+	return o.Temperature == 0 && (o.RepeatPenalty == 0 || o.RepeatPenalty == 1)
+}
+
+func (s *pickingSequence) ForwardPick(ctx context.Context, ids []int32, positions [][3]int32, _ Sampling, _ []int32, _ float64) (int32, error) {
+	if err := s.Forward(ctx, ids, positions, LastLogits, s.logits); err != nil {
+		return 0, err
+	}
+	*s.picks++
+	return Argmax(s.logits), nil
+}
+
+// TestTokenPickerPath: a backend that picks tokens itself gives the tokens
+// of the host sampler (greedy), and the session lets it pick every decode
+// step; with settings it cannot honour, the host samples.
+func TestTokenPickerPath(t *testing.T) {
+	var in goldenInputs
+	readJSON(t, tinyA+"/golden/inputs.json", &in)
+	e := tinyEngine(t, weights.Int8)
+	input := Input{IDs: in.Prompts["image"].IDs, Images: []*Image{imageFromFile(t, e, tinyA+"/golden/image1.png")}}
+	want, _ := generate(t, e.NewSession(), input, Options{MaxTokens: 12})
+
+	picks := 0
+	pe, err := New(e.Config, nil, pickingBackend{CPU: e.CPU(), picks: &picks}, e.ContextLength)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pe.EOS = e.EOS
+	got, st := generate(t, pe.NewSession(), input, Options{MaxTokens: 12})
+	if !slices.Equal(got, want) {
+		t.Fatalf("picking backend tokens %v, host sampler %v", got, want)
+	}
+	if picks != st.GeneratedTokens-1 {
+		t.Fatalf("the backend picked %d of %d decode steps", picks, st.GeneratedTokens-1)
+	}
+	picks = 0
+	generate(t, pe.NewSession(), input, Options{MaxTokens: 4, Sampling: Sampling{Temperature: 0.7, Seed: 1}})
+	if picks != 0 {
+		t.Fatalf("the backend picked %d tokens with settings it cannot honour", picks)
+	}
+}
+
+// TestCPUStepBatch: the CPU backend's BatchStepper advances two sequences
+// (one holding an image) by one token each, with the tokens each gets from
+// its own Forward, and refuses a sequence of another backend.
+func TestCPUStepBatch(t *testing.T) {
+	var in goldenInputs
+	readJSON(t, tinyA+"/golden/inputs.json", &in)
+	e := tinyEngine(t, weights.Int8)
+	ctx := context.Background()
+	be := e.CPU()
+	img := imageFromFile(t, e, tinyA+"/golden/image1.png")
+	v := be.Info().Vocab
+
+	// Two sessions prefill their prompts; their sequences then step.
+	var seqs []Sequence
+	var next []int32
+	var pos []int32
+	for _, in := range []Input{{IDs: in.Prompts["image"].IDs, Images: []*Image{img}}, {IDs: in.Prompts["text"].IDs}} {
+		s := e.NewSession()
+		toks, _ := generate(t, s, in, Options{MaxTokens: 1})
+		seqs, next, pos = append(seqs, s.seq), append(next, toks[0]), append(pos, s.nextPos)
+	}
+	// A twin of each sequence steps alone, for reference.
+	var twins []Sequence
+	for i, in := range []Input{{IDs: in.Prompts["image"].IDs, Images: []*Image{img}}, {IDs: in.Prompts["text"].IDs}} {
+		s := e.NewSession()
+		generate(t, s, in, Options{MaxTokens: 1})
+		if s.seq.Len() != seqs[i].Len() {
+			t.Fatal("twin sessions differ")
+		}
+		twins = append(twins, s.seq)
+	}
+	logits := make([]float32, 2*v)
+	alone := make([]float32, v)
+	for step := 0; step < 4; step++ {
+		steps := make([]Step, len(seqs))
+		for i := range seqs {
+			steps[i] = Step{Seq: seqs[i], ID: next[i], Pos: [3]int32{pos[i], pos[i], pos[i]}}
+		}
+		if err := be.StepBatch(ctx, steps, logits); err != nil {
+			t.Fatal(err)
+		}
+		for i := range seqs {
+			if err := twins[i].Forward(ctx, []int32{steps[i].ID}, [][3]int32{steps[i].Pos}, LastLogits, alone); err != nil {
+				t.Fatal(err)
+			}
+			if got, want := Argmax(logits[i*v:(i+1)*v]), Argmax(alone); got != want {
+				t.Fatalf("step %d, sequence %d: batched token %d, alone %d", step, i, got, want)
+			}
+			if seqs[i].Len() != twins[i].Len() {
+				t.Fatalf("sequence %d holds %d tokens batched, %d alone", i, seqs[i].Len(), twins[i].Len())
+			}
+			next[i], pos[i] = Argmax(alone), pos[i]+1
+		}
+	}
+	foreign := &pickingSequence{Sequence: seqs[0]}
+	if err := be.StepBatch(ctx, []Step{{Seq: foreign, ID: 1}}, logits); err == nil {
+		t.Fatal("StepBatch accepted a sequence of another backend")
+	}
+}
+
+// TestTruncateDropsImages: a failed turn's images leave the sequence with
+// its tokens, so the next image takes the same slots.
+func TestTruncateDropsImages(t *testing.T) {
+	e := tinyEngine(t, weights.Int8)
+	ctx := context.Background()
+	img := imageFromFile(t, e, tinyA+"/golden/image1.png")
+	seq, err := e.Backend.NewSequence(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer seq.Close()
+	for want := range 2 {
+		first, err := seq.AddImage(ctx, img.Handle)
+		if err != nil || first != 0 {
+			t.Fatalf("AddImage %d: first slot %d, %v; want 0", want, first, err)
+		}
+		if err := seq.Truncate(seq.Len()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := seq.AddImage(ctx, fakeHandle{}); !errors.Is(err, ErrUnsupportedInput) {
+		t.Fatalf("AddImage of a foreign handle: %v", err)
+	}
+}
+
+type fakeHandle struct{}
+
+func (fakeHandle) Tokens() int { return 196 }
+func (fakeHandle) Release()    {}
