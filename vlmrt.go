@@ -88,8 +88,10 @@ func WithPrecision(p Precision) Option { return func(o *options) { o.precision =
 // WithBackend forces an engine (default: automatic, which is the CPU).
 func WithBackend(b Backend) Option { return func(o *options) { o.backend = b } }
 
-// WithThreads sets the CPU worker count (default GOMAXPROCS). The CPU
-// kernels share one worker pool per process, so the last setting wins.
+// WithThreads sets the CPU worker count (default GOMAXPROCS, at most the
+// machine's CPU count). Each opened model owns its pool of workers, started
+// on first use and stopped by Close; the Chats of one model share it, each
+// kernel call using every thread in turn.
 func WithThreads(n int) Option { return func(o *options) { o.threads = n } }
 
 // WithContextLength bounds each conversation in tokens (default: the

@@ -186,6 +186,10 @@ func (e *Encoder) Config() *config.Vision {
 // TokensFor is the number of image tokens a gridH×gridW patch grid yields.
 func (e *Encoder) TokensFor(gridH, gridW int) int { return gridH * gridW / e.unit }
 
+// SetPool makes the encoder's products run on p's threads (nil: on the
+// caller alone). Call it before the encoder is shared.
+func (e *Encoder) SetPool(p *kernels.Pool) { e.shape.pool = p }
+
 // Encode runs the tower on patches [gridH·gridW, PatchDim] in block-major
 // order (gridH, gridW in patches: 28×28 for the fixed 448 grid).
 func (e *Encoder) Encode(ctx context.Context, patches []float32, gridH, gridW int) (*Output, error) {
@@ -212,7 +216,7 @@ func (e *Encoder) EncodeTrace(ctx context.Context, patches []float32, gridH, gri
 	trace("rot_sin", consts.sin, n, hd)
 
 	x := s.x[:n*hidden]
-	e.patchEmbed.Forward(x, patches, n)
+	e.patchEmbed.Forward(e.shape.pool, x, patches, n)
 	for i, v := range consts.pos {
 		x[i] += v
 	}

@@ -150,6 +150,7 @@ type towerShape struct {
 	eps                    float32
 	act                    func([]float32) // block MLP activation (hidden_act)
 	mergerAct              func([]float32) // patch mergers: always exact erf GELU (nn.GELU())
+	pool                   *kernels.Pool   // the model's threads (nil: the caller alone)
 }
 
 // forward runs block b on s.x in place. cos/sin are the grid's rotary
@@ -159,18 +160,18 @@ func (b *block) forward(s *scratch, t *towerShape, cos, sin []float32) {
 	x, h := s.x[:n*hidden], s.h[:n*hidden]
 	b.norm1.rows(h, x, hidden, t.eps)
 	qkv := s.qkv[:n*3*hidden]
-	b.qkv.Forward(qkv, h, n)
+	b.qkv.Forward(t.pool, qkv, h, n)
 	attention(s, t, qkv, cos, sin, h)
 	// proj writes into qkv's first n·hidden floats, which attention is done with.
 	out := qkv[:n*hidden]
-	b.proj.Forward(out, h, n)
+	b.proj.Forward(t.pool, out, h, n)
 	kernels.Axpy(x, 1, out)
 
 	b.norm2.rows(h, x, hidden, t.eps)
 	mid := s.mlp[:n*b.fc1.Rows]
-	b.fc1.Forward(mid, h, n)
+	b.fc1.Forward(t.pool, mid, h, n)
 	t.act(mid)
-	b.fc2.Forward(out, mid, n)
+	b.fc2.Forward(t.pool, out, mid, n)
 	kernels.Axpy(x, 1, out)
 }
 
@@ -205,12 +206,12 @@ func attention(s *scratch, t *towerShape, qkv, cos, sin, dst []float32) {
 		for c0 := 0; c0 < n; c0 += s.chunk {
 			c := min(s.chunk, n-c0)
 			sc := s.scores[:c*n]
-			kernels.MatMulF32(sc, kh, n, hd, qh[c0*hd:(c0+c)*hd], c)
+			t.pool.MatMulF32(sc, kh, n, hd, qh[c0*hd:(c0+c)*hd], c)
 			for i := 0; i < c; i++ {
 				kernels.Softmax(sc[i*n : (i+1)*n])
 			}
 			o := s.headOut[:c*hd]
-			kernels.MatMulF32(o, vth, hd, n, sc, c)
+			t.pool.MatMulF32(o, vth, hd, n, sc, c)
 			for i := 0; i < c; i++ {
 				copy(dst[(c0+i)*hidden+hh*hd:(c0+i)*hidden+(hh+1)*hd], o[i*hd:(i+1)*hd])
 			}
@@ -229,9 +230,9 @@ func (m *merger) forward(dst []float32, s *scratch, t *towerShape, x []float32, 
 		m.norm.rows(in, x[:n*hidden], unit*hidden, t.eps)
 	}
 	mid := s.mlp[:tokens*m.fc1.Rows]
-	m.fc1.Forward(mid, in, tokens)
+	m.fc1.Forward(t.pool, mid, in, tokens)
 	t.mergerAct(mid)
-	m.fc2.Forward(dst[:tokens*m.fc2.Rows], mid, tokens)
+	m.fc2.Forward(t.pool, dst[:tokens*m.fc2.Rows], mid, tokens)
 }
 
 // activation maps config.json's hidden_act to a kernel. Names follow

@@ -13,9 +13,9 @@ import (
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/internal/f16"
-	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
 	"github.com/vlmrt/vlmrt/internal/weights"
+	goruntime "runtime"
 )
 
 // TestShapesMatchDesignTable checks each synthesized config against the
@@ -232,8 +232,8 @@ func TestRunTiny(t *testing.T) {
 			t.Errorf("%s = %v, want a positive number", k, m[k])
 		}
 	}
-	if res.Threads != kernels.Threads() {
-		t.Errorf("threads %d, kernels use %d", res.Threads, kernels.Threads())
+	if res.Threads != goruntime.GOMAXPROCS(0) {
+		t.Errorf("threads %d, want GOMAXPROCS %d", res.Threads, goruntime.GOMAXPROCS(0))
 	}
 	if res.ReadBandwidthBeforeGBs <= 0 || res.ReadBandwidthAfterGBs <= 0 || res.ReadBandwidthGBs != max(res.ReadBandwidthBeforeGBs, res.ReadBandwidthAfterGBs) {
 		t.Errorf("bandwidth %v, want the better of the probes before (%v) and after decode (%v)",

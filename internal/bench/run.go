@@ -161,13 +161,12 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		return nil, err
 	}
 	skip := func(step string) bool { return slices.Contains(opt.Skip, step) }
-	if opt.Threads > 0 {
-		prev := kernels.Threads()
-		kernels.SetThreads(opt.Threads)
-		defer kernels.SetThreads(prev)
+	// The model's worker pool and the bandwidth probe use the same count.
+	if opt.Threads == 0 {
+		opt.Threads = goruntime.GOMAXPROCS(0)
 	}
 	res := &Result{
-		Threads: kernels.Threads(), CPUPath: kernels.Path(), Skipped: opt.Skip, GOARCH: goruntime.GOARCH, GoVersion: goruntime.Version(),
+		Threads: opt.Threads, CPUPath: kernels.Path(), Skipped: opt.Skip, GOARCH: goruntime.GOARCH, GoVersion: goruntime.Version(),
 		CPUs: goruntime.NumCPU(), MeasuredAt: time.Now().UTC().Truncate(time.Second), LoadAverage: loadAverage(),
 	}
 
@@ -202,6 +201,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		return nil, err
 	}
 	defer closeFn()
+	defer e.Close() // stops the model's worker pool
 	res.LoadSeconds = time.Since(loadStart).Seconds()
 	res.Model = opt.Shape
 	if opt.ModelDir != "" {
@@ -378,7 +378,7 @@ func (o *Options) engine(ctx context.Context, needVision bool, progress func(str
 		src = releasing(ms)
 	}
 	progress("binding weights")
-	e, err = engine.NewEngine(ctx, src, cfg, nil, engine.LoadOptions{Precision: weights.Int8, NoVision: !needVision})
+	e, err = engine.NewEngine(ctx, src, cfg, nil, engine.LoadOptions{Precision: weights.Int8, NoVision: !needVision, Threads: o.Threads})
 	if err != nil {
 		closeFn()
 		return nil, 0, nil, err

@@ -104,7 +104,7 @@ func (m *Model) ForwardBatch(ctx context.Context, b *Batch, caches []*Cache, ids
 	for i := 0; i < n; i++ {
 		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], m.norm, m.eps)
 	}
-	m.head.Forward(logits[:n*m.vocab], s.hn[:n*h], n)
+	m.head.Forward(m.pool, logits[:n*m.vocab], s.hn[:n*h], n)
 	return nil
 }
 

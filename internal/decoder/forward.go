@@ -126,9 +126,9 @@ func (m *Model) Forward(ctx context.Context, c *Cache, ids []int32, positions []
 	}
 	switch want {
 	case LastLogits:
-		m.head.Forward(logits[:m.vocab], s.hn[(n-1)*h:n*h], 1)
+		m.head.Forward(m.pool, logits[:m.vocab], s.hn[(n-1)*h:n*h], 1)
 	case AllLogits:
-		m.head.Forward(logits[:n*m.vocab], s.hn[:n*h], n)
+		m.head.Forward(m.pool, logits[:n*m.vocab], s.hn[:n*h], n)
 	}
 	return nil
 }
@@ -178,9 +178,9 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], l.inputNorm, m.eps)
 	}
 	kc, vc := kv.newKV(li, n)
-	l.q.Forward(s.q[:n*qd], s.hn[:n*h], n)
-	l.k.Forward(kc, s.hn[:n*h], n)
-	l.v.Forward(vc, s.hn[:n*h], n)
+	l.q.Forward(m.pool, s.q[:n*qd], s.hn[:n*h], n)
+	l.k.Forward(m.pool, kc, s.hn[:n*h], n)
+	l.v.Forward(m.pool, vc, s.hn[:n*h], n)
 
 	// QK-norm per head, then M-RoPE.
 	for i := 0; i < n; i++ {
@@ -198,7 +198,7 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 	}
 
 	kv.attend(li, n, s.q[:n*qd], s.att[:n*qd], kc, vc)
-	l.o.Forward(s.o[:n*h], s.att[:n*qd], n)
+	l.o.Forward(m.pool, s.o[:n*h], s.att[:n*qd], n)
 	kernels.Axpy(s.x[:n*h], 1, s.o[:n*h])
 
 	// MLP block: RMSNorm → down(silu(gate) * up) → residual.
@@ -206,13 +206,13 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], l.postNorm, m.eps)
 	}
 	ni := n * m.inter
-	l.gate.Forward(s.gate[:ni], s.hn[:n*h], n)
-	l.up.Forward(s.up[:ni], s.hn[:n*h], n)
+	l.gate.Forward(m.pool, s.gate[:ni], s.hn[:n*h], n)
+	l.up.Forward(m.pool, s.up[:ni], s.hn[:n*h], n)
 	kernels.SiLU(s.gate[:ni])
 	for i, u := range s.up[:ni] {
 		s.gate[i] *= u
 	}
-	l.down.Forward(s.o[:n*h], s.gate[:ni], n)
+	l.down.Forward(m.pool, s.o[:n*h], s.gate[:ni], n)
 	kernels.Axpy(s.x[:n*h], 1, s.o[:n*h])
 }
 
@@ -231,7 +231,7 @@ func (c *Cache) attention(a *kernels.Attention, li, n int, q, out, scores []floa
 	m := c.m
 	*a = kernels.Attention{
 		Q: q, Out: out, N: n, Base: c.n, Heads: m.heads, KVHeads: m.kvHeads, Dim: m.headDim,
-		Scale: float32(1 / math.Sqrt(float64(m.headDim))), Scores: scores,
+		Scale: float32(1 / math.Sqrt(float64(m.headDim))), Scores: scores, Pool: m.pool,
 	}
 	if c.half {
 		a.K16, a.V16 = c.k16[li], c.v16[li]

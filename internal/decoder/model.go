@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/vlmrt/vlmrt/config"
+	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/internal/weights"
 	"github.com/vlmrt/vlmrt/mrope"
 )
@@ -36,7 +37,12 @@ type Model struct {
 	norm   []float32
 	head   *weights.Linear
 	rotary *mrope.Rotary
+	pool   *kernels.Pool // the model's threads (nil: the caller alone)
 }
+
+// SetPool makes the model's products and attention run on p's threads
+// (nil: on the caller alone). Call it before the model is shared.
+func (m *Model) SetPool(p *kernels.Pool) { m.pool = p }
 
 // layer holds one Qwen3 decoder layer's weights.
 type layer struct {

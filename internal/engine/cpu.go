@@ -27,6 +27,9 @@ type CPU struct {
 	Vision  *vision.Encoder // nil: loaded without the vision tower
 	// KVCacheF16 makes new sequences keep their KV cache in float16.
 	KVCacheF16 bool
+	// Pool is the model's worker threads, shared by every sequence and
+	// image encode of this model (started on first use, stopped by Close).
+	Pool *kernels.Pool
 
 	files   io.Closer // the mapped weights, closed by Close (nil: none)
 	batches sync.Pool // *decoder.Batch scratch, reused by StepBatch
@@ -43,6 +46,8 @@ type LoadOptions struct {
 	// KVCacheF16 stores each Session's keys and values as float16 (half the
 	// cache memory, values rounded once when stored).
 	KVCacheF16 bool
+	// Threads sizes the model's worker pool (0 = GOMAXPROCS).
+	Threads int
 	// Progress, if set, is told each loading stage as it starts.
 	Progress func(stage string)
 }
@@ -56,18 +61,20 @@ func NewCPU(ctx context.Context, src weights.Source, cfg *config.Model, opt Load
 	if err := checkContextLength(cfg, opt.ContextLength); err != nil {
 		return nil, err
 	}
-	b := &CPU{KVCacheF16: opt.KVCacheF16}
+	b := &CPU{KVCacheF16: opt.KVCacheF16, Pool: kernels.NewPool(opt.Threads)}
 	var err error
 	if !opt.NoVision {
 		progress("vision encoder")
 		if b.Vision, err = vision.LoadEncoder(ctx, src, cfg); err != nil {
 			return nil, err
 		}
+		b.Vision.SetPool(b.Pool)
 	}
 	progress("decoder")
 	if b.Decoder, err = decoder.Load(ctx, src, cfg, opt.Precision); err != nil {
 		return nil, err
 	}
+	b.Decoder.SetPool(b.Pool)
 	return b, nil
 }
 
@@ -91,9 +98,6 @@ func openCPU(ctx context.Context, req OpenRequest) (*Engine, error) {
 	cfg, err := loc.LoadConfig()
 	if err != nil {
 		return nil, err
-	}
-	if req.Threads > 0 {
-		kernels.SetThreads(req.Threads)
 	}
 	set, err := loc.OpenWeights()
 	if err != nil {
@@ -119,7 +123,7 @@ func openCPU(ctx context.Context, req OpenRequest) (*Engine, error) {
 	}
 	src := newProgressSource(set, req.Progress)
 	b, err := NewCPU(ctx, src, cfg, LoadOptions{
-		Precision: req.Precision, ContextLength: req.ContextLength, NoVision: req.NoVision, KVCacheF16: req.KVCacheF16,
+		Precision: req.Precision, ContextLength: req.ContextLength, NoVision: req.NoVision, KVCacheF16: req.KVCacheF16, Threads: req.Threads,
 		Progress: func(stage string) { src.stage = stage },
 	})
 	if err != nil {
@@ -161,8 +165,9 @@ func (b *CPU) EncodeImage(ctx context.Context, patches []float32, gridH, gridW i
 	return HostImage{out}, nil
 }
 
-// Close unmaps the weights.
+// Close stops the worker threads and unmaps the weights.
 func (b *CPU) Close() error {
+	b.Pool.Close()
 	if b.files == nil {
 		return nil
 	}

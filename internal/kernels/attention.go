@@ -18,25 +18,29 @@ type Attention struct {
 	// Scores is caller-owned scratch of at least Base+N floats, used when
 	// the computation runs on the calling goroutine alone.
 	Scores []float32
+	// Pool splits the (token, head) pairs across its threads (nil: the
+	// caller alone).
+	Pool *Pool
 }
 
 // Run computes Out. It allocates nothing.
 func (a *Attention) Run() {
 	items := a.N * a.Heads
-	if work := items * (a.Base + a.N) * a.Dim; work < parallelMin || !thePool.acquire() {
+	p := a.Pool
+	if work := items * (a.Base + a.N) * a.Dim; work < parallelMin || !p.acquire() {
 		a.rows(a.Scores, 0, items)
 		return
 	}
-	t := &thePool.tasks.attention
-	*t = attentionTask{a: a, pool: thePool}
-	thePool.run(t, items, 1)
+	t := &p.tasks.attention
+	*t = attentionTask{a: a, pool: p}
+	p.run(t, items, 1)
 	*t = attentionTask{}
-	thePool.release()
+	p.release()
 }
 
 type attentionTask struct {
 	a    *Attention
-	pool *pool
+	pool *Pool
 }
 
 func (t *attentionTask) run(slot, lo, hi int) {

@@ -3,6 +3,7 @@ package kernels
 import (
 	"context"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/vlmrt/vlmrt/internal/f16"
@@ -38,6 +39,9 @@ func benchQ8(rows, cols int) *quant.Matrix {
 	return m
 }
 
+// benchPool runs the benchmarks' products on every core, as a model does.
+var benchPool = NewPool(0)
+
 func BenchmarkMatVecQ8(b *testing.B) {
 	for _, sh := range decoderShapes {
 		b.Run(sh.name, func(b *testing.B) {
@@ -47,7 +51,7 @@ func BenchmarkMatVecQ8(b *testing.B) {
 			b.SetBytes(w.Bytes())
 			b.ResetTimer()
 			for b.Loop() {
-				MatVecQ8(y, w, x)
+				benchPool.MatVecQ8(y, w, x)
 			}
 		})
 	}
@@ -62,7 +66,7 @@ func BenchmarkMatMulQ8(b *testing.B) {
 				y := make([]float32, n*sh.rows)
 				b.ResetTimer()
 				for b.Loop() {
-					MatMulQ8(y, w, x, n)
+					benchPool.MatMulQ8(y, w, x, n)
 				}
 				b.ReportMetric(2*float64(n*sh.rows*sh.cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
@@ -83,7 +87,7 @@ func BenchmarkMatMulF32(b *testing.B) {
 			y := make([]float32, sh.n*sh.rows)
 			b.ResetTimer()
 			for b.Loop() {
-				MatMulF32(y, w, sh.rows, sh.cols, x, sh.n)
+				benchPool.MatMulF32(y, w, sh.rows, sh.cols, x, sh.n)
 			}
 			b.ReportMetric(2*float64(sh.n*sh.rows*sh.cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 		})
@@ -92,7 +96,7 @@ func BenchmarkMatMulF32(b *testing.B) {
 
 func BenchmarkReadBandwidth(b *testing.B) {
 	for b.Loop() {
-		gbs, err := MeasureReadBandwidth(context.Background(), 1<<30, Threads())
+		gbs, err := MeasureReadBandwidth(context.Background(), 1<<30, runtime.GOMAXPROCS(0))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -107,9 +111,7 @@ func BenchmarkReadBandwidth(b *testing.B) {
 func BenchmarkMatVecQ8Paths(b *testing.B) {
 	saved := Path()
 	defer SetPath(saved)
-	prev := Threads()
-	SetThreads(1)
-	defer SetThreads(prev)
+	// The package function runs on one core (no pool).
 	w := benchQ8(256, 2048)
 	x := randF32(rand.New(rand.NewPCG(1, 1)), 2048)
 	y := make([]float32, 256)

@@ -8,8 +8,9 @@
 // [rows = outputs, cols = inputs]; activations X are [n, cols]; products
 // are Y[n, rows] = X · Wᵀ.
 //
-// The matrix products run on a persistent pool of SetThreads threads
-// (default GOMAXPROCS), split by output rows. On amd64 with AVX2+FMA+F16C
+// The matrix products run on the caller's Pool of threads (the Pool
+// methods; the package functions run on the caller alone), split by output
+// rows. On amd64 with AVX2+FMA+F16C
 // and on arm64 they use assembly; elsewhere, and with the build tag noasm,
 // pure Go. Fast paths sum in a different order than ref.go, so results
 // agree with it to float32 rounding, not bit for bit.
@@ -21,32 +22,45 @@ package kernels
 import "github.com/vlmrt/vlmrt/internal/quant"
 
 // MatVecQ8 computes y[r] = Σ_c deq(W)[r,c]·x[c] for every row r.
-func MatVecQ8(y []float32, w *quant.Matrix, x []float32) {
+func MatVecQ8(y []float32, w *quant.Matrix, x []float32) { (*Pool)(nil).MatVecQ8(y, w, x) }
+
+// MatVecQ8 is the package's MatVecQ8 on the pool's threads.
+func (p *Pool) MatVecQ8(y []float32, w *quant.Matrix, x []float32) {
 	checkQ8(y, w, x, 1)
-	matVecQ8(y, w, x)
+	matVecQ8(p, y, w, x)
 }
 
 // MatMulQ8 computes Y[n, w.Rows] = X[n, w.Cols] · deq(W)ᵀ.
 func MatMulQ8(y []float32, w *quant.Matrix, x []float32, n int) {
+	(*Pool)(nil).MatMulQ8(y, w, x, n)
+}
+
+// MatMulQ8 is the package's MatMulQ8 on the pool's threads.
+func (p *Pool) MatMulQ8(y []float32, w *quant.Matrix, x []float32, n int) {
 	checkQ8(y, w, x, n)
 	switch n {
 	case 0:
 	case 1:
-		matVecQ8(y, w, x)
+		matVecQ8(p, y, w, x)
 	default:
-		matMul(&matMulTask{y: y, wq: w, rows: w.Rows, cols: w.Cols, x: x, n: n})
+		matMul(p, &matMulTask{y: y, wq: w, rows: w.Rows, cols: w.Cols, x: x, n: n})
 	}
 }
 
 // MatMulF32 computes Y[n, rows] = X[n, cols] · Wᵀ with W [rows, cols].
 func MatMulF32(y, w []float32, rows, cols int, x []float32, n int) {
+	(*Pool)(nil).MatMulF32(y, w, rows, cols, x, n)
+}
+
+// MatMulF32 is the package's MatMulF32 on the pool's threads.
+func (p *Pool) MatMulF32(y, w []float32, rows, cols int, x []float32, n int) {
 	checkF32(y, w, rows, cols, x, n)
 	switch n {
 	case 0:
 	case 1:
-		matVecF32(y, w, rows, cols, x)
+		matVecF32(p, y, w, rows, cols, x)
 	default:
-		matMul(&matMulTask{y: y, wf: w, rows: rows, cols: cols, x: x, n: n})
+		matMul(p, &matMulTask{y: y, wf: w, rows: rows, cols: cols, x: x, n: n})
 	}
 }
 

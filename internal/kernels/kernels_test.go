@@ -182,9 +182,8 @@ func TestDotAxpy(t *testing.T) {
 
 // TestThreads runs the products on pools of several sizes (more threads
 // than cores included) and from concurrent callers, which must then share
-// or bypass the pool without corrupting each other's results.
+// the pool without corrupting each other's results.
 func TestThreads(t *testing.T) {
-	defer SetThreads(0)
 	rng := rand.New(rand.NewPCG(7, 8))
 	w := randQ8(rng, 700, 1000)
 	x := randF32(rng, 5*1000)
@@ -192,9 +191,10 @@ func TestThreads(t *testing.T) {
 	refMatMulQ8(want, w, x, 5)
 	tol := gamma(q8Depth(1000))
 	for _, threads := range []int{1, 2, 3, 8} {
-		SetThreads(threads)
-		if got := Threads(); got != threads {
-			t.Fatalf("Threads() = %d after SetThreads(%d)", got, threads)
+		p := NewPool(threads)
+		defer p.Close()
+		if got := p.Threads(); got != threads {
+			t.Fatalf("Threads() = %d for NewPool(%d)", got, threads)
 		}
 		var wg sync.WaitGroup
 		errs := make(chan string, 4)
@@ -205,10 +205,10 @@ func TestThreads(t *testing.T) {
 				y := make([]float32, 5*700)
 				for range 5 {
 					if g%2 == 0 {
-						MatMulQ8(y, w, x, 5)
+						p.MatMulQ8(y, w, x, 5)
 					} else {
 						for i := range 5 {
-							MatVecQ8(y[i*700:(i+1)*700], w, x[i*1000:(i+1)*1000])
+							p.MatVecQ8(y[i*700:(i+1)*700], w, x[i*1000:(i+1)*1000])
 						}
 					}
 					for i := range 5 {
@@ -233,21 +233,21 @@ func TestThreads(t *testing.T) {
 
 // TestNoAllocs: a decode step calls these hundreds of times per token.
 func TestNoAllocs(t *testing.T) {
-	defer SetThreads(0)
-	SetThreads(2)
+	p := NewPool(2)
+	defer p.Close()
 	rng := rand.New(rand.NewPCG(9, 10))
 	w := randQ8(rng, 512, 1024)
 	wf := randF32(rng, 512*1024)
 	x := randF32(rng, 8*1024)
 	y := make([]float32, 8*512)
 	cases := map[string]func(){
-		"MatVecQ8":     func() { MatVecQ8(y[:512], w, x[:1024]) },
-		"MatMulQ8":     func() { MatMulQ8(y, w, x, 8) },
-		"MatMulF32":    func() { MatMulF32(y, wf, 512, 1024, x, 8) },
-		"MatVecF32":    func() { MatMulF32(y, wf, 512, 1024, x, 1) },
+		"MatVecQ8":     func() { p.MatVecQ8(y[:512], w, x[:1024]) },
+		"MatMulQ8":     func() { p.MatMulQ8(y, w, x, 8) },
+		"MatMulF32":    func() { p.MatMulF32(y, wf, 512, 1024, x, 8) },
+		"MatVecF32":    func() { p.MatMulF32(y, wf, 512, 1024, x, 1) },
 		"Dot":          func() { _ = Dot(x, x) },
 		"Axpy":         func() { Axpy(y, 0.5, x[:len(y)]) },
-		"small MatMul": func() { MatMulQ8(y, randQ8Small, x, 2) },
+		"small MatMul": func() { p.MatMulQ8(y, randQ8Small, x, 2) },
 	}
 	for name, f := range cases {
 		f() // first call grows the per-thread panels
@@ -265,7 +265,7 @@ var randQ8Small = randQ8(rand.New(rand.NewPCG(11, 12)), 16, 64)
 // wake-up once made a worker run a job twice and hung the pool).
 func TestPoolParking(t *testing.T) {
 	saved := spinFor
-	defer func() { spinFor = saved; SetThreads(0) }()
+	defer func() { spinFor = saved }()
 	spinFor = time.Microsecond
 	rng := rand.New(rand.NewPCG(13, 14))
 	w := randQ8(rng, 300, 500)
@@ -281,7 +281,7 @@ func TestPoolParking(t *testing.T) {
 	go func() {
 		defer close(done)
 		for iter := range 200 {
-			SetThreads(1 + iter%5)
+			p := NewPool(1 + iter%5)
 			var wg sync.WaitGroup
 			for g := range 3 {
 				wg.Add(1)
@@ -290,10 +290,10 @@ func TestPoolParking(t *testing.T) {
 					y := make([]float32, 3*300)
 					for range 4 {
 						if g == 0 {
-							MatVecQ8(y[:300], w, x[:500])
+							p.MatVecQ8(y[:300], w, x[:500])
 							y = y[:300]
 						} else {
-							MatMulQ8(y, w, x, 3)
+							p.MatMulQ8(y, w, x, 3)
 						}
 					}
 					for i, v := range y {
@@ -305,6 +305,7 @@ func TestPoolParking(t *testing.T) {
 				}()
 			}
 			wg.Wait()
+			p.Close()
 		}
 	}()
 	select {

@@ -21,7 +21,7 @@ type matMulTask struct {
 	rows, cols int
 	x          []float32
 	n          int
-	pool       *pool // owner of the per-thread panels; nil when run inline
+	pool       *Pool // owner of the per-thread panels; nil when run inline
 }
 
 func (t *matMulTask) run(slot, lo, hi int) {
@@ -129,22 +129,22 @@ func dequantRange(dst []float32, w *quant.Matrix, r, kb, ke int) {
 	goDequantQ8(dst[done:len(q)], q[done:], s[full:])
 }
 
-func matMul(t *matMulTask) {
-	if !thePool.acquire() {
+func matMul(pool *Pool, t *matMulTask) {
+	if !pool.acquire() {
 		t.pool = nil
 		t.run(0, 0, t.rows)
 		return
 	}
-	p := &thePool.tasks.matMul
+	p := &pool.tasks.matMul
 	*p = *t
-	p.pool = thePool
+	p.pool = pool
 	if t.n*t.rows*t.cols < parallelMin {
 		p.run(0, 0, t.rows)
 	} else {
-		thePool.run(p, t.rows, rowBlock)
+		pool.run(p, t.rows, rowBlock)
 	}
 	*p = matMulTask{}
-	thePool.release()
+	pool.release()
 }
 
 // taskArgs holds one argument struct per parallel kernel, owned by the

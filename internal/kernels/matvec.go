@@ -47,28 +47,28 @@ func (t *matVecF32Task) run(_, lo, hi int) {
 	}
 }
 
-func matVecQ8(y []float32, w *quant.Matrix, x []float32) {
-	if w.Rows*w.Cols < parallelMin || !thePool.acquire() {
+func matVecQ8(p *Pool, y []float32, w *quant.Matrix, x []float32) {
+	if w.Rows*w.Cols < parallelMin || !p.acquire() {
 		matVecQ8Rows(y, w, x, 0, w.Rows)
 		return
 	}
-	t := &thePool.tasks.matVecQ8
+	t := &p.tasks.matVecQ8
 	*t = matVecQ8Task{y, w, x}
-	thePool.run(t, w.Rows, matVecGrain(w.Rows, w.Cols, thePool.threads))
+	p.run(t, w.Rows, matVecGrain(w.Rows, w.Cols, p.threads))
 	*t = matVecQ8Task{}
-	thePool.release()
+	p.release()
 }
 
-func matVecF32(y, w []float32, rows, cols int, x []float32) {
-	if rows*cols < parallelMin || !thePool.acquire() {
+func matVecF32(p *Pool, y, w []float32, rows, cols int, x []float32) {
+	if rows*cols < parallelMin || !p.acquire() {
 		(&matVecF32Task{y, w, rows, cols, x}).run(0, 0, rows)
 		return
 	}
-	t := &thePool.tasks.matVecF32
+	t := &p.tasks.matVecF32
 	*t = matVecF32Task{y, w, rows, cols, x}
-	thePool.run(t, rows, matVecGrain(rows, 4*cols, thePool.threads))
+	p.run(t, rows, matVecGrain(rows, 4*cols, p.threads))
 	*t = matVecF32Task{}
-	thePool.release()
+	p.release()
 }
 
 // matVecQ8Rows computes rows [r0, r1) of y = deq(W)·x.

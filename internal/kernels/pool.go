@@ -26,7 +26,7 @@ type task interface {
 // spinFor is how long an idle worker keeps polling before it parks. It
 // covers the gaps between consecutive matrix products of a decode step
 // (norms, rope, attention run on the caller) without burning a core when
-// the library is idle. Workers take its value when SetThreads starts them.
+// the library is idle. Workers take its value when a pool starts them.
 var spinFor = 200 * time.Microsecond
 
 type worker struct {
@@ -38,9 +38,24 @@ type worker struct {
 	wake   chan struct{}
 }
 
-type pool struct {
+// Pool is a set of worker threads the parallel kernels split their work
+// across. A loaded model owns one (sized by its thread setting), so two
+// models never fight over one pool and closing a model stops its threads.
+//
+// Workers start on the first parallel call (none run at import or while a
+// model is idle-loaded) and stop on Close. Calls from several goroutines
+// (concurrent chats on one model) take the pool in turn, each call using
+// every thread: a call waits for the running one (a few hundred
+// microseconds at most) instead of falling back to one thread. Go's mutex
+// hands the lock to a waiter that has waited over a millisecond, so no
+// caller starves.
+//
+// A nil *Pool is valid: every kernel then runs on the calling goroutine.
+type Pool struct {
 	mu      sync.Mutex // one parallel call at a time; guards the fields below
 	threads int        // including the calling goroutine
+	started bool       // workers running
+	closed  bool
 	workers []*worker
 	quit    chan struct{}
 
@@ -55,64 +70,80 @@ type pool struct {
 
 	scratch [][]float32 // per-slot buffers, grown on demand, reused
 	tasks   taskArgs    // argument structs, reused under mu
+
+	parallel atomic.Int64 // calls split across the workers (see ParallelCalls)
 }
 
-var thePool = newPool(runtime.GOMAXPROCS(0))
-
-func newPool(threads int) *pool {
-	p := &pool{}
-	p.resize(threads)
-	return p
-}
-
-// SetThreads sets how many threads kernels use (including the caller);
-// n ≤ 0 means GOMAXPROCS. It waits for a running kernel call to finish.
-func SetThreads(n int) {
-	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
+// NewPool returns a pool of threads threads including the caller (≤ 0:
+// GOMAXPROCS). It starts no goroutine until the first parallel call.
+func NewPool(threads int) *Pool {
+	if threads <= 0 {
+		threads = runtime.GOMAXPROCS(0)
 	}
-	thePool.mu.Lock()
-	defer thePool.mu.Unlock()
-	thePool.resize(n)
+	return &Pool{threads: threads, scratch: make([][]float32, threads)}
 }
 
-// Threads reports the number of threads kernels use.
-func Threads() int {
-	thePool.mu.Lock()
-	defer thePool.mu.Unlock()
-	return thePool.threads
+// Threads reports how many threads the pool's calls use (1 for nil).
+func (p *Pool) Threads() int {
+	if p == nil {
+		return 1
+	}
+	return p.threads
 }
 
-// resize stops the old workers and starts threads-1 new ones; p.mu held (or
-// p not yet shared).
-func (p *pool) resize(threads int) {
-	threads = max(1, threads)
-	if p.quit != nil {
+// ParallelCalls counts the kernel calls the pool split across its workers
+// (work accounting for tests and benchmarks: a call that ran on its caller
+// alone does not count).
+func (p *Pool) ParallelCalls() int64 {
+	if p == nil {
+		return 0
+	}
+	return p.parallel.Load()
+}
+
+// Close stops the workers, waiting for a running call to finish. Later
+// calls run on their caller alone. Close is idempotent.
+func (p *Pool) Close() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.started {
 		close(p.quit)
 	}
-	p.threads = threads
-	p.workers = p.workers[:0]
+	p.closed, p.started, p.workers = true, false, nil
+}
+
+// start launches threads-1 workers; p.mu held.
+func (p *Pool) start() {
 	p.quit = make(chan struct{})
-	for len(p.scratch) < threads {
-		p.scratch = append(p.scratch, nil)
-	}
 	seen := p.gen.Load()
-	for i := 1; i < threads; i++ {
+	for i := 1; i < p.threads; i++ {
 		w := &worker{wake: make(chan struct{}, 1)}
 		p.workers = append(p.workers, w)
 		go p.loop(w, i, seen, p.quit, spinFor)
 	}
+	p.started = true
 }
 
-// acquire takes the pool for one call. It fails instead of waiting when
-// another goroutine is using it: that caller then computes inline, which is
-// both correct and what two concurrent model calls on two cores want.
-func (p *pool) acquire() bool { return p.mu.TryLock() }
+// acquire takes the pool for one call, waiting for a running one; false
+// means run on the caller alone with no pool scratch (a nil pool).
+func (p *Pool) acquire() bool {
+	if p == nil {
+		return false
+	}
+	p.mu.Lock()
+	if !p.started && !p.closed && p.threads > 1 {
+		p.start()
+	}
+	return true
+}
 
-func (p *pool) release() { p.mu.Unlock() }
+func (p *Pool) release() { p.mu.Unlock() }
 
 // scratchFor returns slot's buffer with at least n floats; p.mu held.
-func (p *pool) scratchFor(slot, n int) []float32 {
+func (p *Pool) scratchFor(slot, n int) []float32 {
 	if cap(p.scratch[slot]) < n {
 		p.scratch[slot] = make([]float32, n)
 	}
@@ -121,11 +152,12 @@ func (p *pool) scratchFor(slot, n int) []float32 {
 
 // run executes t over items [0, total) in chunks of grain across all
 // threads and returns when every item is done; p.mu held.
-func (p *pool) run(t task, total, grain int) {
+func (p *Pool) run(t task, total, grain int) {
 	if len(p.workers) == 0 || total <= grain {
 		t.run(0, 0, total)
 		return
 	}
+	p.parallel.Add(1)
 	p.job, p.total, p.grain = t, total, grain
 	p.next.Store(0)
 	p.pending.Store(int32(len(p.workers)))
@@ -143,7 +175,7 @@ func (p *pool) run(t task, total, grain int) {
 }
 
 // work claims and runs chunks of the current job until none are left.
-func (p *pool) work(slot int) {
+func (p *Pool) work(slot int) {
 	for {
 		lo := int(p.next.Add(int64(p.grain))) - p.grain
 		if lo >= p.total {
@@ -153,7 +185,7 @@ func (p *pool) work(slot int) {
 	}
 }
 
-func (p *pool) loop(w *worker, slot int, seen uint64, quit chan struct{}, spin time.Duration) {
+func (p *Pool) loop(w *worker, slot int, seen uint64, quit chan struct{}, spin time.Duration) {
 	for {
 		start := time.Now()
 		for spins := 0; p.gen.Load() == seen; spins++ {

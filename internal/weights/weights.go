@@ -133,14 +133,14 @@ type Linear struct {
 }
 
 // Forward computes y[n, Rows] = x[n, Cols]·Wᵀ (+ bias).
-func (l *Linear) Forward(y, x []float32, n int) {
+func (l *Linear) Forward(p *kernels.Pool, y, x []float32, n int) {
 	switch {
 	case l.Q8 != nil && n == 1:
-		kernels.MatVecQ8(y[:l.Rows], l.Q8, x[:l.Cols])
+		p.MatVecQ8(y[:l.Rows], l.Q8, x[:l.Cols])
 	case l.Q8 != nil:
-		kernels.MatMulQ8(y[:n*l.Rows], l.Q8, x[:n*l.Cols], n)
+		p.MatMulQ8(y[:n*l.Rows], l.Q8, x[:n*l.Cols], n)
 	default:
-		kernels.MatMulF32(y[:n*l.Rows], l.F32, l.Rows, l.Cols, x[:n*l.Cols], n)
+		p.MatMulF32(y[:n*l.Rows], l.F32, l.Rows, l.Cols, x[:n*l.Cols], n)
 	}
 	if l.Bias != nil {
 		for i := 0; i < n; i++ {

@@ -68,8 +68,8 @@ func TestLoadLinear(t *testing.T) {
 		x[i] = float32(i) / 40
 	}
 	y1, y2 := make([]float32, 4), make([]float32, 4)
-	q.Forward(y1, x, 1)
-	mapped.Forward(y2, x, 1)
+	q.Forward(nil, y1, x, 1)
+	mapped.Forward(nil, y2, x, 1)
 	for i := range y1 {
 		if y1[i] != y2[i] {
 			t.Fatal("forward differs")
