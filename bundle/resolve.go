@@ -45,7 +45,7 @@ const TokenizerDir = "tokenizer"
 
 // fixedImageSide is the side of the fixed-grid input image (docs/design.md §2):
 // every image becomes (448 / (patch·merge))² = 196 image tokens.
-const fixedImageSide = 448
+const fixedImageSide = config.FixedImageSize
 
 // Bundle is one directory of a decoder/vision pair.
 type Bundle struct {

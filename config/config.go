@@ -55,6 +55,12 @@ type Vision struct {
 	RopeTheta float64 `json:"-"`
 }
 
+// FixedImageSize is the side, in pixels, of the fixed grid every image is
+// resized to unless native resolution is asked for (docs/design.md §2:
+// 448×448 → 28×28 patches of 16 → 14×14 = 196 image tokens). The one place
+// the number is written.
+const FixedImageSize = 448
+
 // Model is a whole Qwen3-VL configuration.
 type Model struct {
 	Architecture  string

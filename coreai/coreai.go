@@ -122,13 +122,13 @@ func coreAIVision(info coreai.Info) (config.Vision, error) {
 			return v, fmt.Errorf("the vision graph's patch width %d is not 3·2·P² for an integer patch size P", info.PatchDim)
 		}
 	}
-	perSide := engine.FixedImageSize / v.PatchSize
-	if perSide*v.PatchSize != engine.FixedImageSize || info.GridSide == 0 || perSide%info.GridSide != 0 {
-		return v, fmt.Errorf("the graph's %d×%d image tokens do not tile the %d-pixel fixed grid with %d-pixel patches", info.GridSide, info.GridSide, engine.FixedImageSize, v.PatchSize)
+	perSide := config.FixedImageSize / v.PatchSize
+	if perSide*v.PatchSize != config.FixedImageSize || info.GridSide == 0 || perSide%info.GridSide != 0 {
+		return v, fmt.Errorf("the graph's %d×%d image tokens do not tile the %d-pixel fixed grid with %d-pixel patches", info.GridSide, info.GridSide, config.FixedImageSize, v.PatchSize)
 	}
 	v.SpatialMergeSize = perSide / info.GridSide
 	if info.Patches > 0 && info.Patches != perSide*perSide {
-		return v, fmt.Errorf("the vision graph takes %d patches, want %d for a %d-pixel grid of %d-pixel patches", info.Patches, perSide*perSide, engine.FixedImageSize, v.PatchSize)
+		return v, fmt.Errorf("the vision graph takes %d patches, want %d for a %d-pixel grid of %d-pixel patches", info.Patches, perSide*perSide, config.FixedImageSize, v.PatchSize)
 	}
 	return v, nil
 }

@@ -4,6 +4,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/vlmrt/vlmrt/internal/kernels"
 )
 
 func axesString(a []Axis) string {
@@ -95,9 +97,9 @@ func TestRotaryRelative(t *testing.T) {
 		q, k := append([]float32(nil), q0...), append([]float32(nil), k0...)
 		c, s := make([]float32, 8), make([]float32, 8)
 		r.CosSin(c, s, [3]int32{pq, pq, pq})
-		r.Apply(q, c, s)
+		kernels.Rotate(q, c, s)
 		r.CosSin(c, s, [3]int32{pk, pk, pk})
-		r.Apply(k, c, s)
+		kernels.Rotate(k, c, s)
 		var d float64
 		var nq, n0 float64
 		for i := range q {

@@ -28,13 +28,45 @@ func SelfLocate(id int32, pos int, vocab int, shiftStart, shiftAmount int32, mer
 
 // RopeShift returns the host-side static inputs for one image whose first
 // <|image_pad|> is at sequence index firstPad, with pads = rows*cols merged
-// tokens: text from firstPad+pads on is shifted back by pads - max(rows, cols).
+// tokens: text from firstPad+pads on is shifted back by pads - max(rows, cols)
+// (the advance Cursor.Image makes instead of pads).
 func RopeShift(firstPad, pads, rows, cols int) (start, amount int32) {
-	return int32(firstPad + pads), int32(pads - max(rows, cols))
+	return int32(firstPad + pads), int32(pads) - imageAdvance(Grid{rows, cols})
 }
 
 // Grid is one image's merged token grid (rows × cols image tokens).
 type Grid struct{ Rows, Cols int }
+
+// ExtensionID is the id of image token slot (counted across every image of
+// the sequence, in order): vocab+slot, the id-space trick of
+// docs/design.md §2.5 that lets the embedding lookup read image rows.
+func ExtensionID(vocab, slot int) int32 { return int32(vocab + slot) }
+
+// Cursor is Hugging Face's get_rope_index rule as a running position, so a
+// conversation continues it turn after turn (the rule is translation
+// invariant). Next is the position the next text token takes.
+type Cursor struct{ Next int32 }
+
+// Text returns the next text token's (t, h, w) position and advances.
+func (c *Cursor) Text() [3]int32 {
+	p := c.Next
+	c.Next++
+	return [3]int32{p, p, p}
+}
+
+// Image writes the positions of an image block on grid g into dst
+// (len ≥ Rows*Cols): token k at (s0, s0+k/Cols, s0+k%Cols). Text after it
+// continues at s0 + max(Rows, Cols).
+func (c *Cursor) Image(g Grid, dst [][3]int32) {
+	s0 := c.Next
+	for k := range g.Rows * g.Cols {
+		dst[k] = [3]int32{s0, s0 + int32(k/g.Cols), s0 + int32(k%g.Cols)}
+	}
+	c.Next = s0 + imageAdvance(g)
+}
+
+// imageAdvance is how far an image block moves the rope position.
+func imageAdvance(g Grid) int32 { return int32(max(g.Rows, g.Cols)) }
 
 // RopeIndex is Hugging Face's get_rope_index for a prompt holding any number
 // of images (single frames). ids carry imageTokenID for every image token;
@@ -47,12 +79,11 @@ type Grid struct{ Rows, Cols int }
 // three axes.
 func RopeIndex(ids []int32, imageTokenID int32, grids []Grid) (positions [][3]int32, delta int32, err error) {
 	positions = make([][3]int32, len(ids))
-	next := int32(0) // the position the next text token takes
+	var cur Cursor
 	img := 0
 	for i := 0; i < len(ids); {
 		if ids[i] != imageTokenID {
-			positions[i] = [3]int32{next, next, next}
-			next++
+			positions[i] = cur.Text()
 			i++
 			continue
 		}
@@ -67,23 +98,21 @@ func RopeIndex(ids []int32, imageTokenID int32, grids []Grid) (positions [][3]in
 		if i+n > len(ids) {
 			return nil, 0, fmt.Errorf("mrope: image %d (grid %dx%d) needs %d image tokens from index %d, prompt has %d tokens", img, g.Rows, g.Cols, n, i, len(ids))
 		}
-		s0 := next
 		for k := 0; k < n; k++ {
 			if ids[i+k] != imageTokenID {
 				return nil, 0, fmt.Errorf("mrope: image %d (grid %dx%d) needs %d image tokens from index %d, found id %d at index %d", img, g.Rows, g.Cols, n, i, ids[i+k], i+k)
 			}
-			positions[i+k] = [3]int32{s0, s0 + int32(k/g.Cols), s0 + int32(k%g.Cols)}
 		}
-		next = s0 + int32(max(g.Rows, g.Cols))
+		cur.Image(g, positions[i:i+n])
 		i += n
 		img++
 	}
 	if img != len(grids) {
 		return nil, 0, fmt.Errorf("mrope: %d image grid(s) given but the prompt holds %d image(s)", len(grids), img)
 	}
-	// next is max position + 1: text positions are increasing and an image
+	// Next is max position + 1: text positions are increasing and an image
 	// block's largest coordinate is s0 + max(rows, cols) - 1.
-	return positions, next - int32(len(ids)), nil
+	return positions, cur.Next - int32(len(ids)), nil
 }
 
 // ExtensionIDs rewrites the i-th imageTokenID of ids to the extension id
@@ -101,7 +130,7 @@ func ExtensionIDs(ids []int32, imageTokenID int32, vocab int) (ext []int32, firs
 		if firstPad < 0 {
 			firstPad = i
 		}
-		ext[i] = int32(vocab + pads)
+		ext[i] = ExtensionID(vocab, pads)
 		pads++
 	}
 	return ext, firstPad, pads

@@ -45,15 +45,3 @@ func (r *Rotary) CosSin(cos, sin []float32, pos [3]int32) {
 		cos[j], sin[j] = float32(c), float32(s)
 	}
 }
-
-// Apply rotates one head x (len head_dim) in place, rotate-half layout:
-// element j pairs with j + head_dim/2 and both use frequency j.
-func (r *Rotary) Apply(x, cos, sin []float32) {
-	half := len(r.invFreq)
-	lo, hi := x[:half], x[half:2*half]
-	for j := range lo {
-		a, b := lo[j], hi[j]
-		lo[j] = a*cos[j] - b*sin[j]
-		hi[j] = b*cos[j] + a*sin[j]
-	}
-}

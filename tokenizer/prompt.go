@@ -3,15 +3,17 @@ package tokenizer
 import (
 	"errors"
 	"fmt"
+
+	"github.com/vlmrt/vlmrt/mrope"
 )
 
 // ImagePadToken is the placeholder the Qwen-VL chat templates emit once per
 // image; the processor expands it to one token per merged vision patch.
 const ImagePadToken = "<|image_pad|>"
 
-// TextOnlyRopeShiftStart is rope_shift_start for a prompt without images: a
+// TextOnlyRopeShiftStart (mrope.TextOnlyShiftStart) is rope_shift_start for a prompt without images: a
 // position no prompt reaches, so no text token is ever shifted (docs/design.md §2.6).
-const TextOnlyRopeShiftStart = 1 << 30
+const TextOnlyRopeShiftStart = mrope.TextOnlyShiftStart
 
 // ErrTooManyImages is wrapped by CheckImageLimit.
 var ErrTooManyImages = errors.New("too many images")
@@ -142,7 +144,8 @@ func (p *Prompt) RopeShift(gridRows, gridCols int) (start, amount int32, err err
 	if gridRows <= 0 || gridCols <= 0 || gridRows*gridCols != img.Len {
 		return 0, 0, fmt.Errorf("tokenizer: RopeShift: merged grid %dx%d does not match the image's %d pads", gridRows, gridCols, img.Len)
 	}
-	return int32(img.Start + img.Len), int32(img.Len - max(gridRows, gridCols)), nil
+	start, amount = mrope.RopeShift(img.Start, img.Len, gridRows, gridCols)
+	return start, amount, nil
 }
 
 // ExtensionIDs returns a copy of the ids with the i-th image pad of the
@@ -150,14 +153,6 @@ func (p *Prompt) RopeShift(gridRows, gridCols int) (start, amount int32, err err
 // id-space trick of docs/design.md §2.5. vocab is the model's embedding count
 // (config vocab_size), which must exceed every text id.
 func (p *Prompt) ExtensionIDs(vocab int) []int32 {
-	out := make([]int32, len(p.IDs))
-	copy(out, p.IDs)
-	slot := 0
-	for _, img := range p.Images {
-		for k := img.Start; k < img.Start+img.Len; k++ {
-			out[k] = int32(vocab + slot)
-			slot++
-		}
-	}
+	out, _, _ := mrope.ExtensionIDs(p.IDs, p.PadID, vocab)
 	return out
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/vlmrt/vlmrt/config"
 )
 
 // ErrAspectRatio is returned for an image too elongated for the processor.
@@ -32,7 +34,7 @@ const (
 	// screenshot or a tall receipt keeps its shape instead of being
 	// squeezed. The checkpoint's own ceiling (size.longest_edge,
 	// 16,777,216 pixels = 16,384 tokens) is available with --max-pixels.
-	DefaultMaxImagePixels = 448 * 448
+	DefaultMaxImagePixels = config.FixedImageSize * config.FixedImageSize
 	// MaxAspectRatio is the processor's limit: a longer side more than 200
 	// times the shorter is refused.
 	MaxAspectRatio = 200

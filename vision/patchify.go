@@ -1,6 +1,10 @@
 package vision
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/vlmrt/vlmrt/config"
+)
 
 // Grid describes the fixed patch grid the vision tower was configured for.
 // Every size in the pipeline derives from it, so a model with another
@@ -14,7 +18,9 @@ type Grid struct {
 
 // DefaultGrid is Qwen3-VL's preprocessor config at the fixed 448x448 input:
 // 28x28 patches of 16x16 pixels, 2 temporal copies, 2x2 merge → 196 tokens.
-func DefaultGrid() Grid { return Grid{ImageSize: 448, PatchSize: 16, TemporalPatch: 2, MergeSize: 2} }
+func DefaultGrid() Grid {
+	return Grid{ImageSize: config.FixedImageSize, PatchSize: 16, TemporalPatch: 2, MergeSize: 2}
+}
 
 // Validate reports whether the grid can be patchified and merged exactly.
 func (g Grid) Validate() error {

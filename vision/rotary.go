@@ -33,16 +33,3 @@ func rotaryTables(gridH, gridW, merge, headDim int, theta float64) (cos, sin []f
 	}
 	return cos, sin
 }
-
-// applyRotary rotates one head vector x (len headDim) in place with the
-// angles of one patch: x·cos + rotate_half(x)·sin, where rotate_half(x) =
-// [-x[d/2:], x[:d/2]]. scale multiplies the result (used to fold the
-// attention scale into q at no extra pass).
-func applyRotary(x, cos, sin []float32, scale float32) {
-	half := len(x) / 2
-	for j := 0; j < half; j++ {
-		a, b := x[j], x[j+half]
-		x[j] = (a*cos[j] - b*sin[j]) * scale
-		x[j+half] = (b*cos[j+half] + a*sin[j+half]) * scale
-	}
-}

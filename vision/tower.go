@@ -114,31 +114,17 @@ type scratch struct {
 	x       []float32 // residual stream [n, hidden]
 	h       []float32 // normalized input / attention output [n, hidden]
 	qkv     []float32 // [n, 3·hidden]
-	q, k    []float32 // head-major [heads, n, headDim]
-	vt      []float32 // head-major, transposed [heads, headDim, n]
-	scores  []float32 // [chunk, n]
-	headOut []float32 // [chunk, headDim] (sized chunk·hidden)
+	attn    kernels.AttentionWork
 	mlp     []float32 // [n, max(intermediate, hidden)]; also the merger fc1 output
 	mergeIn []float32 // [n, hidden] = [tokens, unit·hidden]
-	chunk   int       // query rows per attention product
 }
 
-// attentionChunkFloats bounds one score tile (queries × keys) so a large
-// dynamic-resolution image does not need an n×n matrix per head.
-const attentionChunkFloats = 1 << 20
-
 func newScratch(n, hidden, inter int) *scratch {
-	chunk := min(n, max(64, attentionChunkFloats/n))
 	return &scratch{
-		n: n, chunk: chunk,
+		n:       n,
 		x:       make([]float32, n*hidden),
 		h:       make([]float32, n*hidden),
 		qkv:     make([]float32, n*3*hidden),
-		q:       make([]float32, n*hidden),
-		k:       make([]float32, n*hidden),
-		vt:      make([]float32, n*hidden),
-		scores:  make([]float32, chunk*n),
-		headOut: make([]float32, chunk*hidden),
 		mlp:     make([]float32, n*max(inter, hidden)),
 		mergeIn: make([]float32, n*hidden),
 	}
@@ -175,48 +161,33 @@ func (b *block) forward(s *scratch, t *towerShape, cos, sin []float32) {
 	kernels.Axpy(x, 1, out)
 }
 
-// attention computes full bidirectional multi-head attention of the packed
-// qkv rows [n, q|k|v] into dst [n, hidden]. Each head's scores are the
-// matrix product Q·Kᵀ (K used as the weight matrix), softmaxed per row, and
-// multiplied by V (Vᵀ used as the weight matrix), a chunk of queries at a time.
+// attention computes full bidirectional multi-head attention of the fused
+// qkv rows [n, q|k|v] into dst [n, hidden]: the 2-D rotary angles are
+// applied to q and k in place (the attention scale folded into q, as the
+// reference folds it), then the one attention op runs non-causally on
+// views of the fused rows (its matrix-product path).
 func attention(s *scratch, t *towerShape, qkv, cos, sin, dst []float32) {
 	n, hidden, hd := s.n, t.hidden, t.headDim
 	scale := float32(1 / math.Sqrt(float64(hd)))
 	for p := 0; p < n; p++ {
 		row := qkv[p*3*hidden : (p+1)*3*hidden]
-		pc, ps := cos[p*hd:(p+1)*hd], sin[p*hd:(p+1)*hd]
+		// The tables repeat each angle for lane j and j+hd/2 (the traced
+		// rot_cos layout); the rotary op reads the first half.
+		pc, ps := cos[p*hd:p*hd+hd/2], sin[p*hd:p*hd+hd/2]
 		for hh := 0; hh < t.heads; hh++ {
-			q := s.q[(hh*n+p)*hd : (hh*n+p+1)*hd]
-			copy(q, row[hh*hd:(hh+1)*hd])
-			applyRotary(q, pc, ps, scale)
-			k := s.k[(hh*n+p)*hd : (hh*n+p+1)*hd]
-			copy(k, row[hidden+hh*hd:hidden+(hh+1)*hd])
-			applyRotary(k, pc, ps, 1)
-			v := row[2*hidden+hh*hd : 2*hidden+(hh+1)*hd]
-			vt := s.vt[hh*hd*n:]
-			for d, val := range v {
-				vt[d*n+p] = val
+			q := row[hh*hd : (hh+1)*hd]
+			kernels.Rotate(q, pc, ps)
+			for j := range q {
+				q[j] *= scale
 			}
+			kernels.Rotate(row[hidden+hh*hd:hidden+(hh+1)*hd], pc, ps)
 		}
 	}
-	for hh := 0; hh < t.heads; hh++ {
-		qh := s.q[hh*n*hd : (hh+1)*n*hd]
-		kh := s.k[hh*n*hd : (hh+1)*n*hd]
-		vth := s.vt[hh*hd*n : (hh+1)*hd*n]
-		for c0 := 0; c0 < n; c0 += s.chunk {
-			c := min(s.chunk, n-c0)
-			sc := s.scores[:c*n]
-			t.pool.MatMulF32(sc, kh, n, hd, qh[c0*hd:(c0+c)*hd], c)
-			for i := 0; i < c; i++ {
-				kernels.Softmax(sc[i*n : (i+1)*n])
-			}
-			o := s.headOut[:c*hd]
-			t.pool.MatMulF32(o, vth, hd, n, sc, c)
-			for i := 0; i < c; i++ {
-				copy(dst[(c0+i)*hidden+hh*hd:(c0+i)*hidden+(hh+1)*hd], o[i*hd:(i+1)*hd])
-			}
-		}
+	a := kernels.Attention{
+		Q: qkv, K: qkv[hidden:], V: qkv[2*hidden:], QStride: 3 * hidden, KVStride: 3 * hidden, Out: dst[:n*hidden],
+		N: n, Heads: t.heads, KVHeads: t.heads, Dim: hd, Scale: 1, Work: &s.attn, Pool: t.pool,
 	}
+	a.Run()
 }
 
 // forward merges the n-row hidden state x into dst [n/unit, out].

@@ -472,23 +472,22 @@ func decodePrompt(vocab int, rng *rand.Rand) []int32 {
 // token's logits are left in logits. The session itself cannot stop
 // part-way through an image.
 func prefillS1(ctx context.Context, e *engine.Engine, ids []int32, img *engine.Image, logits []float32) (time.Duration, error) {
-	vocab := int32(e.CPU().Decoder.Vocab())
+	vocab := e.CPU().Decoder.Vocab()
 	pad := e.Config.ImageTokenID
 	run := make([]int32, len(ids))
 	pos := make([][3]int32, len(ids))
-	var p int32
+	var rope mrope.Cursor
+	imgPos := make([][3]int32, img.Tokens())
 	for i := 0; i < len(ids); {
 		if ids[i] != pad {
-			run[i], pos[i] = ids[i], [3]int32{p, p, p}
-			p, i = p+1, i+1
+			run[i], pos[i] = ids[i], rope.Text()
+			i++
 			continue
 		}
-		s0 := p
+		rope.Image(mrope.Grid{Rows: img.Rows, Cols: img.Cols}, imgPos)
 		for k := 0; k < img.Tokens() && i < len(ids); k, i = k+1, i+1 {
-			run[i] = vocab + int32(k)
-			pos[i] = [3]int32{s0, s0 + int32(k/img.Cols), s0 + int32(k%img.Cols)}
+			run[i], pos[i] = mrope.ExtensionID(vocab, k), imgPos[k]
 		}
-		p = s0 + int32(max(img.Rows, img.Cols))
 	}
 	st := &decoder.Static{
 		ImageEmbeds: img.Host().ImageEmbeds, DeepstackEmbeds: img.Host().DeepstackEmbeds,

@@ -188,12 +188,12 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 		for hq := 0; hq < m.heads; hq++ {
 			q := s.q[i*qd+hq*hd : i*qd+(hq+1)*hd]
 			kernels.RMSNorm(q, q, l.qNorm, m.eps)
-			m.rotary.Apply(q, cos, sin)
+			kernels.Rotate(q, cos, sin)
 		}
 		for hk := 0; hk < m.kvHeads; hk++ {
 			k := kc[i*kvd+hk*hd : i*kvd+(hk+1)*hd]
 			kernels.RMSNorm(k, k, l.kNorm, m.eps)
-			m.rotary.Apply(k, cos, sin)
+			kernels.Rotate(k, cos, sin)
 		}
 	}
 
@@ -231,7 +231,7 @@ func (c *Cache) attention(a *kernels.Attention, li, n int, q, out, scores []floa
 	m := c.m
 	*a = kernels.Attention{
 		Q: q, Out: out, N: n, Base: c.n, Heads: m.heads, KVHeads: m.kvHeads, Dim: m.headDim,
-		Scale: float32(1 / math.Sqrt(float64(m.headDim))), Scores: scores, Pool: m.pool,
+		Scale: float32(1 / math.Sqrt(float64(m.headDim))), Scores: scores, Pool: m.pool, Causal: true,
 	}
 	if c.half {
 		a.K16, a.V16 = c.k16[li], c.v16[li]

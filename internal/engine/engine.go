@@ -155,13 +155,10 @@ func (e *Engine) isEOS(id int32) bool {
 	return false
 }
 
-// FixedImageSize is the side, in pixels, of the fixed grid every image is
-// resized to (docs/design.md §2: 448×448 → 28×28 patches → 14×14 = 196 tokens).
-const FixedImageSize = 448
-
-// FixedGrid is the preprocessing grid for a vision config at FixedImageSize.
+// FixedGrid is the preprocessing grid for a vision config at
+// config.FixedImageSize.
 func FixedGrid(v config.Vision) vision.Grid {
-	return vision.Grid{ImageSize: FixedImageSize, PatchSize: v.PatchSize, TemporalPatch: v.TemporalPatchSize, MergeSize: v.SpatialMergeSize}
+	return vision.Grid{ImageSize: config.FixedImageSize, PatchSize: v.PatchSize, TemporalPatch: v.TemporalPatchSize, MergeSize: v.SpatialMergeSize}
 }
 
 // checkSpecialIDs rejects tokenizer files that do not belong to the

@@ -88,7 +88,7 @@ func TestCPUStepBatch(t *testing.T) {
 	for _, in := range []Input{{IDs: in.Prompts["image"].IDs, Images: []*Image{img}}, {IDs: in.Prompts["text"].IDs}} {
 		s := e.NewSession()
 		toks, _ := generate(t, s, in, Options{MaxTokens: 1})
-		seqs, next, pos = append(seqs, s.seq), append(next, toks[0]), append(pos, s.nextPos)
+		seqs, next, pos = append(seqs, s.seq), append(next, toks[0]), append(pos, s.rope.Next)
 	}
 	// A twin of each sequence steps alone, for reference.
 	var twins []Sequence

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/tokenizer"
 )
 
@@ -103,8 +104,8 @@ type Session struct {
 	// pending holds generated tokens not yet run through the decoder (the
 	// last sampled token of a turn). The next turn runs them first.
 	pending []int32
-	nextPos int32 // next text rotary position (max position so far + 1)
-	images  int   // images in the conversation
+	rope    mrope.Cursor // the next text rotary position (max position so far + 1)
+	images  int          // images in the conversation
 	logits  []float32
 	// step buffers for feeding one generated token back (no allocation per token)
 	stepID  [1]int32
@@ -125,7 +126,7 @@ func (s *Session) Close() error {
 	}
 	err := s.seq.Close()
 	s.seq, s.broken = nil, nil
-	s.ids, s.pending, s.images, s.nextPos = s.ids[:0], nil, 0, 0
+	s.ids, s.pending, s.images, s.rope = s.ids[:0], nil, 0, mrope.Cursor{}
 	return err
 }
 
@@ -181,7 +182,7 @@ func (s *Session) Reset() {
 		// keeps refusing turns with that reason.
 		s.broken = s.seq.Truncate(0)
 	}
-	s.ids, s.pending, s.images, s.nextPos = s.ids[:0], nil, 0, 0
+	s.ids, s.pending, s.images, s.rope = s.ids[:0], nil, 0, mrope.Cursor{}
 }
 
 // padID is the image placeholder id.
@@ -285,12 +286,12 @@ func (s *Session) checkImages(in Input) error {
 
 type snapshot struct {
 	cacheLen, idsLen, images int
-	nextPos                  int32
+	rope                     mrope.Cursor
 	pending                  []int32
 }
 
 func (s *Session) snapshot() snapshot {
-	return snapshot{s.seq.Len(), len(s.ids), s.images, s.nextPos, slices.Clone(s.pending)}
+	return snapshot{s.seq.Len(), len(s.ids), s.images, s.rope, slices.Clone(s.pending)}
 }
 
 // restore undoes a failed turn: Truncate to the old length also drops the
@@ -299,24 +300,22 @@ func (s *Session) restore(sn snapshot) {
 	if err := s.seq.Truncate(sn.cacheLen); err != nil {
 		s.broken = err
 	}
-	s.ids, s.images, s.nextPos, s.pending = s.ids[:sn.idsLen], sn.images, sn.nextPos, sn.pending
+	s.ids, s.images, s.rope, s.pending = s.ids[:sn.idsLen], sn.images, sn.rope, sn.pending
 }
 
 // place adds the turn's images to the sequence and turns new ids into
-// decoder input: image pads become extension ids vocab+slot (slots as the
-// sequence numbered them) and every token gets its (t, h, w) position by
-// Hugging Face's get_rope_index rule, which is translation invariant, so a
-// turn continues from nextPos.
+// decoder input: image pads become extension ids (mrope.ExtensionID, slots
+// as the sequence numbered them) and every token gets its (t, h, w)
+// position by Hugging Face's get_rope_index rule (mrope.Cursor), which is
+// translation invariant, so a turn continues where the last one ended.
 func (s *Session) place(ctx context.Context, ids []int32, images []*Image) ([]int32, [][3]int32, error) {
-	vocab := int32(s.be.Info().Vocab)
+	vocab := s.be.Info().Vocab
 	run := make([]int32, len(ids))
 	positions := make([][3]int32, len(ids))
 	img := 0
 	for i := 0; i < len(ids); {
 		if ids[i] != s.padID() {
-			run[i] = ids[i]
-			positions[i] = [3]int32{s.nextPos, s.nextPos, s.nextPos}
-			s.nextPos++
+			run[i], positions[i] = ids[i], s.rope.Text()
 			i++
 			continue
 		}
@@ -326,12 +325,10 @@ func (s *Session) place(ctx context.Context, ids []int32, images []*Image) ([]in
 			return nil, nil, err
 		}
 		s.images++
-		s0 := s.nextPos
 		for k := 0; k < im.Tokens(); k++ {
-			run[i+k] = vocab + int32(firstSlot+k)
-			positions[i+k] = [3]int32{s0, s0 + int32(k/im.Cols), s0 + int32(k%im.Cols)}
+			run[i+k] = mrope.ExtensionID(vocab, firstSlot+k)
 		}
-		s.nextPos = s0 + int32(max(im.Rows, im.Cols))
+		s.rope.Image(mrope.Grid{Rows: im.Rows, Cols: im.Cols}, positions[i:])
 		i += im.Tokens()
 		img++
 	}
@@ -428,7 +425,8 @@ func (s *Session) decode(ctx context.Context, opt Options, st *Stats, prefillSta
 			return nil
 		}
 		// Feed the token back: its position continues the text rule.
-		s.stepID[0], s.stepPos[0] = id, [3]int32{s.nextPos, s.nextPos, s.nextPos}
+		rope := s.rope
+		s.stepID[0], s.stepPos[0] = id, rope.Text()
 		before := s.seq.Len()
 		if picker != nil {
 			id, err = picker.ForwardPick(ctx, s.stepID[:], s.stepPos[:], opt.Sampling, history, sampler.draw())
@@ -436,7 +434,7 @@ func (s *Session) decode(ctx context.Context, opt Options, st *Stats, prefillSta
 			id, err = s.hostPick(sampler, history, st.GeneratedTokens)
 		}
 		if s.seq.Len() > before { // the token ran (even if picking then failed)
-			s.nextPos++
+			s.rope = rope
 			s.ids = append(s.ids, s.stepID[0])
 			s.pending = s.pending[:0]
 		}

@@ -1,30 +1,59 @@
 package kernels
 
-// Attention is causal grouped-query attention for N new query tokens that
-// sit at sequence indices Base..Base+N-1 of a KV cache:
+// Attention is multi-head (grouped-query) attention for N query tokens at
+// sequence indices Base..Base+N-1 over the keys and values of indices
+// 0..Base+N-1 — the one attention op of the decoder and the vision tower:
 //
-//	Out[i, h] = Σ_{j ≤ Base+i} softmax_j(Scale · Q[i, h]·K[j, g]) · V[j, g],  g = h / (Heads/KVHeads)
+//	Out[i, h] = Σ_{j ∈ seen(i)} softmax_j(Scale · Q[i, h]·K[j, g]) · V[j, g],  g = h / (Heads/KVHeads)
 //
-// Q and Out are [N, Heads·HeadDim]; the cache rows are [ctx, KVHeads·HeadDim],
-// float32 (K, V) or float16 bit patterns (K16, V16) — exactly one pair is set.
-// Run splits the (token, head) pairs across the kernel threads: at long
-// contexts attention is a large share of a decode step.
+// With Causal, token i sees j ≤ Base+i (the decoder); without, every
+// j < Base+N (the vision tower's bidirectional attention).
+//
+// Q and Out rows are [Heads·Dim] and K, V rows [KVHeads·Dim], float32 (K, V)
+// or float16 bit patterns (K16, V16) — exactly one pair is set. Rows are
+// QStride / KVStride floats apart (0: packed), so Q, K and V may be views
+// of one fused qkv buffer. Out is packed.
+//
+// Two strategies compute it: one (token, head) pair at a time with the dot
+// products and the softmax over its own row (decode and causal prefill,
+// split across the pool's threads); and, for non-causal float32 input with
+// Work set, per head matrix products Q·Kᵀ and P·V over chunks of queries
+// (the vision tower's hundreds of tokens), which the pool's GEMM runs.
 type Attention struct {
 	Q, Out                       []float32
 	K, V                         []float32
 	K16, V16                     []uint16
 	N, Base, Heads, KVHeads, Dim int
+	QStride, KVStride            int
+	Causal                       bool
 	Scale                        float32
 	// Scores is caller-owned scratch of at least Base+N floats, used when
-	// the computation runs on the calling goroutine alone.
+	// the pair-at-a-time path runs on the calling goroutine alone.
 	Scores []float32
-	// Pool splits the (token, head) pairs across its threads (nil: the
-	// caller alone).
+	// Work, when set, enables the matrix-product path (non-causal float32
+	// input); it is grown as needed and reused across calls.
+	Work *AttentionWork
+	// Pool splits the work across its threads (nil: the caller alone).
 	Pool *Pool
 }
 
-// Run computes Out. It allocates nothing.
+// AttentionWork holds the matrix-product path's buffers: one head's
+// queries and keys gathered contiguous, its values transposed, a chunk of
+// scores and of outputs.
+type AttentionWork struct {
+	q, k, vt, scores, out []float32
+}
+
+// attentionChunkFloats bounds one score tile (queries × keys) so a large
+// dynamic-resolution image does not need an n×n matrix per head.
+const attentionChunkFloats = 1 << 20
+
+// Run computes Out. The pair-at-a-time path allocates nothing.
 func (a *Attention) Run() {
+	if !a.Causal && a.Work != nil && a.K != nil {
+		a.products()
+		return
+	}
 	items := a.N * a.Heads
 	p := a.Pool
 	if work := items * (a.Base + a.N) * a.Dim; work < parallelMin || !p.acquire() {
@@ -47,34 +76,124 @@ func (t *attentionTask) run(slot, lo, hi int) {
 	t.a.rows(t.pool.scratchFor(slot, t.a.Base+t.a.N), lo, hi)
 }
 
+// strides returns the row strides of Q and of K/V.
+func (a *Attention) strides() (qs, kvs int) {
+	qs, kvs = a.QStride, a.KVStride
+	if qs == 0 {
+		qs = a.Heads * a.Dim
+	}
+	if kvs == 0 {
+		kvs = a.KVHeads * a.Dim
+	}
+	return qs, kvs
+}
+
 // rows computes the (token, head) items [lo, hi), item = token·Heads + head.
 func (a *Attention) rows(scores []float32, lo, hi int) {
-	hd, qd, kvd := a.Dim, a.Heads*a.Dim, a.KVHeads*a.Dim
+	hd, od := a.Dim, a.Heads*a.Dim
+	qs, kvs := a.strides()
 	group := a.Heads / a.KVHeads
 	for it := lo; it < hi; it++ {
 		i, h := it/a.Heads, it%a.Heads
-		ctxLen := a.Base + i + 1
+		ctxLen := a.Base + a.N
+		if a.Causal {
+			ctxLen = a.Base + i + 1
+		}
 		s := scores[:ctxLen]
-		q := a.Q[i*qd+h*hd : i*qd+(h+1)*hd]
-		out := a.Out[i*qd+h*hd : i*qd+(h+1)*hd]
+		q := a.Q[i*qs+h*hd : i*qs+(h+1)*hd]
+		out := a.Out[i*od+h*hd : i*od+(h+1)*hd]
 		off := (h / group) * hd
 		clear(out)
 		if a.K16 != nil {
 			for j := range s {
-				s[j] = DotF16(q, a.K16[j*kvd+off:j*kvd+off+hd]) * a.Scale
+				s[j] = DotF16(q, a.K16[j*kvs+off:j*kvs+off+hd]) * a.Scale
 			}
 			Softmax(s)
 			for j, w := range s {
-				AxpyF16(out, w, a.V16[j*kvd+off:j*kvd+off+hd])
+				AxpyF16(out, w, a.V16[j*kvs+off:j*kvs+off+hd])
 			}
 			continue
 		}
 		for j := range s {
-			s[j] = Dot(q, a.K[j*kvd+off:j*kvd+off+hd]) * a.Scale
+			s[j] = Dot(q, a.K[j*kvs+off:j*kvs+off+hd]) * a.Scale
 		}
 		Softmax(s)
 		for j, w := range s {
-			Axpy(out, w, a.V[j*kvd+off:j*kvd+off+hd])
+			Axpy(out, w, a.V[j*kvs+off:j*kvs+off+hd])
 		}
+	}
+}
+
+// products is the non-causal path: per head, scores = Q·Kᵀ (K as the
+// weight matrix) for a chunk of queries, softmax per row, and Out = P·V
+// (Vᵀ as the weight matrix). Scale multiplies the scores before the
+// softmax (1 skips the pass: the vision tower folds it into Q).
+func (a *Attention) products() {
+	n, ctx, hd, od := a.N, a.Base+a.N, a.Dim, a.Heads*a.Dim
+	qs, kvs := a.strides()
+	group := a.Heads / a.KVHeads
+	w := a.Work
+	chunk := min(n, max(64, attentionChunkFloats/ctx))
+	w.q = growF32(w.q, n*hd)
+	w.k = growF32(w.k, ctx*hd)
+	w.vt = growF32(w.vt, hd*ctx)
+	w.scores = growF32(w.scores, chunk*ctx)
+	w.out = growF32(w.out, chunk*hd)
+	for h := 0; h < a.Heads; h++ {
+		off := (h / group) * hd
+		for i := 0; i < n; i++ {
+			copy(w.q[i*hd:(i+1)*hd], a.Q[i*qs+h*hd:i*qs+(h+1)*hd])
+		}
+		if h%group == 0 { // a new key/value head
+			for j := 0; j < ctx; j++ {
+				copy(w.k[j*hd:(j+1)*hd], a.K[j*kvs+off:j*kvs+off+hd])
+				for d, v := range a.V[j*kvs+off : j*kvs+off+hd] {
+					w.vt[d*ctx+j] = v
+				}
+			}
+		}
+		for c0 := 0; c0 < n; c0 += chunk {
+			c := min(chunk, n-c0)
+			sc := w.scores[:c*ctx]
+			a.Pool.MatMulF32(sc, w.k[:ctx*hd], ctx, hd, w.q[c0*hd:(c0+c)*hd], c)
+			for i := 0; i < c; i++ {
+				row := sc[i*ctx : (i+1)*ctx]
+				if a.Scale != 1 {
+					for j := range row {
+						row[j] *= a.Scale
+					}
+				}
+				Softmax(row)
+			}
+			o := w.out[:c*hd]
+			a.Pool.MatMulF32(o, w.vt[:hd*ctx], hd, ctx, sc, c)
+			for i := 0; i < c; i++ {
+				copy(a.Out[(c0+i)*od+h*hd:(c0+i)*od+(h+1)*hd], o[i*hd:(i+1)*hd])
+			}
+		}
+	}
+}
+
+// growF32 returns b resized to n floats, reallocating only to grow.
+func growF32(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
+
+// Rotate applies rotary position embedding to one head x in place, in the
+// rotate-half layout (element j pairs with j + len(x)/2 and both use angle
+// j): x·cos + rotate_half(x)·sin. cos and sin hold len(x)/2 angles. The one
+// rotary op of the decoder (M-RoPE) and the vision tower (2-D RoPE): the
+// models differ only in how they form the angles.
+func Rotate(x, cos, sin []float32) {
+	half := len(x) / 2
+	lo, hi := x[:half], x[half:2*half]
+	cos, sin = cos[:half], sin[:half]
+	for j := range lo {
+		a, b := lo[j], hi[j]
+		lo[j] = a*cos[j] - b*sin[j]
+		hi[j] = b*cos[j] + a*sin[j]
 	}
 }

@@ -8,14 +8,18 @@ import (
 	"github.com/vlmrt/vlmrt/internal/f16"
 )
 
-// naiveAttention is the float64 definition of Attention.
-func naiveAttention(q, k, v []float64, n, base, heads, kvHeads, dim int, scale float64) []float64 {
+// naiveAttention is the float64 definition of Attention (causal: token i
+// sees keys 0..base+i; otherwise all base+n keys).
+func naiveAttention(q, k, v []float64, n, base, heads, kvHeads, dim int, scale float64, causal bool) []float64 {
 	out := make([]float64, n*heads*dim)
 	qd, kvd := heads*dim, kvHeads*dim
 	for i := 0; i < n; i++ {
 		for h := 0; h < heads; h++ {
 			off := h / (heads / kvHeads) * dim
-			ctx := base + i + 1
+			ctx := base + n
+			if causal {
+				ctx = base + i + 1
+			}
 			s := make([]float64, ctx)
 			mx := math.Inf(-1)
 			for j := range s {
@@ -40,12 +44,27 @@ func naiveAttention(q, k, v []float64, n, base, heads, kvHeads, dim int, scale f
 	return out
 }
 
+// TestAttention checks both strategies against the float64 definition:
+// causal (pair at a time, float32 and float16 caches) and bidirectional
+// (pair at a time, and the matrix-product path with Work), with Q, K, V as
+// views of one fused row when strided.
 func TestAttention(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	for _, c := range []struct{ n, base, heads, kvHeads, dim int }{
-		{1, 0, 2, 1, 8}, {1, 37, 4, 2, 16}, {5, 11, 6, 3, 12}, {3, 400, 8, 2, 64}, {1, 2000, 16, 4, 128},
+	pool := NewPool(2)
+	defer pool.Close()
+	for _, c := range []struct {
+		n, base, heads, kvHeads, dim int
+		causal, products, fused      bool
+	}{
+		{1, 0, 2, 1, 8, true, false, false}, {1, 37, 4, 2, 16, true, false, false}, {5, 11, 6, 3, 12, true, false, false},
+		{3, 400, 8, 2, 64, true, false, false}, {1, 2000, 16, 4, 128, true, false, false},
+		{7, 0, 4, 4, 16, false, false, false}, {70, 0, 4, 4, 16, false, true, true}, {300, 0, 2, 1, 32, false, true, false},
+		{5, 3, 6, 3, 12, false, true, false},
 	} {
 		for _, half := range []bool{false, true} {
+			if half && c.products {
+				continue // the matrix-product path takes float32 input
+			}
 			ctx := c.base + c.n
 			q := make([]float32, c.n*c.heads*c.dim)
 			k := make([]float32, ctx*c.kvHeads*c.dim)
@@ -56,7 +75,10 @@ func TestAttention(t *testing.T) {
 				}
 			}
 			a := Attention{Q: q, Out: make([]float32, len(q)), N: c.n, Base: c.base, Heads: c.heads, KVHeads: c.kvHeads,
-				Dim: c.dim, Scale: float32(1 / math.Sqrt(float64(c.dim))), Scores: make([]float32, ctx)}
+				Dim: c.dim, Scale: float32(1 / math.Sqrt(float64(c.dim))), Scores: make([]float32, ctx), Causal: c.causal, Pool: pool}
+			if c.products {
+				a.Work = &AttentionWork{}
+			}
 			widen := func(s []float32) []float64 {
 				o := make([]float64, len(s))
 				for i, x := range s {
@@ -74,8 +96,21 @@ func TestAttention(t *testing.T) {
 			} else {
 				a.K, a.V = k, v
 			}
+			if c.fused { // q|k|v in one row per token, as the vision tower's qkv product writes them
+				qd, kvd := c.heads*c.dim, c.kvHeads*c.dim
+				row := qd + 2*kvd
+				fused := make([]float32, ctx*row)
+				for j := 0; j < ctx; j++ {
+					if j < c.n {
+						copy(fused[j*row:], q[j*qd:(j+1)*qd])
+					}
+					copy(fused[j*row+qd:], k[j*kvd:(j+1)*kvd])
+					copy(fused[j*row+qd+kvd:], v[j*kvd:(j+1)*kvd])
+				}
+				a.Q, a.K, a.V, a.QStride, a.KVStride = fused, fused[qd:], fused[qd+kvd:], row, row
+			}
 			a.Run()
-			want := naiveAttention(widen(q), kd, vd, c.n, c.base, c.heads, c.kvHeads, c.dim, float64(a.Scale))
+			want := naiveAttention(widen(q), kd, vd, c.n, c.base, c.heads, c.kvHeads, c.dim, float64(a.Scale), c.causal)
 			var maxErr float64
 			for i, x := range a.Out {
 				maxErr = math.Max(maxErr, math.Abs(float64(x)-want[i]))
@@ -92,7 +127,7 @@ func TestAttention(t *testing.T) {
 func TestAttentionAllocatesNothing(t *testing.T) {
 	ctx, dim, heads := 1500, 128, 16
 	a := Attention{Q: make([]float32, heads*dim), Out: make([]float32, heads*dim), K: make([]float32, ctx*4*dim), V: make([]float32, ctx*4*dim),
-		N: 1, Base: ctx - 1, Heads: heads, KVHeads: 4, Dim: dim, Scale: 0.1, Scores: make([]float32, ctx)}
+		N: 1, Base: ctx - 1, Heads: heads, KVHeads: 4, Dim: dim, Scale: 0.1, Scores: make([]float32, ctx), Causal: true}
 	a.Run()
 	if n := testing.AllocsPerRun(20, a.Run); n != 0 {
 		t.Fatalf("%v allocations per call", n)
