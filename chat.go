@@ -21,16 +21,17 @@ type Token struct {
 	// Text is newly completed UTF-8 text (may be empty while a multi-byte
 	// character is still incomplete, and for the end-of-turn token).
 	Text string
-	// End is set on the token that ended the turn.
+	// End is set on the token that ended the turn: the last item of a
+	// stream that finished (a stream that fails ends with its error
+	// instead, one cancelled by breaking out of the loop simply stops).
 	End bool
+	// FinishReason, on the End token, says why the turn ended: "eos",
+	// "stop", "length" or "context".
+	FinishReason string
+	// Usage, on the End token, counts the turn's prompt and completion
+	// tokens (nil on every other token).
+	Usage *Usage
 }
-
-// Stats describe one turn: vision encode time, prompt tokens, prefill time
-// and rate, time to first token, decode rate, total (as the seed card reports).
-type Stats = engine.Stats
-
-// Sampling configures token choice; the zero value is greedy decoding.
-type Sampling = engine.Sampling
 
 // ResizeMode says how an image is fitted to the model's square input.
 type ResizeMode = vision.ResizeMode
@@ -47,6 +48,8 @@ type imageSource struct {
 	reader  io.Reader
 	img     image.Image
 	patches []float32
+	// gridRows, gridCols: the patch grid of patches (0: the fixed grid).
+	gridRows, gridCols int
 	// fit overrides the chat's resize mode and budget for this image.
 	fit *imageFit
 }
@@ -199,9 +202,13 @@ func (c *Chat) Tokens() []int32 {
 // partial reply stays in the conversation, as a later turn will see it.
 // A turn that would overflow the context fails with ErrContextOverflow
 // before generating and leaves the chat usable.
-func (c *Chat) Send(ctx context.Context, msg Message) iter.Seq2[Token, error] {
+//
+// opts override the chat's generation settings for this turn only. The
+// last token of a finished turn has End set and carries its FinishReason
+// and Usage.
+func (c *Chat) Send(ctx context.Context, msg Message, opts ...SendOption) iter.Seq2[Token, error] {
 	return func(yield func(Token, error) bool) {
-		_, err := c.send(ctx, []Message{msg}, func(t Token) bool { return yield(t, nil) })
+		_, err := c.send(ctx, []Message{msg}, opts, func(t Token) bool { return yield(t, nil) })
 		if err != nil {
 			yield(Token{}, err)
 		}
@@ -210,9 +217,9 @@ func (c *Chat) Send(ctx context.Context, msg Message) iter.Seq2[Token, error] {
 
 // SendFunc is Send for callback style: fn receives each token; returning an
 // error stops generation and is returned.
-func (c *Chat) SendFunc(ctx context.Context, msg Message, fn func(Token) error) (*Response, error) {
+func (c *Chat) SendFunc(ctx context.Context, msg Message, fn func(Token) error, opts ...SendOption) (*Response, error) {
 	var cbErr error
-	resp, err := c.send(ctx, []Message{msg}, func(t Token) bool {
+	resp, err := c.send(ctx, []Message{msg}, opts, func(t Token) bool {
 		cbErr = fn(t)
 		return cbErr == nil
 	})
@@ -222,8 +229,24 @@ func (c *Chat) SendFunc(ctx context.Context, msg Message, fn func(Token) error) 
 	return resp, err
 }
 
-// send runs one turn made of msgs (the last one from the user).
-func (c *Chat) send(ctx context.Context, msgs []Message, yield func(Token) bool) (*Response, error) {
+// SendOption overrides a generation setting for one Send.
+type SendOption func(*GenerateOptions)
+
+// WithSettings replaces every generation setting for one Send.
+func WithSettings(g GenerateOptions) SendOption { return func(o *GenerateOptions) { *o = g } }
+
+// WithMaxTokens caps the reply of one Send (0 = until end of turn or context).
+func WithMaxTokens(n int) SendOption { return func(o *GenerateOptions) { o.MaxTokens = n } }
+
+// WithSampling sets how one Send chooses tokens.
+func WithSampling(s Sampling) SendOption { return func(o *GenerateOptions) { o.Sampling = s } }
+
+// WithStop sets the stop strings of one Send.
+func WithStop(stop ...string) SendOption { return func(o *GenerateOptions) { o.Stop = stop } }
+
+// send runs one turn made of msgs (the last one from the user) with the
+// chat's settings overridden by opts.
+func (c *Chat) send(ctx context.Context, msgs []Message, opts []SendOption, yield func(Token) bool) (*Response, error) {
 	// A second Send while a turn runs (another goroutine, or a Send from
 	// inside this turn's own loop, which would wait for itself forever) is
 	// an error, not a wait. The chat lock comes first so that a refused Send
@@ -237,6 +260,13 @@ func (c *Chat) send(ctx context.Context, msgs []Message, yield func(Token) bool)
 		return nil, err
 	}
 	defer c.m.mu.RUnlock()
+	if c.s == nil { // a zero Chat, or one made from a zero Model
+		return nil, fmt.Errorf("%w: a zero Chat holds no conversation (use Model.NewChat)", ErrClosed)
+	}
+	gen := c.opt.gen
+	for _, o := range opts {
+		o(&gen)
+	}
 	if last := msgs[len(msgs)-1]; last.Role != "" && last.Role != "user" {
 		return nil, fmt.Errorf("%w: the last message of a turn must be from the user, got role %q", ErrUnsupportedInput, last.Role)
 	}
@@ -246,11 +276,12 @@ func (c *Chat) send(ctx context.Context, msgs []Message, yield func(Token) bool)
 	}
 	resp := &Response{}
 	var text strings.Builder
-	st, err := c.s.Generate(ctx, engine.Input{IDs: in, Images: images}, c.opt.gen.runtimeOptions(), func(t engine.Token) bool {
+	est, err := c.s.Generate(ctx, engine.Input{IDs: in, Images: images}, gen.engineOptions(), func(t engine.Token) bool {
 		resp.Tokens = append(resp.Tokens, t.ID)
 		text.WriteString(t.Text)
-		return yield(Token(t))
+		return yield(publicToken(t))
 	})
+	st := Stats(est)
 	resp.Text, resp.Stats, resp.FinishReason = text.String(), st, st.FinishReason
 	if st.PrefillTokens > 0 { // the turn entered the conversation
 		c.turns++
@@ -265,8 +296,17 @@ func (c *Chat) send(ctx context.Context, msgs []Message, yield func(Token) bool)
 	return resp, err
 }
 
-func (g GenerateOptions) runtimeOptions() engine.Options {
-	return engine.Options{Sampling: g.Sampling, MaxTokens: g.MaxTokens, Stop: g.Stop, S1Prefill: g.S1Prefill}
+func (g GenerateOptions) engineOptions() engine.Options {
+	return engine.Options{Sampling: engine.Sampling(g.Sampling), MaxTokens: g.MaxTokens, Stop: g.Stop, S1Prefill: g.S1Prefill}
+}
+
+// publicToken is the engine's token as the API streams it.
+func publicToken(t engine.Token) Token {
+	out := Token{ID: t.ID, Text: t.Text, End: t.End, FinishReason: t.FinishReason}
+	if t.End {
+		out.Usage = &Usage{PromptTokens: t.PromptTokens, CompletionTokens: t.CompletionTokens}
+	}
+	return out
 }
 
 // buildInput tokenizes the turn's messages (with the system prompt first,
@@ -373,11 +413,17 @@ func (c *Chat) prepareImage(ctx context.Context, src imageSource) (preparedImage
 	var err error
 	switch {
 	case src.patches != nil:
-		if want := e.Grid.NumPatches() * e.Grid.PatchDim(); len(src.patches) != want {
-			return preparedImage{}, fmt.Errorf("%w: precomputed patches hold %d values, want [%d, %d] = %d", ErrUnsupportedInput, len(src.patches), e.Grid.NumPatches(), e.Grid.PatchDim(), want)
+		grid := vision.PatchGrid{Rows: src.gridRows, Cols: src.gridCols, Merge: e.Grid.MergeSize}
+		if grid.Rows == 0 && grid.Cols == 0 {
+			grid.Rows, grid.Cols = e.Grid.PatchesPerSide(), e.Grid.PatchesPerSide()
 		}
-		side := e.Grid.PatchesPerSide()
-		return preparedImage{src.patches, vision.PatchGrid{Rows: side, Cols: side, Merge: e.Grid.MergeSize}}, nil
+		if merge := grid.Merge; grid.Rows <= 0 || grid.Cols <= 0 || grid.Rows%merge != 0 || grid.Cols%merge != 0 {
+			return preparedImage{}, fmt.Errorf("%w: a %d×%d patch grid is not a positive multiple of the merge size %d", ErrUnsupportedInput, grid.Rows, grid.Cols, merge)
+		}
+		if want := grid.NumPatches() * e.Grid.PatchDim(); len(src.patches) != want {
+			return preparedImage{}, fmt.Errorf("%w: precomputed patches hold %d values, want [%d, %d] = %d", ErrUnsupportedInput, len(src.patches), grid.NumPatches(), e.Grid.PatchDim(), want)
+		}
+		return preparedImage{src.patches, grid}, nil
 	case src.path != "":
 		pre, err = vision.PreprocessFile(ctx, src.path, opt)
 	case src.reader != nil:
@@ -433,7 +479,7 @@ func (m *Model) GenerateFunc(ctx context.Context, req Request, fn func(Token) er
 	}
 	c := m.NewChat(WithSystem(req.System), WithGenerate(req.GenerateOptions), WithResize(req.Resize), WithImageBudget(req.ImageBudget))
 	var cbErr error
-	resp, err := c.send(ctx, req.Messages, func(t Token) bool {
+	resp, err := c.send(ctx, req.Messages, nil, func(t Token) bool {
 		cbErr = fn(t)
 		return cbErr == nil
 	})

@@ -77,7 +77,7 @@ func TestNativeImagesOfDifferentSizes(t *testing.T) {
 	if want := []int{192, 180, 64}; !slices.Equal(runs, want) {
 		t.Fatalf("image pad runs %v, want %v", runs, want)
 	}
-	e := m.Engine()
+	e := vlmrt.EngineOf(m)
 	var images []*engine.Image
 	for _, p := range paths {
 		pre, err := vision.PreprocessFile(context.Background(), p, vision.PreprocessOptions{Resize: vision.ResizeNative, Grid: e.Grid})

@@ -28,19 +28,9 @@ import (
 	"github.com/vlmrt/vlmrt/hub"
 	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/internal/kernels"
-	"github.com/vlmrt/vlmrt/internal/weights"
 	"github.com/vlmrt/vlmrt/tokenizer"
 )
 
-// Precision selects how decoder weights are held.
-type Precision = weights.Precision
-
-const (
-	// Int8 quantizes the decoder linears and head (the default; docs/design.md §3).
-	Int8 = weights.Int8
-	// F32 keeps every weight in float32 (reference numerics, 4× the memory).
-	F32 = weights.F32
-)
 
 // Backend names an execution engine.
 type Backend string
@@ -131,6 +121,10 @@ type Info struct {
 	ContextLength int
 	// ImageTokens is the number of tokens one image occupies (196).
 	ImageTokens int
+	// PatchGrid is the fixed grid's side in patches (28) and PatchDim the
+	// values of one patch (1536): the shape [PatchGrid², PatchDim] of an
+	// ImagePatches tensor.
+	PatchGrid, PatchDim int
 	// DecodeBytesPerToken is the weight bytes one decode step reads.
 	DecodeBytesPerToken int64
 }
@@ -185,7 +179,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 		return nil, err
 	}
 	e, err := engine.Open(ctx, string(o.backend), engine.OpenRequest{
-		Path: path, Location: loc, Precision: o.precision, NoVision: o.noVision,
+		Path: path, Location: loc, Precision: o.precision.weights(), NoVision: o.noVision,
 		ContextLength: o.contextLen, KVCacheF16: o.kvF16, Threads: o.threads,
 		Progress: func(p engine.Progress) { o.progress(LoadProgress(p)) },
 	})
@@ -194,7 +188,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	}
 	return &Model{engine: e, info: Info{
 		Path: path, Source: loc.Describe(), Backend: o.backend, Precision: o.precision, Config: e.Config,
-		ContextLength: e.ContextLength, ImageTokens: e.Grid.NumTokens(), DecodeBytesPerToken: e.Backend.Info().DecodeBytesPerToken,
+		ContextLength: e.ContextLength, ImageTokens: e.Grid.NumTokens(),
+		PatchGrid: e.Grid.PatchesPerSide(), PatchDim: e.Grid.PatchDim(), DecodeBytesPerToken: e.Backend.Info().DecodeBytesPerToken,
 	}}, nil
 }
 
@@ -227,16 +222,6 @@ func download(ctx context.Context, repo string, o *options) (string, error) {
 
 // Info describes the model.
 func (m *Model) Info() Info { return m.info }
-
-// Engine exposes the underlying runtime engine (expert use: raw ids,
-// precomputed patches, benchmarks). After Close its sessions and encodes
-// fail with ErrClosed; a zero Model has none (nil).
-func (m *Model) Engine() *engine.Engine {
-	if m == nil {
-		return nil
-	}
-	return m.engine
-}
 
 // Tokenizer returns the model's tokenizer (nil for a zero Model).
 func (m *Model) Tokenizer() *tokenizer.Tokenizer {

@@ -60,7 +60,7 @@ func TestSecondTurnPrefillsOnlyNewTokens(t *testing.T) {
 		t.Fatalf("turn 2 prefilled %d tokens (prompt %d), want only the %d new ones", st.PrefillTokens, st.PromptTokens, newTokens)
 	}
 	// The same conversation as one prompt through the engine.
-	e := m.Engine()
+	e := vlmrt.EngineOf(m)
 	im, err := imageForTest(e)
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ func TestZeroValuesAndClosed(t *testing.T) {
 			t.Errorf("%s: ImageTokensFor: %v", name, err)
 		}
 		c.Reset()
-		if c.Tokens() != nil || m.Tokenizer() != nil || m.Engine() != nil {
+		if c.Tokens() != nil || m.Tokenizer() != nil || vlmrt.EngineOf(m) != nil {
 			t.Errorf("%s: tokens, tokenizer or engine of nothing", name)
 		}
 	}
@@ -53,7 +53,7 @@ func TestZeroValuesAndClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := m.Engine()
+	e := vlmrt.EngineOf(m)
 	s := e.NewSession()
 	m.Close()
 	if _, err := s.Generate(ctx, engine.Input{IDs: []int32{9707}}, engine.Options{MaxTokens: 1}, func(engine.Token) bool { return true }); !errors.Is(err, vlmrt.ErrClosed) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/vlmrt/vlmrt"
+	"github.com/vlmrt/vlmrt/bundle"
 	_ "github.com/vlmrt/vlmrt/coreai"
 	"github.com/vlmrt/vlmrt/internal/coreai"
 	"github.com/vlmrt/vlmrt/internal/coreai/coreaitest"
@@ -67,12 +68,34 @@ func openCoreAI(t *testing.T, opts ...vlmrt.Option) (m *vlmrt.Model, decoder, vi
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { m.Close() })
+	roots.Store(m, root)
 	return m, decoder, visionDir
+}
+
+// roots remembers where each test model was opened from.
+var roots sync.Map // *vlmrt.Model → string
+
+// engineOf opens m's bundle pair on the Core AI backend through the engine
+// directly, as an expert test drives sessions (the API keeps the engine
+// internal).
+func engineOf(t *testing.T, m *vlmrt.Model) *engine.Engine {
+	t.Helper()
+	root, _ := roots.Load(m)
+	loc, err := bundle.Resolve(root.(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := engine.Open(context.Background(), "coreai", engine.OpenRequest{Path: root.(string), Location: loc})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
 }
 
 func fixedPatches(t *testing.T, m *vlmrt.Model) []float32 {
 	t.Helper()
-	pre, err := vision.PreprocessFile(context.Background(), "../testdata/tiny-a/golden/image1.png", vision.PreprocessOptions{Grid: m.Engine().Grid})
+	pre, err := vision.PreprocessFile(context.Background(), "../testdata/tiny-a/golden/image1.png", vision.PreprocessOptions{Grid: engine.FixedGrid(m.Info().Config.Vision)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +184,7 @@ func TestCoreAIBackendChatMatchesBridge(t *testing.T) {
 
 	// The runtime session's logits after the prompt equal the bridge's
 	// exactly (same float16 embeddings, same positions).
-	e := m.Engine()
+	e := engineOf(t, m)
 	im, err := e.EncodePatches(context.Background(), patches)
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +230,7 @@ func TestCoreAIBackendSecondImageRefused(t *testing.T) {
 	}
 	// The runtime refuses a second image even past the Chat's check, before
 	// any bridge step (the session is unchanged).
-	e := m.Engine()
+	e := engineOf(t, m)
 	im, err := e.EncodePatches(ctx, patches)
 	if err != nil {
 		t.Fatal(err)
@@ -233,7 +256,7 @@ func TestCoreAIBackendLimits(t *testing.T) {
 	}
 	m, _, _ := openCoreAI(t)
 	// A native-resolution grid is not the graph's fixed grid.
-	e := m.Engine()
+	e := engineOf(t, m)
 	if _, err := e.EncodeGrid(ctx, make([]float32, 30*40*1536), 30, 40); !errors.Is(err, engine.ErrUnsupportedInput) {
 		t.Errorf("native grid: %v, want ErrUnsupportedInput", err)
 	}

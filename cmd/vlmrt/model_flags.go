@@ -9,7 +9,6 @@ import (
 
 	"github.com/vlmrt/vlmrt"
 	"github.com/vlmrt/vlmrt/hub"
-	"github.com/vlmrt/vlmrt/internal/weights"
 	"github.com/vlmrt/vlmrt/vision"
 	"golang.org/x/term"
 )
@@ -47,7 +46,7 @@ func (f *modelFlags) open(ctx context.Context, stdout, stderr io.Writer, extra .
 	if f.ctxLen < 0 {
 		return nil, usageError("--ctx must be ≥ 0 (0 = the model's default), got %d", f.ctxLen)
 	}
-	p, err := weights.ParsePrecision(f.precision)
+	p, err := vlmrt.ParsePrecision(f.precision)
 	if err != nil {
 		return nil, usageError("--precision: %v", err)
 	}

@@ -11,9 +11,7 @@ import (
 	"strings"
 
 	"github.com/vlmrt/vlmrt"
-	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
-	"github.com/vlmrt/vlmrt/vision"
 )
 
 func init() {
@@ -90,12 +88,12 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	var promptIDs []int32
 	var st vlmrt.Stats
 	if f.promptIDs != "" {
-		promptIDs, st, err = runPromptIDs(ctx, m, &f, gen, out)
+		promptIDs, st, err = runPromptIDs(ctx, m, &f, gen, resize, out)
 	} else {
 		parts := make([]vlmrt.Part, 0, len(f.patches)+len(f.images)+1)
-		e := m.Engine()
+		info := m.Info()
 		for _, path := range f.patches {
-			p, err := readPatches(path, e.Grid.NumPatches(), e.Grid.PatchDim())
+			p, err := readPatches(path, info.PatchGrid*info.PatchGrid, info.PatchDim)
 			if err != nil {
 				return err
 			}
@@ -120,10 +118,10 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	return out.finish(promptIDs, st, f.stats, stderr)
 }
 
-// runPromptIDs drives the engine directly with raw prompt ids (no chat
-// template), the images from --image or --patches filling their pads.
-func runPromptIDs(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.GenerateOptions, out *runOutput) ([]int32, vlmrt.Stats, error) {
-	e := m.Engine()
+// runPromptIDs runs raw prompt ids (no chat template) through the
+// library's expert entry, the images from --patches (on --grid) and
+// --image filling their pads in that order.
+func runPromptIDs(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.GenerateOptions, resize vlmrt.ResizeMode, out *runOutput) ([]int32, vlmrt.Stats, error) {
 	b, err := os.ReadFile(f.promptIDs)
 	if err != nil {
 		return nil, vlmrt.Stats{}, err
@@ -132,52 +130,33 @@ func runPromptIDs(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.Ge
 	if err := json.Unmarshal(b, &ids); err != nil {
 		return nil, vlmrt.Stats{}, fmt.Errorf("%s: want a JSON array of token ids: %v", f.promptIDs, err)
 	}
-	gridH, gridW := e.Grid.PatchesPerSide(), e.Grid.PatchesPerSide()
+	info := m.Info()
+	gridH, gridW := info.PatchGrid, info.PatchGrid
 	if f.grid != "" {
 		if _, err := fmt.Sscanf(f.grid, "%dx%d", &gridH, &gridW); err != nil || gridH <= 0 || gridW <= 0 {
 			return nil, vlmrt.Stats{}, usageError("--grid %q: want HxW in patches, e.g. 30x40", f.grid)
-		}
-	}
-	var images []*engine.Image
-	encode := func(p []float32, h, w int) error {
-		im, err := e.EncodeGrid(ctx, p, h, w)
-		if err == nil {
-			images = append(images, im)
-		}
-		return err
-	}
-	for _, path := range f.patches {
-		p, err := readPatches(path, gridH*gridW, e.Grid.PatchDim())
-		if err == nil {
-			err = encode(p, gridH, gridW)
-		}
-		if err != nil {
-			return nil, vlmrt.Stats{}, err
 		}
 	}
 	budget, err := f.genFlags.imageBudget()
 	if err != nil {
 		return nil, vlmrt.Stats{}, err
 	}
-	for _, path := range f.images {
-		p, err := preprocessForEngine(ctx, e, path, f.resize, vision.Budget(budget))
-		if err == nil {
-			err = encode(p.Patches, p.Patch.Rows, p.Patch.Cols)
-		}
+	req := vlmrt.RawRequest{IDs: ids, GenerateOptions: gen, Resize: resize, ImageBudget: budget}
+	for _, path := range f.patches {
+		p, err := readPatches(path, gridH*gridW, info.PatchDim)
 		if err != nil {
 			return nil, vlmrt.Stats{}, err
 		}
+		req.Images = append(req.Images, vlmrt.ImagePatchGrid(p, gridH, gridW))
 	}
-	opt := engine.Options{Sampling: gen.Sampling, MaxTokens: gen.MaxTokens, Stop: gen.Stop, S1Prefill: gen.S1Prefill}
-	var cbErr error
-	st, err := e.NewSession().Generate(ctx, engine.Input{IDs: ids, Images: images}, opt, func(t engine.Token) bool {
-		cbErr = out.token(t.ID, t.Text)
-		return cbErr == nil
-	})
-	if cbErr != nil {
-		return ids, st, cbErr
+	for _, path := range f.images {
+		req.Images = append(req.Images, vlmrt.ImageFile(path))
 	}
-	return ids, st, err
+	resp, err := m.GenerateIDs(ctx, req, func(t vlmrt.Token) error { return out.token(t.ID, t.Text) })
+	if resp == nil {
+		return ids, vlmrt.Stats{}, err
+	}
+	return ids, resp.Stats, err
 }
 
 // readPatches loads the `patches` tensor (F32, F16 or BF16) of a safetensors file.

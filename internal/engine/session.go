@@ -21,6 +21,10 @@ type Token struct {
 	// End marks the token that ended the turn (end-of-turn id, stop string,
 	// max tokens or context limit). The final Token may carry text too.
 	End bool
+	// On the End token: why the turn ended (Stats.FinishReason), the
+	// conversation's tokens before the reply and the reply's tokens.
+	FinishReason                   string
+	PromptTokens, CompletionTokens int
 }
 
 // Input is what a turn appends to the conversation: token ids in which each
@@ -416,6 +420,9 @@ func (s *Session) decode(ctx context.Context, opt Options, st *Stats, prefillSta
 		}
 		if tok.End && st.FinishReason != "stop" && detok != nil {
 			tok.Text += stops.Flush()
+		}
+		if tok.End {
+			tok.FinishReason, tok.PromptTokens, tok.CompletionTokens = st.FinishReason, st.PromptTokens, st.GeneratedTokens
 		}
 		if !yield(tok) {
 			st.FinishReason = "cancelled"
