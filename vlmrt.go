@@ -31,7 +31,6 @@ import (
 	"github.com/vlmrt/vlmrt/tokenizer"
 )
 
-
 // Backend names an execution engine.
 type Backend string
 
