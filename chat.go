@@ -165,6 +165,19 @@ func (c *Chat) Reset() {
 	c.turns, c.images, c.imageTokens = 0, 0, 0
 }
 
+// Close releases the conversation's backend state (its KV cache: device
+// memory on a GPU backend) and clears it; a later Send starts afresh.
+// Dropping a Chat without Close leaves the release to the garbage collector.
+func (c *Chat) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.turns, c.images, c.imageTokens = 0, 0, 0
+	if c.s == nil {
+		return nil
+	}
+	return c.s.Close()
+}
+
 // SetSystem replaces the system prompt and clears the conversation.
 func (c *Chat) SetSystem(text string) {
 	c.mu.Lock()
@@ -478,6 +491,7 @@ func (m *Model) GenerateFunc(ctx context.Context, req Request, fn func(Token) er
 		return nil, fmt.Errorf("%w: request has no messages", ErrUnsupportedInput)
 	}
 	c := m.NewChat(WithSystem(req.System), WithGenerate(req.GenerateOptions), WithResize(req.Resize), WithImageBudget(req.ImageBudget))
+	defer c.Close()
 	var cbErr error
 	resp, err := c.send(ctx, req.Messages, nil, func(t Token) bool {
 		cbErr = fn(t)

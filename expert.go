@@ -36,6 +36,7 @@ func (m *Model) GenerateIDs(ctx context.Context, req RawRequest, fn func(Token) 
 	}
 	defer m.mu.RUnlock()
 	c := m.NewChat(WithResize(req.Resize), WithImageBudget(req.ImageBudget))
+	defer c.Close()
 	images := make([]*engine.Image, 0, len(req.Images))
 	for i, p := range req.Images {
 		if !p.isImage || !p.image.isSet() {
