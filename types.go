@@ -9,6 +9,9 @@ import (
 
 // Stats describe one turn: vision encode time, prompt tokens, prefill time
 // and rate, time to first token, decode rate, total (as the seed card reports).
+// It is the engine's statistics field for field, declared here so the API
+// names no internal type; the conversions below stop compiling if the two
+// drift apart.
 type Stats struct {
 	Images           int
 	VisionEncode     time.Duration // sum over this turn's images
@@ -30,7 +33,8 @@ func (s Stats) PrefillTokPerSec() float64 { return engine.Stats(s).PrefillTokPer
 func (s Stats) DecodeTokPerSec() float64 { return engine.Stats(s).DecodeTokPerSec() }
 
 // Sampling configures token choice; the zero value is greedy decoding
-// (temperature 0), so output is reproducible.
+// (temperature 0), so output is reproducible. Field for field the
+// engine's sampler settings (converted, never copied by hand).
 type Sampling struct {
 	Temperature float32 // 0 = greedy (argmax, ties → lowest id)
 	TopK        int     // keep the K most likely tokens (0 = off)

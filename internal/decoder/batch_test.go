@@ -116,12 +116,8 @@ func TestForwardBatchRejects(t *testing.T) {
 	}
 }
 
+// argmaxOf is the greedy token of a logits row.
 func argmaxOf(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
+	best, _ := argmaxTop2(x)
 	return best
 }
