@@ -158,3 +158,82 @@ type fakeHandle struct{}
 
 func (fakeHandle) Tokens() int { return 196 }
 func (fakeHandle) Release()    {}
+
+// TestBatcherMatchesGenerate: three conversations (an image prompt, a text
+// prompt, a two-turn one) decoded together by a Batcher — one batched pass
+// per step on the CPU — give the tokens, finish reasons and conversation
+// each gets from Generate alone; a turn that ends early leaves the batch
+// while the others go on.
+func TestBatcherMatchesGenerate(t *testing.T) {
+	var in goldenInputs
+	readJSON(t, tinyA+"/golden/inputs.json", &in)
+	e := tinyEngine(t, weights.Int8)
+	ctx := context.Background()
+	img := imageFromFile(t, e, tinyA+"/golden/image1.png")
+	inputs := []Input{{IDs: in.Prompts["image"].IDs, Images: []*Image{img}}, {IDs: in.Prompts["text"].IDs}, {IDs: in.Prompts["multiturn"].IDs, Images: []*Image{imageFromFile(t, e, tinyA+"/golden/image2.png")}}}
+	opts := []Options{{MaxTokens: 10}, {MaxTokens: 4}, {MaxTokens: 7}}
+	if len(in.Prompts["multiturn"].IDs) == 0 {
+		t.Fatal("no multiturn prompt")
+	}
+	var want [][]int32
+	var wantHist [][]int32
+	for i := range inputs {
+		s := e.NewSession()
+		got, _ := generate(t, s, inputs[i], opts[i])
+		want, wantHist = append(want, got), append(wantHist, s.History())
+	}
+
+	sessions := make([]*Session, len(inputs))
+	turns := make([]*Turn, len(inputs))
+	got := make([][]int32, len(inputs))
+	for i := range inputs {
+		sessions[i] = e.NewSession()
+		var err error
+		if turns[i], err = sessions[i].Start(ctx, inputs[i], opts[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := e.NewBatcher()
+	for steps := 0; ; steps++ {
+		live := 0
+		for i, tr := range turns {
+			if tr.Done() {
+				continue
+			}
+			tok, err := tr.Emit(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[i] = append(got[i], tok.ID)
+			if !tok.End {
+				live++
+			}
+		}
+		if live == 0 {
+			break
+		}
+		if err := b.Step(ctx, turns); err != nil {
+			t.Fatal(err)
+		}
+		if steps > 20 {
+			t.Fatal("the batch never ended")
+		}
+	}
+	for i := range inputs {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("conversation %d: batched %v, alone %v", i, got[i], want[i])
+		}
+		if !slices.Equal(sessions[i].History(), wantHist[i]) {
+			t.Errorf("conversation %d: the batched conversation differs from the one Generate leaves", i)
+		}
+		if st := turns[i].Stats(); st.GeneratedTokens != len(want[i]) || st.FinishReason == "" {
+			t.Errorf("conversation %d: stats %+v", i, st)
+		}
+	}
+	// The conversations continue normally after a batched turn.
+	for i, s := range sessions {
+		if _, err := s.Generate(ctx, Input{IDs: in.Prompts["text"].IDs}, Options{MaxTokens: 2}, func(Token) bool { return true }); err != nil {
+			t.Errorf("conversation %d: a turn after the batch: %v", i, err)
+		}
+	}
+}

@@ -199,56 +199,81 @@ func (s *Session) padID() int32 { return s.e.Config.ImageTokenID }
 //
 // A turn that would not fit in the context window fails with
 // ErrContextOverflow before any work, leaving the session unchanged.
+//
+// Generate is Start, then Emit and Step until the turn ends; a server that
+// decodes many conversations at once drives those itself (see Batcher).
 func (s *Session) Generate(ctx context.Context, in Input, opt Options, yield func(Token) bool) (Stats, error) {
-	start := time.Now()
-	st := Stats{Images: len(in.Images)}
+	t, err := s.Start(ctx, in, opt)
+	if err != nil {
+		return t.Stats(), err
+	}
+	for {
+		tok, err := t.Emit(ctx)
+		if err != nil {
+			return t.Stats(), err
+		}
+		if !yield(tok) {
+			t.Cancel()
+			return t.Stats(), nil
+		}
+		if tok.End {
+			return t.Stats(), nil
+		}
+		t.Step(ctx)
+	}
+}
+
+// Start begins a turn: it validates in, adds its images to the sequence,
+// prefills the new tokens and chooses the first reply token, which Emit
+// then returns. On an error the session is unchanged (the returned Turn
+// still reports Stats).
+func (s *Session) Start(ctx context.Context, in Input, opt Options) (*Turn, error) {
+	t := &Turn{s: s, opt: opt, start: time.Now(), st: Stats{Images: len(in.Images)}}
 	if err := s.e.checkOpen(); err != nil {
-		return st, err
+		return t, err
 	}
 	if err := opt.Validate(); err != nil {
-		return st, err
+		return t, err
 	}
 	if len(opt.Stop) > 0 && s.e.Tokenizer == nil {
-		return st, fmt.Errorf("%w: stop strings need a tokenizer", ErrUnsupportedInput)
+		return t, fmt.Errorf("%w: stop strings need a tokenizer", ErrUnsupportedInput)
 	}
 	newIDs := append(slices.Clone(s.pending), in.IDs...)
 	if len(newIDs) == 0 {
-		return st, fmt.Errorf("%w: empty input", ErrUnsupportedInput)
+		return t, fmt.Errorf("%w: empty input", ErrUnsupportedInput)
 	}
 	if err := s.checkImages(in); err != nil {
-		return st, err
+		return t, err
 	}
 	if err := s.CheckFits(len(in.IDs), len(in.Images)); err != nil {
-		return st, err
+		return t, err
 	}
 	for _, im := range in.Images {
-		st.VisionEncode += im.EncodeTime
+		t.st.VisionEncode += im.EncodeTime
 	}
 	if err := s.sequence(ctx); err != nil {
-		return st, err
+		return t, err
 	}
 
 	// Everything below changes the session; on failure before generation
 	// starts, restore it.
 	saved := s.snapshot()
 	runIDs, positions, err := s.place(ctx, newIDs, in.Images)
-	prefillStart := time.Now()
+	t.prefillStart = time.Now()
 	if err == nil {
 		err = s.prefill(ctx, runIDs, positions, opt)
 	}
 	if err != nil {
 		s.restore(saved)
-		return st, cancelled(err)
+		return t, cancelled(err)
 	}
 	s.ids = append(s.ids, newIDs...)
 	s.pending = s.pending[:0]
-	st.PromptTokens = len(s.ids)
-	st.PrefillTokens = len(newIDs)
-	st.Prefill = time.Since(prefillStart)
-
-	err = s.decode(ctx, opt, &st, prefillStart, yield)
-	st.Total = time.Since(start)
-	return st, err
+	t.st.PromptTokens = len(s.ids)
+	t.st.PrefillTokens = len(newIDs)
+	t.st.Prefill = time.Since(t.prefillStart)
+	t.begin()
+	return t, nil
 }
 
 // checkImages validates that the pads in in.IDs match the images.
@@ -361,92 +386,148 @@ func (s *Session) prefill(ctx context.Context, ids []int32, positions [][3]int32
 	return nil
 }
 
-// decode picks tokens, streams them and feeds them back until the turn
-// ends. The first token comes from the prefill's logits; each later one
-// from the step that fed its predecessor back, chosen on the backend when
-// the sequence is a TokenPicker that can honour the settings (one id
-// crosses per step), else on the host from the step's logits.
-func (s *Session) decode(ctx context.Context, opt Options, st *Stats, prefillStart time.Time, yield func(Token) bool) error {
-	sampler := NewSampler(opt.Sampling)
-	picker, _ := s.seq.(TokenPicker)
-	if picker != nil && !picker.CanPick(opt.Sampling) {
-		picker = nil
-	}
-	var detok *tokenizer.StreamDecoder
-	if s.e.Tokenizer != nil {
-		detok = s.e.Tokenizer.NewStreamDecoderSkipSpecial()
-	}
-	stops := NewStopMatcher(opt.Stop)
-	var firstAt time.Time
-	history := slices.Clone(s.ids)
-	id, err := s.hostPick(sampler, history, st.GeneratedTokens)
-	for {
-		if err == nil {
-			err = ctx.Err()
-		}
-		if err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				st.FinishReason = "cancelled"
-			}
-			return cancelled(err)
-		}
-		history = append(history, id)
-		s.pending = append(s.pending, id)
-		st.GeneratedTokens++
-		if st.GeneratedTokens == 1 {
-			firstAt = time.Now()
-			st.TimeToFirstToken = firstAt.Sub(prefillStart)
-		}
-		st.Decode = time.Since(firstAt)
+// Turn is one reply being generated on a Session, advanced by its owner:
+// Emit returns the token chosen last (End set on the one that ends the
+// turn), Step feeds it back and chooses the next. Each token is chosen on
+// the backend when the sequence is a TokenPicker that can honour the
+// settings (one id crosses per step), else on the host from the step's
+// logits. A Turn, like its Session, is used by one goroutine at a time.
+type Turn struct {
+	s       *Session
+	opt     Options
+	st      Stats
+	start   time.Time
+	sampler *Sampler
+	picker  TokenPicker
+	detok   *tokenizer.StreamDecoder
+	stops   *StopMatcher
+	history []int32
 
-		tok := Token{ID: id}
-		switch {
-		case s.e.isEOS(id):
-			tok.End, st.FinishReason = true, "eos"
-		default:
-			if detok != nil {
-				text, stopped := stops.Push(detok.Add(id))
-				tok.Text = text
-				if stopped {
-					tok.End, st.FinishReason = true, "stop"
-				}
-			}
-			if !tok.End && opt.MaxTokens > 0 && st.GeneratedTokens >= opt.MaxTokens {
-				tok.End, st.FinishReason = true, "length"
-			}
-			if !tok.End && s.seq.Len()+1 >= s.e.ContextLength {
-				tok.End, st.FinishReason = true, "context"
-			}
-		}
-		if tok.End && st.FinishReason != "stop" && detok != nil {
-			tok.Text += stops.Flush()
-		}
-		if tok.End {
-			tok.FinishReason, tok.PromptTokens, tok.CompletionTokens = st.FinishReason, st.PromptTokens, st.GeneratedTokens
-		}
-		if !yield(tok) {
-			st.FinishReason = "cancelled"
-			return nil
-		}
-		if tok.End {
-			return nil
-		}
-		// Feed the token back: its position continues the text rule.
-		rope := s.rope
-		s.stepID[0], s.stepPos[0] = id, rope.Text()
-		before := s.seq.Len()
-		if picker != nil {
-			id, err = picker.ForwardPick(ctx, s.stepID[:], s.stepPos[:], opt.Sampling, history, sampler.draw())
-		} else if err = s.seq.Forward(ctx, s.stepID[:], s.stepPos[:], LastLogits, s.logits); err == nil {
-			id, err = s.hostPick(sampler, history, st.GeneratedTokens)
-		}
-		if s.seq.Len() > before { // the token ran (even if picking then failed)
-			s.rope = rope
-			s.ids = append(s.ids, s.stepID[0])
-			s.pending = s.pending[:0]
-		}
-		// An error is reported at the top of the loop.
+	prefillStart, firstAt time.Time
+	next                  int32 // the chosen token Emit returns next
+	err                   error // a failure Emit reports
+	done                  bool
+}
+
+// begin prepares decoding after the prefill and chooses the first token
+// from the prefill's logits.
+func (t *Turn) begin() {
+	s := t.s
+	t.sampler = NewSampler(t.opt.Sampling)
+	if p, ok := s.seq.(TokenPicker); ok && p.CanPick(t.opt.Sampling) {
+		t.picker = p
 	}
+	if s.e.Tokenizer != nil {
+		t.detok = s.e.Tokenizer.NewStreamDecoderSkipSpecial()
+	}
+	t.stops = NewStopMatcher(t.opt.Stop)
+	t.history = slices.Clone(s.ids)
+	t.next, t.err = s.hostPick(t.sampler, t.history, 0)
+}
+
+// Stats describes the turn so far (complete once it has ended).
+func (t *Turn) Stats() Stats {
+	st := t.st
+	st.Total = time.Since(t.start)
+	return st
+}
+
+// Done reports whether the turn has ended (End emitted, an error, Cancel).
+func (t *Turn) Done() bool { return t.done }
+
+// Cancel ends the turn early (the consumer stopped reading): the tokens
+// emitted so far stay in the conversation.
+func (t *Turn) Cancel() {
+	if !t.done {
+		t.done, t.st.FinishReason = true, "cancelled"
+	}
+}
+
+// Emit returns the chosen token as the stream sees it, or the error the
+// last step met (a cancelled ctx included). After an End token or an
+// error the turn is done.
+func (t *Turn) Emit(ctx context.Context) (Token, error) {
+	if t.done {
+		return Token{}, fmt.Errorf("%w: the turn has ended", ErrUnsupportedInput)
+	}
+	s, st := t.s, &t.st
+	err := t.err
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		t.done = true
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			st.FinishReason = "cancelled"
+		}
+		return Token{}, cancelled(err)
+	}
+	id := t.next
+	t.history = append(t.history, id)
+	s.pending = append(s.pending, id)
+	st.GeneratedTokens++
+	if st.GeneratedTokens == 1 {
+		t.firstAt = time.Now()
+		st.TimeToFirstToken = t.firstAt.Sub(t.prefillStart)
+	}
+	st.Decode = time.Since(t.firstAt)
+
+	tok := Token{ID: id}
+	switch {
+	case s.e.isEOS(id):
+		tok.End, st.FinishReason = true, "eos"
+	default:
+		if t.detok != nil {
+			text, stopped := t.stops.Push(t.detok.Add(id))
+			tok.Text = text
+			if stopped {
+				tok.End, st.FinishReason = true, "stop"
+			}
+		}
+		if !tok.End && t.opt.MaxTokens > 0 && st.GeneratedTokens >= t.opt.MaxTokens {
+			tok.End, st.FinishReason = true, "length"
+		}
+		if !tok.End && s.seq.Len()+1 >= s.e.ContextLength {
+			tok.End, st.FinishReason = true, "context"
+		}
+	}
+	if tok.End && st.FinishReason != "stop" && t.detok != nil {
+		tok.Text += t.stops.Flush()
+	}
+	if tok.End {
+		t.done = true
+		tok.FinishReason, tok.PromptTokens, tok.CompletionTokens = st.FinishReason, st.PromptTokens, st.GeneratedTokens
+	}
+	return tok, nil
+}
+
+// Step feeds the emitted token back (its position continues the text
+// rule) and chooses the next one. A failure is reported by the next Emit.
+func (t *Turn) Step(ctx context.Context) {
+	if t.done || t.err != nil {
+		return
+	}
+	s := t.s
+	rope := s.rope
+	s.stepID[0], s.stepPos[0] = t.next, rope.Text()
+	before := s.seq.Len()
+	if t.picker != nil {
+		t.next, t.err = t.picker.ForwardPick(ctx, s.stepID[:], s.stepPos[:], t.opt.Sampling, t.history, t.sampler.draw())
+	} else if t.err = s.seq.Forward(ctx, s.stepID[:], s.stepPos[:], LastLogits, s.logits); t.err == nil {
+		t.next, t.err = s.hostPick(t.sampler, t.history, t.st.GeneratedTokens)
+	}
+	if s.seq.Len() > before { // the token ran (even if choosing the next failed)
+		t.stepped(rope)
+	}
+}
+
+// stepped records that the emitted token ran at the position rope was
+// advanced past.
+func (t *Turn) stepped(rope mrope.Cursor) {
+	s := t.s
+	s.rope = rope
+	s.ids = append(s.ids, s.stepID[0])
+	s.pending = s.pending[:0]
 }
 
 // hostPick chooses the next token from s.logits. generated is the number
