@@ -72,7 +72,8 @@ type ImageHandle interface {
 	// Release frees what the handle holds (device memory) early; without
 	// it the garbage collector does. Sequences that added the image keep
 	// their own copy or reference, so releasing does not affect them.
-	// Release is idempotent; AddImage of a released handle fails.
+	// Release is idempotent; a backend whose handles hold device memory
+	// refuses AddImage of a released one.
 	Release()
 }
 
