@@ -9,10 +9,12 @@ import (
 )
 
 // Batch is the scratch of ForwardBatch: several sequences advanced by one
-// token each in one pass over the weights. Every linear layer runs as one
-// [B, in] × [in, out] product (the int8 GEMM path prefill uses), so each
-// weight matrix is read once for the B sequences; attention runs per
-// sequence on its own cache. A Batch belongs to one Model and must not be
+// token each in one pass over the weights. Every int8 linear layer runs as
+// B matrix-vector products sharing one pass over the matrix
+// (kernels.Pool.MatVecQ8Each: each block of weight rows is read from
+// memory once and used by the B rows while in cache, and each row is
+// computed exactly as a single sequence's step computes it); attention
+// runs per sequence on its own cache. A Batch belongs to one Model and must not be
 // used by two goroutines at once; it is reused across steps, so a steady
 // step allocates nothing.
 type Batch struct {
@@ -104,7 +106,7 @@ func (m *Model) ForwardBatch(ctx context.Context, b *Batch, caches []*Cache, ids
 	for i := 0; i < n; i++ {
 		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], m.norm, m.eps)
 	}
-	m.head.Forward(m.pool, logits[:n*m.vocab], s.hn[:n*h], n)
+	m.head.ForwardEach(m.pool, logits[:n*m.vocab], s.hn[:n*h], n)
 	return nil
 }
 
@@ -114,6 +116,7 @@ func (b *Batch) prepare(n int) {
 		return
 	}
 	b.s.alloc(b.m, n, true)
+	b.s.each = true
 }
 
 // newKV: the rows' keys and values are computed in the batch scratch and

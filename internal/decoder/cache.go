@@ -42,6 +42,9 @@ type scratch struct {
 	kNew     []float32 // [n, kv_heads*head_dim] new keys before storing (float16 cache)
 	vNew     []float32
 	attn     kernels.Attention // reused so a decode step allocates nothing
+	// each: the rows are several sequences' single tokens (ForwardBatch),
+	// so linear layers run as per-row matrix-vector products.
+	each bool
 }
 
 // NewCache returns an empty float32 cache for m.

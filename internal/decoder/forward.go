@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/vlmrt/vlmrt/internal/kernels"
+	"github.com/vlmrt/vlmrt/internal/weights"
 	"github.com/vlmrt/vlmrt/mrope"
 )
 
@@ -178,9 +179,9 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], l.inputNorm, m.eps)
 	}
 	kc, vc := kv.newKV(li, n)
-	l.q.Forward(m.pool, s.q[:n*qd], s.hn[:n*h], n)
-	l.k.Forward(m.pool, kc, s.hn[:n*h], n)
-	l.v.Forward(m.pool, vc, s.hn[:n*h], n)
+	m.apply(s, l.q, s.q[:n*qd], s.hn[:n*h], n)
+	m.apply(s, l.k, kc, s.hn[:n*h], n)
+	m.apply(s, l.v, vc, s.hn[:n*h], n)
 
 	// QK-norm per head, then M-RoPE.
 	for i := 0; i < n; i++ {
@@ -198,7 +199,7 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 	}
 
 	kv.attend(li, n, s.q[:n*qd], s.att[:n*qd], kc, vc)
-	l.o.Forward(m.pool, s.o[:n*h], s.att[:n*qd], n)
+	m.apply(s, l.o, s.o[:n*h], s.att[:n*qd], n)
 	kernels.Axpy(s.x[:n*h], 1, s.o[:n*h])
 
 	// MLP block: RMSNorm → down(silu(gate) * up) → residual.
@@ -206,14 +207,26 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], l.postNorm, m.eps)
 	}
 	ni := n * m.inter
-	l.gate.Forward(m.pool, s.gate[:ni], s.hn[:n*h], n)
-	l.up.Forward(m.pool, s.up[:ni], s.hn[:n*h], n)
+	m.apply(s, l.gate, s.gate[:ni], s.hn[:n*h], n)
+	m.apply(s, l.up, s.up[:ni], s.hn[:n*h], n)
 	kernels.SiLU(s.gate[:ni])
 	for i, u := range s.up[:ni] {
 		s.gate[i] *= u
 	}
-	l.down.Forward(m.pool, s.o[:n*h], s.gate[:ni], n)
+	m.apply(s, l.down, s.o[:n*h], s.gate[:ni], n)
 	kernels.Axpy(s.x[:n*h], 1, s.o[:n*h])
+}
+
+// apply runs a linear layer on the n rows of s: one product over a
+// sequence's tokens, or for a batch of sequences (s.each) one
+// matrix-vector product per row sharing the pass over the weights, each
+// row exactly as a single sequence's step computes it.
+func (m *Model) apply(s *scratch, l *weights.Linear, y, x []float32, n int) {
+	if s.each {
+		l.ForwardEach(m.pool, y, x, n)
+		return
+	}
+	l.Forward(m.pool, y, x, n)
 }
 
 // newKV: a Forward's n tokens go at the cache's indices c.n .. c.n+n-1.

@@ -2,6 +2,8 @@ package kernels
 
 import (
 	"runtime"
+
+	"github.com/vlmrt/vlmrt/internal/quant"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -70,6 +72,7 @@ type Pool struct {
 
 	scratch [][]float32 // per-slot buffers, grown on demand, reused
 	tasks   taskArgs    // argument structs, reused under mu
+	each    matVecEachTask
 
 	parallel atomic.Int64 // calls split across the workers (see ParallelCalls)
 }
@@ -141,6 +144,49 @@ func (p *Pool) acquire() bool {
 }
 
 func (p *Pool) release() { p.mu.Unlock() }
+
+// MatVecQ8Each computes n matrix-vector products y[b] = deq(W)·x[b] (x
+// [n, w.Cols], y [n, w.Rows]) in one pass over W: each block of weight rows
+// is read from memory once and stays in cache while every vector uses it,
+// and each output is computed exactly as MatVecQ8 computes it. It is the
+// decode step of several sequences at once (the weights, not the
+// arithmetic, bound a decode step).
+func (p *Pool) MatVecQ8Each(y []float32, w *quant.Matrix, x []float32, n int) {
+	checkQ8(y, w, x, n)
+	t := matVecEachTask{y: y, w: w, x: x, n: n}
+	if n == 0 {
+		return
+	}
+	if w.Rows*w.Cols < parallelMin || !p.acquire() {
+		t.run(0, 0, w.Rows)
+		return
+	}
+	p.each = t
+	p.run(&p.each, w.Rows, matVecGrain(w.Rows, w.Cols, p.threads))
+	p.each = matVecEachTask{}
+	p.release()
+}
+
+// eachRows is how many weight rows one pass keeps in cache for the n
+// vectors (16 rows of a 4096-wide int8 matrix: 64 KiB).
+const eachRows = 16
+
+type matVecEachTask struct {
+	y []float32
+	w *quant.Matrix
+	x []float32
+	n int
+}
+
+func (t *matVecEachTask) run(_, lo, hi int) {
+	rows, cols := t.w.Rows, t.w.Cols
+	for r0 := lo; r0 < hi; r0 += eachRows {
+		r1 := min(r0+eachRows, hi)
+		for b := 0; b < t.n; b++ {
+			matVecQ8Rows(t.y[b*rows:(b+1)*rows], t.w, t.x[b*cols:(b+1)*cols], r0, r1)
+		}
+	}
+}
 
 // scratchFor returns slot's buffer with at least n floats; p.mu held.
 func (p *Pool) scratchFor(slot, n int) []float32 {

@@ -149,6 +149,22 @@ func (l *Linear) Forward(p *kernels.Pool, y, x []float32, n int) {
 	}
 }
 
+// ForwardEach computes the same product for n independent rows (n
+// sequences' decode steps): an int8 matrix is read once for all n rows,
+// each row computed exactly as Forward computes a single one.
+func (l *Linear) ForwardEach(p *kernels.Pool, y, x []float32, n int) {
+	if l.Q8 == nil || n == 1 {
+		l.Forward(p, y, x, n)
+		return
+	}
+	p.MatVecQ8Each(y[:n*l.Rows], l.Q8, x[:n*l.Cols], n)
+	if l.Bias != nil {
+		for i := 0; i < n; i++ {
+			kernels.Axpy(y[i*l.Rows:(i+1)*l.Rows], 1, l.Bias)
+		}
+	}
+}
+
 // Bytes is the weight storage one full application reads.
 func (l *Linear) Bytes() int64 {
 	if l.Q8 != nil {
