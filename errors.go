@@ -10,16 +10,25 @@ import (
 var (
 	// ErrContextOverflow: the conversation would not fit in the context
 	// window. Nothing was generated and the chat is unchanged.
-	ErrContextOverflow = engine.ErrContextOverflow
+	ErrContextOverflow error
 	// ErrUnsupportedInput: an image, message or option the model or backend
 	// cannot take (bad file, too many images for the backend, empty message...).
-	ErrUnsupportedInput = engine.ErrUnsupportedInput
+	ErrUnsupportedInput error
 	// ErrClosed: the Model was closed.
-	ErrClosed = engine.ErrClosed
+	ErrClosed error
 	// ErrCancelled: the context was cancelled or timed out. It also matches
 	// context.Canceled / context.DeadlineExceeded through errors.Is.
-	ErrCancelled = engine.ErrCancelled
+	ErrCancelled error
 	// ErrImageFile: an image file could not be opened (missing, a
 	// directory, no permission): the path is wrong, not the image.
-	ErrImageFile = vision.ErrImageFile
+	ErrImageFile error
 )
+
+// The sentinels are the very values the engine and the image pipeline
+// wrap, so errors.Is matches whatever layer an error comes from. They are
+// assigned here rather than in their declarations so that the API's
+// documentation shows its own declarations, not internal packages.
+func init() {
+	ErrContextOverflow, ErrUnsupportedInput, ErrClosed, ErrCancelled = engine.ErrContextOverflow, engine.ErrUnsupportedInput, engine.ErrClosed, engine.ErrCancelled
+	ErrImageFile = vision.ErrImageFile
+}
