@@ -90,7 +90,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	var promptIDs []int32
 	var st vlmrt.Stats
 	if f.promptIDs != "" {
-		promptIDs, st, err = runPromptIDs(ctx, m, &f, gen, out)
+		promptIDs, st, err = runPromptIDs(ctx, m, &f, gen, vision.Budget(budget), out)
 	} else {
 		parts := make([]vlmrt.Part, 0, len(f.patches)+len(f.images)+1)
 		e := m.Engine()
@@ -122,7 +122,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 
 // runPromptIDs drives the engine directly with raw prompt ids (no chat
 // template), the images from --image or --patches filling their pads.
-func runPromptIDs(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.GenerateOptions, out *runOutput) ([]int32, vlmrt.Stats, error) {
+func runPromptIDs(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.GenerateOptions, budget vision.Budget, out *runOutput) ([]int32, vlmrt.Stats, error) {
 	e := m.Engine()
 	b, err := os.ReadFile(f.promptIDs)
 	if err != nil {
@@ -155,12 +155,8 @@ func runPromptIDs(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.Ge
 			return nil, vlmrt.Stats{}, err
 		}
 	}
-	budget, err := f.genFlags.imageBudget()
-	if err != nil {
-		return nil, vlmrt.Stats{}, err
-	}
 	for _, path := range f.images {
-		p, err := preprocessForEngine(ctx, e, path, f.resize, vision.Budget(budget))
+		p, err := preprocessForEngine(ctx, e, path, f.resize, budget)
 		if err == nil {
 			err = encode(p.Patches, p.Patch.Rows, p.Patch.Cols)
 		}
