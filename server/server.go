@@ -60,6 +60,10 @@ type Options struct {
 	ImageBudget vlmrt.ImageBudget
 }
 
+// Defaults returns the Options a Server uses for zero fields (flags and
+// documentation take their defaults from here).
+func Defaults() Options { return Options{}.withDefaults() }
+
 func (o Options) withDefaults() Options {
 	def := func(v *int, d int) {
 		if *v <= 0 {
