@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -337,6 +336,3 @@ func completionID() string {
 	idNext++
 	return fmt.Sprintf("chatcmpl-%x-%d", time.Now().UnixNano(), idNext)
 }
-
-// trimModel normalises a requested model id for comparison.
-func trimModel(s string) string { return strings.TrimSpace(s) }
