@@ -477,9 +477,6 @@ type Response struct {
 // Generate answers a request in one call. Earlier assistant messages are
 // rendered into the prompt; the last message must be from the user.
 func (m *Model) Generate(ctx context.Context, req Request) (*Response, error) {
-	if len(req.Messages) == 0 {
-		return nil, fmt.Errorf("%w: request has no messages", ErrUnsupportedInput)
-	}
 	return m.GenerateFunc(ctx, req, func(Token) error { return nil })
 }
 

@@ -162,7 +162,7 @@ func kindName(k string) string {
 // prepare validates the request and turns it into a vlmrt.Request.
 func (s *Server) prepare(ctx context.Context, req *chatRequest) (vlmrt.Request, *apiError) {
 	var out vlmrt.Request
-	if req.Model != "" && trimModel(req.Model) != s.opt.ModelName {
+	if req.Model != "" && strings.TrimSpace(req.Model) != s.opt.ModelName {
 		return out, errModelNotFound(req.Model)
 	}
 	if req.N != nil && *req.N != 1 {

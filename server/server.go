@@ -19,7 +19,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -59,6 +58,10 @@ type Options struct {
 	Resize      vlmrt.ResizeMode
 	ImageBudget vlmrt.ImageBudget
 }
+
+// Defaults returns the Options a Server uses for zero fields (flags and
+// documentation take their defaults from here).
+func Defaults() Options { return Options{}.withDefaults() }
 
 func (o Options) withDefaults() Options {
 	def := func(v *int, d int) {
@@ -333,6 +336,3 @@ func completionID() string {
 	idNext++
 	return fmt.Sprintf("chatcmpl-%x-%d", time.Now().UnixNano(), idNext)
 }
-
-// trimModel normalises a requested model id for comparison.
-func trimModel(s string) string { return strings.TrimSpace(s) }

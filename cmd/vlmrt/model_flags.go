@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -111,7 +112,7 @@ func (g *genFlags) register(fs *flag.FlagSet) {
 
 // registerBudgetFlags adds the native-resolution budget flags.
 func registerBudgetFlags(fs *flag.FlagSet, minPixels, maxPixels, maxTokens *int64) {
-	fs.Int64Var(minPixels, "min-pixels", vision.DefaultMinImagePixels, "--resize native: smaller images are upscaled to this many pixels")
+	fs.Int64Var(minPixels, "min-pixels", 0, fmt.Sprintf("--resize native: smaller images are upscaled to this many pixels (0 = %d, or the ceiling when that is lower)", vision.DefaultMinImagePixels))
 	fs.Int64Var(maxPixels, "max-pixels", vision.DefaultMaxImagePixels, "--resize native: larger images are brought down to this many pixels (default 448×448: a photo costs at most the fixed grid's 196 tokens)")
 	fs.Int64Var(maxTokens, "max-image-tokens", 0, "--resize native: the same as --max-pixels N×1024 (one token per 32×32 pixels); 0 = use --max-pixels")
 }
@@ -127,14 +128,10 @@ func budgetFrom(minPixels, maxPixels, maxTokens int64) (vision.Budget, error) {
 		}
 		maxPixels = maxTokens * 1024
 	}
-	// A ceiling below the default floor lowers the floor with it: asking
-	// for at most 48 tokens means at most 48, not an error about a minimum
-	// the user never set.
-	if minPixels == vision.DefaultMinImagePixels && maxPixels < minPixels {
-		minPixels = maxPixels
-	}
-	if minPixels <= 0 || maxPixels <= 0 {
-		return vision.Budget{}, usageError("--min-pixels and --max-pixels must be positive")
+	// An unset floor (0) is vision.Budget's default, which never exceeds
+	// the ceiling: asking for at most 48 tokens means at most 48.
+	if minPixels < 0 || maxPixels <= 0 {
+		return vision.Budget{}, usageError("--min-pixels and --max-pixels must be positive (--min-pixels 0: the default)")
 	}
 	if minPixels > maxPixels {
 		return vision.Budget{}, usageError("--min-pixels %d exceeds --max-pixels %d", minPixels, maxPixels)

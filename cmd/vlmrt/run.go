@@ -88,7 +88,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	var promptIDs []int32
 	var st vlmrt.Stats
 	if f.promptIDs != "" {
-		promptIDs, st, err = runPromptIDs(ctx, m, &f, gen, resize, out)
+		promptIDs, st, err = runPromptIDs(ctx, m, &f, gen, resize, budget, out)
 	} else {
 		parts := make([]vlmrt.Part, 0, len(f.patches)+len(f.images)+1)
 		info := m.Info()
@@ -121,7 +121,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 // runPromptIDs runs raw prompt ids (no chat template) through the
 // library's expert entry, the images from --patches (on --grid) and
 // --image filling their pads in that order.
-func runPromptIDs(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.GenerateOptions, resize vlmrt.ResizeMode, out *runOutput) ([]int32, vlmrt.Stats, error) {
+func runPromptIDs(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.GenerateOptions, resize vlmrt.ResizeMode, budget vlmrt.ImageBudget, out *runOutput) ([]int32, vlmrt.Stats, error) {
 	b, err := os.ReadFile(f.promptIDs)
 	if err != nil {
 		return nil, vlmrt.Stats{}, err
@@ -136,10 +136,6 @@ func runPromptIDs(ctx context.Context, m *vlmrt.Model, f *runFlags, gen vlmrt.Ge
 		if _, err := fmt.Sscanf(f.grid, "%dx%d", &gridH, &gridW); err != nil || gridH <= 0 || gridW <= 0 {
 			return nil, vlmrt.Stats{}, usageError("--grid %q: want HxW in patches, e.g. 30x40", f.grid)
 		}
-	}
-	budget, err := f.genFlags.imageBudget()
-	if err != nil {
-		return nil, vlmrt.Stats{}, err
 	}
 	req := vlmrt.RawRequest{IDs: ids, GenerateOptions: gen, Resize: resize, ImageBudget: budget}
 	for _, path := range f.patches {

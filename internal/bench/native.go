@@ -68,8 +68,7 @@ func measureBudgets(ctx context.Context, e *engine.Engine, opt Options, rng *ran
 			if err != nil {
 				return nil, err
 			}
-			st, err := e.NewSession().Generate(ctx, engine.Input{IDs: ids, Images: []*engine.Image{img}},
-				engine.Options{MaxTokens: 1, PrefillChunk: opt.PrefillChunk}, func(engine.Token) bool { return true })
+			st, err := prefill(ctx, e, ids, img, opt.PrefillChunk)
 			if err != nil {
 				return nil, fmt.Errorf("bench: prefill at image budget %d: %w", n, err)
 			}

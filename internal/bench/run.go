@@ -247,13 +247,9 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 
 	if !skip(StepPrefill) {
 		progress(fmt.Sprintf("batched prefill (%d tokens)", len(ids)))
-		s := e.NewSession()
-		st, err := s.Generate(ctx, engine.Input{IDs: ids, Images: []*engine.Image{img}}, engine.Options{MaxTokens: 1, PrefillChunk: opt.PrefillChunk}, func(engine.Token) bool { return true })
+		st, err := prefill(ctx, e, ids, img, opt.PrefillChunk)
 		if err != nil {
 			return nil, fmt.Errorf("bench: batched prefill: %w", err)
-		}
-		if err := finite("prefill logits", s.LastLogits()); err != nil {
-			return nil, err
 		}
 		res.PrefillTokens, res.PrefillChunk = st.PrefillTokens, opt.PrefillChunk
 		res.PrefillTokS = st.PrefillTokPerSec()
@@ -296,6 +292,18 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 	}
 	res.TotalSeconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// prefill runs one batched prefill of ids (holding img) in a new session
+// and checks its logits are finite: random weights that overflow must fail
+// the bench, not report a speed.
+func prefill(ctx context.Context, e *engine.Engine, ids []int32, img *engine.Image, chunk int) (engine.Stats, error) {
+	s := e.NewSession()
+	st, err := s.Generate(ctx, engine.Input{IDs: ids, Images: []*engine.Image{img}}, engine.Options{MaxTokens: 1, PrefillChunk: chunk}, func(engine.Token) bool { return true })
+	if err != nil {
+		return st, err
+	}
+	return st, finite("prefill logits", s.LastLogits())
 }
 
 // normalize fills defaults and rejects bad options.
