@@ -94,24 +94,44 @@ func NewEngine(ctx context.Context, src weights.Source, cfg *config.Model, tok *
 // openCPU is the CPU backend's Opener: a checkpoint or a portable bundle's
 // safetensors, mapped and bound.
 func openCPU(ctx context.Context, req OpenRequest) (*Engine, error) {
-	loc := req.Location
-	cfg, err := loc.LoadConfig()
+	b, cfg, tok, err := LoadCPU(ctx, req)
 	if err != nil {
 		return nil, err
 	}
+	e, err := New(cfg, tok, b, req.ContextLength)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// LoadCPU loads the model req names on the CPU backend: its config, its
+// tokenizer and its weights, mapped and bound. Other backends start from
+// it too (the GPU engine uploads what it bound), so every backend reads a
+// model by the same rules.
+func LoadCPU(ctx context.Context, req OpenRequest) (*CPU, *config.Model, *tokenizer.Tokenizer, error) {
+	if req.Progress == nil {
+		req.Progress = func(Progress) {}
+	}
+	loc := req.Location
+	cfg, err := loc.LoadConfig()
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	set, err := loc.OpenWeights()
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
 	// Refuse a model that cannot fit before copying gigabytes into memory
 	// (the OS would kill the process half-way instead).
 	if err := memfit.Check(fmt.Sprintf("%s in %s", req.Path, req.Precision), residentBytes(set, cfg.TieWordEmbeddings, req.Precision, req.NoVision)); err != nil {
 		set.Close()
-		return nil, err
+		return nil, nil, nil, err
 	}
 	if loc.Tokenizer == "" {
 		set.Close()
-		return nil, fmt.Errorf("%s: no tokenizer files (tokenizer.json) found; vlmrt needs them to read prompts", req.Path)
+		return nil, nil, nil, fmt.Errorf("%s: no tokenizer files (tokenizer.json) found; vlmrt needs them to read prompts", req.Path)
 	}
 	tok, err := tokenizer.Load(loc.Tokenizer)
 	if err == nil {
@@ -119,7 +139,7 @@ func openCPU(ctx context.Context, req OpenRequest) (*Engine, error) {
 	}
 	if err != nil {
 		set.Close()
-		return nil, err
+		return nil, nil, nil, err
 	}
 	src := newProgressSource(set, req.Progress)
 	b, err := NewCPU(ctx, src, cfg, LoadOptions{
@@ -128,15 +148,10 @@ func openCPU(ctx context.Context, req OpenRequest) (*Engine, error) {
 	})
 	if err != nil {
 		set.Close()
-		return nil, err
+		return nil, nil, nil, err
 	}
 	b.files = set
-	e, err := New(cfg, tok, b, req.ContextLength)
-	if err != nil {
-		b.Close()
-		return nil, err
-	}
-	return e, nil
+	return b, cfg, tok, nil
 }
 
 // Info implements Backend.

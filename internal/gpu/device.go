@@ -113,3 +113,7 @@ type Kernel struct {
 	// workgroup size it is specialised for (checked against the device).
 	SharedBytes int
 }
+
+// ErrUnsupported reports a model or request the GPU engine cannot run
+// (a shape its kernels do not take).
+var ErrUnsupported = errors.New("gpu: unsupported model")

@@ -1,0 +1,119 @@
+package gpu
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vlmrt/vlmrt/internal/engine"
+)
+
+// Backend is the GPU engine as an engine.Backend: the decoder on a device,
+// sequences with their KV caches and static image buffers on it.
+type Backend struct {
+	dev  Device
+	m    *Model
+	host *engine.CPU // the vision encoder (on the host until the device tower lands) and the mapped files
+}
+
+// Image is an encoded image in device memory: [tokens][(1+DeepStack)·hidden],
+// each token's embedding followed by its DeepStack rows — the layout of a
+// sequence's static image buffer, so AddImage is one device copy.
+type Image struct {
+	m      *Model
+	buf    Buffer
+	tokens int
+}
+
+// Tokens implements engine.ImageHandle.
+func (im *Image) Tokens() int { return im.tokens }
+
+// Release implements engine.ImageHandle.
+func (im *Image) Release() {
+	if im.buf != nil {
+		im.buf.Release()
+		im.buf = nil
+	}
+}
+
+// Info implements engine.Backend.
+func (b *Backend) Info() engine.ModelInfo {
+	return engine.ModelInfo{Vocab: b.m.vocab, DecodeBytesPerToken: b.m.BytesPerToken}
+}
+
+// Device describes the device the model runs on.
+func (b *Backend) Device() DeviceInfo { return b.dev.Info() }
+
+// NewSequence implements engine.Backend.
+func (b *Backend) NewSequence(ctx context.Context) (engine.Sequence, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return b.m.newSequence()
+}
+
+// EncodeImage implements engine.Backend.
+func (b *Backend) EncodeImage(ctx context.Context, patches []float32, gridH, gridW int) (engine.ImageHandle, error) {
+	if b.host == nil || b.host.Vision == nil {
+		return nil, fmt.Errorf("%w: this model has no vision encoder loaded", engine.ErrUnsupportedInput)
+	}
+	out, err := b.host.Vision.Encode(ctx, patches, gridH, gridW)
+	if err != nil {
+		return nil, err
+	}
+	return engine.HostImage{Out: out}, nil
+}
+
+// Close implements engine.Backend: the device memory, then the device, then
+// the host side.
+func (b *Backend) Close() error {
+	b.m.Close()
+	err := b.dev.Close()
+	if b.host != nil {
+		if herr := b.host.Close(); err == nil {
+			err = herr
+		}
+	}
+	return err
+}
+
+// Opener returns the engine.Opener of a GPU backend whose device
+// openDevice returns (vulkan.Open, metal's device): the model is read by
+// the CPU backend's loader (engine.LoadCPU), then its decoder is uploaded.
+func Opener(openDevice func() (Device, error)) engine.Opener {
+	return func(ctx context.Context, req engine.OpenRequest) (*engine.Engine, error) {
+		dev, err := openDevice()
+		if err != nil {
+			return nil, err
+		}
+		host, cfg, tok, err := engine.LoadCPU(ctx, req)
+		if err != nil {
+			dev.Close()
+			return nil, err
+		}
+		req.Progress(engine.Progress{Stage: "upload to " + dev.Info().Name})
+		m, err := Upload(ctx, dev, host.Decoder.Params(), func(done int64) {
+			req.Progress(engine.Progress{Stage: "upload to " + dev.Info().Name, Done: done})
+		})
+		if err != nil {
+			host.Close()
+			dev.Close()
+			return nil, err
+		}
+		// The decoder now lives on the device; drop the host copy (its
+		// int8 weights are host memory), keep the vision encoder.
+		host.Decoder = nil
+		b := &Backend{dev: dev, m: m, host: host}
+		e, err := engine.New(cfg, tok, b, req.ContextLength)
+		if err != nil {
+			b.Close()
+			return nil, err
+		}
+		return e, nil
+	}
+}
+
+var (
+	_ engine.Backend     = (*Backend)(nil)
+	_ engine.Sequence    = (*Sequence)(nil)
+	_ engine.TokenPicker = (*Sequence)(nil)
+)

@@ -1,0 +1,130 @@
+package gpu
+
+import "math"
+
+// Workgroup sizes. Each is a power of two (the kernels' shared-memory
+// reductions halve it) and none depends on the device's subgroup size.
+const (
+	lxDefault = 64
+	lxArgmax  = 256
+	// matmulRows is the rows one matmul workgroup computes; matmulTN the
+	// tokens a prefill workgroup shares each weight block with.
+	matmulRows = 4
+	matmulTN   = 8
+	maxGroups  = 65535 // the smallest maxComputeWorkGroupCount Vulkan allows
+)
+
+// recorder appends kernel dispatches to a Commands, keeping the first
+// error so that recording code reads as the model's math.
+type recorder struct {
+	m          *Model
+	c          Commands
+	err        error
+	dispatches int
+}
+
+func ceil(a, b int) int { return (a + b - 1) / b }
+
+func (r *recorder) run(name string, spec []uint32, groups [3]int, push any, bufs ...Buffer) {
+	if r.err != nil {
+		return
+	}
+	p, err := r.m.pipeline(name, spec)
+	if err != nil {
+		r.err = err
+		return
+	}
+	g := [3]uint32{uint32(groups[0]), uint32(groups[1]), uint32(groups[2])}
+	if r.err = r.c.Dispatch(p, g, pushBytes(push), bufs...); r.err == nil {
+		r.dispatches++
+	}
+}
+
+func (r *recorder) barrier() {
+	if r.err == nil {
+		r.c.Barrier()
+	}
+}
+
+// matmul records y[yOff + j*yStride + r] (+)= W·x[xOff + j*cols] for n rows.
+func (r *recorder) matmul(w *matrix, x Buffer, xOff int, y Buffer, yOff, yStride, n int, flags uint32) {
+	tn := 1
+	if n > 1 {
+		tn = matmulTN
+	}
+	bias := r.m.dummy
+	if w.bias != nil {
+		bias, flags = w.bias, flags|matmulBias
+	}
+	groups := ceil(w.rows, matmulRows)
+	gx, gz := min(groups, maxGroups), ceil(groups, maxGroups)
+	r.run("matmul", []uint32{lxDefault, w.format, matmulRows, uint32(tn)}, [3]int{gx, ceil(n, tn), gz},
+		matmulPush{Rows: uint32(w.rows), Cols: uint32(w.cols), N: uint32(n), XOff: uint32(xOff), YOff: uint32(yOff), YStride: uint32(yStride), Flags: flags},
+		w.q, w.scales, x, y, bias)
+}
+
+// norm modes.
+const (
+	rmsNorm   = 0
+	layerNorm = 1
+)
+
+// norm records rows rows of width d: y = norm(x)·w (+ b).
+func (r *recorder) norm(mode uint32, x Buffer, xOff int, y Buffer, yOff int, w, b Buffer, d, rows int, eps float32) {
+	if b == nil {
+		b = r.m.dummy
+	}
+	r.run("norm", []uint32{lxDefault, mode}, [3]int{rows, 1, 1},
+		normPush{D: uint32(d), Eps: eps, XOff: uint32(xOff), YOff: uint32(yOff)}, x, y, w, b)
+}
+
+// rope records the rotation (after the QK-norm by w when w is not nil) of
+// heads heads of every one of n rows of x, in place.
+func (r *recorder) rope(x Buffer, w Buffer, rot Buffer, heads, n, headDim, rowStride, xOff int, eps, scale float32) {
+	normed := uint32(1)
+	if w == nil {
+		normed, w = 0, r.m.dummy
+	}
+	r.run("rope", []uint32{lxDefault, normed}, [3]int{heads, n, 1},
+		ropePush{HeadDim: uint32(headDim), RowStride: uint32(rowStride), XOff: uint32(xOff), Eps: eps, Scale: scale}, x, w, rot)
+}
+
+// act modes.
+const (
+	actSwiGLU   = 0
+	actGELUTanh = 1
+	actGELUErf  = 2
+)
+
+func (r *recorder) act(mode uint32, x, up Buffer, count int) {
+	if up == nil {
+		up = r.m.dummy
+	}
+	groups := ceil(count, lxDefault)
+	r.run("act", []uint32{lxDefault, mode}, [3]int{min(groups, maxGroups), ceil(groups, maxGroups), 1}, actPush{Count: uint32(count)}, x, up)
+}
+
+// add modes.
+const (
+	addPlain     = 0
+	addDeepStack = 1
+	addCopy      = 2
+)
+
+// add records y[yOff+i] (+)= x[xOff+i] for count values (addPlain, addCopy).
+func (r *recorder) add(mode uint32, x Buffer, xOff int, y Buffer, yOff, count int) {
+	groups := ceil(count, lxDefault)
+	r.run("add", []uint32{lxDefault, mode}, [3]int{min(groups, maxGroups), ceil(groups, maxGroups), 1},
+		addPush{Count: uint32(count), XOff: uint32(xOff), YOff: uint32(yOff)}, r.m.dummy, x, y)
+}
+
+// deepStack records the addition of DeepStack feature layer (of the
+// sequence's image slots, images [slot][stride]) to the rows of x whose
+// tokens (tokens buffer) are image tokens.
+func (r *recorder) deepStack(tokens, images Buffer, layer, stride int, x Buffer, n int) {
+	h := r.m.hidden
+	r.run("add", []uint32{lxDefault, addDeepStack}, [3]int{ceil(h, lxDefault), n, 1},
+		addPush{Count: uint32(h), XOff: uint32((1 + layer) * h), Vocab: uint32(r.m.vocab), ImageStride: uint32(stride)}, tokens, images, x)
+}
+
+func attentionScale(headDim int) float32 { return float32(1 / math.Sqrt(float64(headDim))) }

@@ -1,0 +1,479 @@
+package gpu
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/vlmrt/vlmrt/internal/engine"
+)
+
+// maxChunk is the most tokens one recorded forward pass runs: longer
+// prefills go through in chunks of this many (the scratch buffers are sized
+// for it).
+const maxChunk = 128
+
+// Sequence is one conversation on the device: its KV cache (float16, per
+// layer [capacity][kv_dim]), its static image buffer ([slot][(1+DeepStack)
+// ·hidden]: each image token's embedding then its DeepStack rows, filled
+// by AddImage and read by the embedding and DeepStack kernels for ids ≥
+// vocab), and the scratch of a forward pass. The one-token step is recorded
+// once and replayed: what changes per step (the id, the sequence index,
+// the rotary angles) is written to the tokens and rot buffers before Run.
+type Sequence struct {
+	m      *Model
+	n      int // tokens run
+	closed bool
+
+	capacity       int // KV rows allocated
+	kcache, vcache []Buffer
+
+	images         Buffer // nil until the first image
+	slots, slotCap int
+	added          []addedImage
+
+	tokens, rot, result           Buffer // [1+maxChunk] int32; [maxChunk][2][half] f32; [2] int32
+	x, hn, q, k, v, att, gate, up Buffer
+	logits                        Buffer
+	logitRows                     int
+
+	step      Commands // the recorded one-token step (LastLogits, argmax)
+	stepValid bool
+	chunk     Commands // re-recorded per prefill chunk
+
+	bufs []Buffer // scratch buffers to release
+}
+
+type addedImage struct {
+	atLen, first, tokens int
+}
+
+func (m *Model) newSequence() (*Sequence, error) {
+	s := &Sequence{m: m}
+	qd, kvd := m.heads*m.headDim, m.kvHeads*m.headDim
+	for _, b := range []struct {
+		dst  *Buffer
+		size int
+	}{
+		{&s.tokens, 1 + maxChunk}, {&s.rot, maxChunk * m.headDim}, {&s.result, 2},
+		{&s.x, maxChunk * m.hidden}, {&s.hn, maxChunk * m.hidden}, {&s.q, maxChunk * qd},
+		{&s.k, maxChunk * kvd}, {&s.v, maxChunk * kvd}, {&s.att, maxChunk * qd},
+		{&s.gate, maxChunk * m.inter}, {&s.up, maxChunk * m.inter}, {&s.logits, m.vocab},
+	} {
+		buf, err := m.dev.NewBuffer(int64(b.size) * 4)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		*b.dst = buf
+		s.bufs = append(s.bufs, buf)
+	}
+	s.logitRows = 1
+	var err error
+	if s.step, err = m.dev.NewCommands(); err == nil {
+		s.chunk, err = m.dev.NewCommands()
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Len implements engine.Sequence.
+func (s *Sequence) Len() int { return s.n }
+
+// Truncate implements engine.Sequence: the KV rows past n are simply
+// overwritten later; images added at or after n give their slots back.
+func (s *Sequence) Truncate(n int) error {
+	if n < 0 || n > s.n {
+		return fmt.Errorf("gpu: truncate to %d tokens of a %d-token sequence", n, s.n)
+	}
+	s.n = n
+	for len(s.added) > 0 && s.added[len(s.added)-1].atLen >= n {
+		last := s.added[len(s.added)-1]
+		s.slots = last.first
+		s.added = s.added[:len(s.added)-1]
+	}
+	return nil
+}
+
+// imageStride is the floats one image slot holds: its embedding and its
+// DeepStack rows.
+func (m *Model) imageStride() int { return (1 + m.deepstack) * m.hidden }
+
+// AddImage implements engine.Sequence: the image's rows are copied into
+// the sequence's static image buffer (grown as needed).
+func (s *Sequence) AddImage(ctx context.Context, img engine.ImageHandle) (int, error) {
+	if s.closed {
+		return 0, fmt.Errorf("gpu: sequence is closed")
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m := s.m
+	tokens := img.Tokens()
+	if err := s.reserveSlots(s.slots + tokens); err != nil {
+		return 0, err
+	}
+	stride := m.imageStride()
+	first := s.slots
+	switch im := img.(type) {
+	case *Image:
+		if im.m != m || im.buf == nil {
+			return 0, fmt.Errorf("%w: image was encoded by another model or released", engine.ErrUnsupportedInput)
+		}
+		r := &recorder{m: m, c: s.chunk}
+		if err := s.chunk.Reset(); err != nil {
+			return 0, err
+		}
+		r.add(addCopy, im.buf, 0, s.images, first*stride, tokens*stride)
+		if r.err != nil {
+			return 0, r.err
+		}
+		if err := s.chunk.Run(ctx); err != nil {
+			return 0, err
+		}
+	case engine.HostImage:
+		out := im.Out
+		if out == nil || len(out.ImageEmbeds) != tokens*m.hidden || len(out.DeepstackEmbeds) != m.deepstack*tokens*m.hidden {
+			return 0, fmt.Errorf("%w: image embeddings do not match the decoder (hidden %d, %d DeepStack features)", engine.ErrUnsupportedInput, m.hidden, m.deepstack)
+		}
+		rows := make([]float32, tokens*stride)
+		h := m.hidden
+		for t := 0; t < tokens; t++ {
+			copy(rows[t*stride:], out.ImageEmbeds[t*h:(t+1)*h])
+			for l := 0; l < m.deepstack; l++ {
+				copy(rows[t*stride+(1+l)*h:], out.DeepstackEmbeds[(l*tokens+t)*h:(l*tokens+t+1)*h])
+			}
+		}
+		if err := s.images.Write(int64(first*stride)*4, asBytes(rows)); err != nil {
+			return 0, err
+		}
+	default:
+		return 0, fmt.Errorf("%w: image handle %T is not one the GPU engine made", engine.ErrUnsupportedInput, img)
+	}
+	s.added = append(s.added, addedImage{atLen: s.n, first: first, tokens: tokens})
+	s.slots += tokens
+	return first, nil
+}
+
+// reserveSlots grows the static image buffer to hold slots image tokens,
+// keeping the rows already there.
+func (s *Sequence) reserveSlots(slots int) error {
+	if slots <= s.slotCap && s.images != nil {
+		return nil
+	}
+	capSlots := max(slots, 2*s.slotCap, 64)
+	stride := s.m.imageStride()
+	buf, err := s.m.dev.NewBuffer(int64(capSlots*stride) * 4)
+	if err != nil {
+		return err
+	}
+	if s.images != nil {
+		if err := copyBuffer(s.images, buf, int64(s.slots*stride)*4); err != nil {
+			buf.Release()
+			return err
+		}
+		s.images.Release()
+	}
+	s.images, s.slotCap, s.stepValid = buf, capSlots, false
+	return nil
+}
+
+// reserveKV grows every layer's cache to hold n rows.
+func (s *Sequence) reserveKV(n int) error {
+	if n <= s.capacity {
+		return nil
+	}
+	m := s.m
+	capRows := max(n, 2*s.capacity, 256)
+	rowBytes := int64(m.kvHeads*m.headDim) * 2 // float16
+	grow := func(old []Buffer) ([]Buffer, error) {
+		next := make([]Buffer, len(m.layers))
+		for i := range next {
+			b, err := m.dev.NewBuffer(int64(capRows) * rowBytes)
+			if err == nil && old != nil {
+				err = copyBuffer(old[i], b, int64(s.n)*rowBytes)
+			}
+			if err != nil {
+				if b != nil {
+					b.Release()
+				}
+				releaseAll(next)
+				return nil, err
+			}
+			next[i] = b
+		}
+		return next, nil
+	}
+	k, err := grow(s.kcache)
+	if err != nil {
+		return err
+	}
+	v, err := grow(s.vcache)
+	if err != nil {
+		releaseAll(k)
+		return err
+	}
+	releaseAll(s.kcache)
+	releaseAll(s.vcache)
+	s.kcache, s.vcache, s.capacity, s.stepValid = k, v, capRows, false
+	return nil
+}
+
+// copyBuffer copies the first n bytes of src to dst through the host (it
+// runs only when a sequence outgrows its buffers).
+func copyBuffer(src, dst Buffer, n int64) error {
+	if n == 0 {
+		return nil
+	}
+	tmp := make([]byte, n)
+	if err := src.Read(0, tmp); err != nil {
+		return err
+	}
+	return dst.Write(0, tmp)
+}
+
+func releaseAll(bufs []Buffer) {
+	for _, b := range bufs {
+		if b != nil {
+			b.Release()
+		}
+	}
+}
+
+// Forward implements engine.Sequence.
+func (s *Sequence) Forward(ctx context.Context, ids []int32, positions [][3]int32, want engine.Logits, logits []float32) error {
+	return s.forward(ctx, ids, positions, want, logits, false)
+}
+
+// CanPick implements engine.TokenPicker: greedy only (sampling stays on
+// the host, from the logits row).
+func (s *Sequence) CanPick(sm engine.Sampling) bool {
+	return sm.Temperature == 0 && (sm.RepeatPenalty == 0 || sm.RepeatPenalty == 1)
+}
+
+// ForwardPick implements engine.TokenPicker: the argmax runs on the device
+// and one id comes back.
+func (s *Sequence) ForwardPick(ctx context.Context, ids []int32, positions [][3]int32, sm engine.Sampling, history []int32, u float64) (int32, error) {
+	if !s.CanPick(sm) {
+		return 0, fmt.Errorf("%w: the GPU engine picks greedy tokens only", engine.ErrUnsupportedInput)
+	}
+	if err := s.forward(ctx, ids, positions, engine.LastLogits, nil, true); err != nil {
+		return 0, err
+	}
+	var res [2]int32
+	if err := s.result.Read(0, asBytes(res[:])); err != nil {
+		return 0, err
+	}
+	if res[1] != 1 {
+		return 0, fmt.Errorf("gpu: the logits are not finite")
+	}
+	return res[0], nil
+}
+
+func (s *Sequence) forward(ctx context.Context, ids []int32, positions [][3]int32, want engine.Logits, logits []float32, pick bool) error {
+	m := s.m
+	if s.closed {
+		return fmt.Errorf("gpu: sequence is closed")
+	}
+	n := len(ids)
+	switch {
+	case n == 0:
+		return fmt.Errorf("gpu: Forward with no tokens")
+	case len(positions) != n:
+		return fmt.Errorf("gpu: %d positions for %d tokens", len(positions), n)
+	}
+	for i, id := range ids {
+		if id < 0 || int(id) >= m.vocab+s.slots {
+			return fmt.Errorf("%w: token %d has id %d outside [0, vocab %d + %d image slots)", engine.ErrUnsupportedInput, i, id, m.vocab, s.slots)
+		}
+	}
+	switch want {
+	case engine.NoLogits:
+	case engine.LastLogits:
+		if !pick && len(logits) < m.vocab {
+			return fmt.Errorf("gpu: logits buffer holds %d values, want %d", len(logits), m.vocab)
+		}
+	case engine.AllLogits:
+		if len(logits) < n*m.vocab {
+			return fmt.Errorf("gpu: logits buffer holds %d values, want %d tokens × %d", len(logits), n, m.vocab)
+		}
+	default:
+		return fmt.Errorf("gpu: unknown logits mode %d", want)
+	}
+	if err := s.reserveKV(s.n + n); err != nil {
+		return err
+	}
+	start := s.n
+	for lo := 0; lo < n; lo += maxChunk {
+		hi := min(n, lo+maxChunk)
+		chunkWant := want
+		if want == engine.LastLogits && hi < n {
+			chunkWant = engine.NoLogits
+		}
+		var out []float32
+		if want == engine.AllLogits {
+			out = logits[lo*m.vocab : hi*m.vocab]
+		} else if chunkWant == engine.LastLogits && !pick {
+			out = logits[:m.vocab]
+		}
+		if err := s.runChunk(ctx, ids[lo:hi], positions[lo:hi], chunkWant, out, pick && hi == n); err != nil {
+			s.n = start
+			return err
+		}
+		s.n += hi - lo
+	}
+	return nil
+}
+
+// runChunk runs n ≤ maxChunk tokens at sequence index s.n.
+func (s *Sequence) runChunk(ctx context.Context, ids []int32, positions [][3]int32, want engine.Logits, out []float32, pick bool) error {
+	m := s.m
+	n := len(ids)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if want == engine.AllLogits && n > s.logitRows {
+		b, err := m.dev.NewBuffer(int64(maxChunk*m.vocab) * 4)
+		if err != nil {
+			return err
+		}
+		s.logits.Release()
+		s.logits, s.logitRows, s.stepValid = b, maxChunk, false
+	}
+	tok := make([]int32, 1+n)
+	tok[0] = int32(s.n)
+	copy(tok[1:], ids)
+	if err := s.tokens.Write(0, asBytes(tok)); err != nil {
+		return err
+	}
+	half := m.headDim / 2
+	rot := make([]float32, n*m.headDim)
+	for i, p := range positions {
+		r := rot[i*m.headDim:]
+		m.rotary.CosSin(r[:half], r[half:2*half], p)
+	}
+	if err := s.rot.Write(0, asBytes(rot)); err != nil {
+		return err
+	}
+
+	c := s.chunk
+	replay := n == 1 && want == engine.LastLogits
+	if replay {
+		c = s.step
+	}
+	if !replay || !s.stepValid {
+		if err := c.Reset(); err != nil {
+			return err
+		}
+		r := &recorder{m: m, c: c}
+		s.record(r, n, want, replay || pick)
+		if r.err != nil {
+			return r.err
+		}
+		if replay {
+			s.stepValid = true
+		}
+	}
+	if err := c.Run(ctx); err != nil {
+		return err
+	}
+	if out != nil {
+		return s.logits.Read(0, asBytes(out))
+	}
+	return nil
+}
+
+// record appends the decoder's forward pass over n tokens (the same math
+// as internal/decoder's Forward, one kernel per step of it).
+func (s *Sequence) record(r *recorder, n int, want engine.Logits, pick bool) {
+	m := s.m
+	h, hd := m.hidden, m.headDim
+	qd, kvd := m.heads*hd, m.kvHeads*hd
+	images := s.images
+	if images == nil {
+		images = m.dummy
+	}
+	stride := m.imageStride()
+
+	r.run("embed", []uint32{lxDefault, m.embedFormat}, [3]int{ceil(h, lxDefault), n, 1},
+		embedPush{Hidden: uint32(h), Vocab: uint32(m.vocab), ImageStride: uint32(stride)}, s.tokens, m.embed, images, s.x)
+	r.barrier()
+	for li := range m.layers {
+		l := &m.layers[li]
+		// Attention block: RMSNorm → q, k, v → QK-norm and M-RoPE → cache → attention → o (+ residual).
+		r.norm(rmsNorm, s.x, 0, s.hn, 0, l.inputNorm, nil, h, n, m.eps)
+		r.barrier()
+		r.matmul(l.q, s.hn, 0, s.q, 0, qd, n, 0)
+		r.matmul(l.k, s.hn, 0, s.k, 0, kvd, n, 0)
+		r.matmul(l.v, s.hn, 0, s.v, 0, kvd, n, 0)
+		r.barrier()
+		r.rope(s.q, l.qNorm, s.rot, m.heads, n, hd, qd, 0, m.eps, 1)
+		r.rope(s.k, l.kNorm, s.rot, m.kvHeads, n, hd, kvd, 0, m.eps, 1)
+		r.barrier()
+		for _, kv := range [2]struct{ src, cache Buffer }{{s.k, s.kcache[li]}, {s.v, s.vcache[li]}} {
+			r.run("kvstore", []uint32{lxDefault, 1}, [3]int{ceil(kvd/2, lxDefault), n, 1},
+				kvstorePush{KvDim: uint32(kvd)}, s.tokens, kv.src, kv.cache)
+		}
+		r.barrier()
+		r.run("attention", []uint32{lxDefault, 1, 1, uint32(ceil(hd, lxDefault))}, [3]int{m.heads, n, 1},
+			attentionPush{HeadDim: uint32(hd), Group: uint32(m.heads / m.kvHeads), Scale: attentionScale(hd),
+				QStride: uint32(qd), KvStride: uint32(kvd), OStride: uint32(qd)},
+			s.tokens, s.q, s.kcache[li], s.vcache[li], s.att)
+		r.barrier()
+		r.matmul(l.o, s.att, 0, s.x, 0, h, n, matmulAccumulate)
+		r.barrier()
+		// MLP block: RMSNorm → down(silu(gate) · up) (+ residual).
+		r.norm(rmsNorm, s.x, 0, s.hn, 0, l.postNorm, nil, h, n, m.eps)
+		r.barrier()
+		r.matmul(l.gate, s.hn, 0, s.gate, 0, m.inter, n, 0)
+		r.matmul(l.up, s.hn, 0, s.up, 0, m.inter, n, 0)
+		r.barrier()
+		r.act(actSwiGLU, s.gate, s.up, n*m.inter)
+		r.barrier()
+		r.matmul(l.down, s.gate, 0, s.x, 0, h, n, matmulAccumulate)
+		r.barrier()
+		if li < m.deepstack && s.slots > 0 {
+			r.deepStack(s.tokens, images, li, stride, s.x, n)
+			r.barrier()
+		}
+	}
+	if want == engine.NoLogits {
+		return
+	}
+	first, rows := n-1, 1
+	if want == engine.AllLogits {
+		first, rows = 0, n
+	}
+	r.norm(rmsNorm, s.x, first*h, s.hn, 0, m.norm, nil, h, rows, m.eps)
+	r.barrier()
+	r.matmul(m.head, s.hn, 0, s.logits, 0, m.vocab, rows, 0)
+	if pick {
+		r.barrier()
+		r.run("argmax", []uint32{lxArgmax}, [3]int{1, 1, 1}, argmaxPush{Count: uint32(m.vocab)}, s.logits, s.result)
+	}
+}
+
+// Close implements engine.Sequence.
+func (s *Sequence) Close() error {
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	for _, c := range []Commands{s.step, s.chunk} {
+		if c != nil {
+			c.Release()
+		}
+	}
+	releaseAll(s.bufs)
+	releaseAll(s.kcache)
+	releaseAll(s.vcache)
+	if s.images != nil {
+		s.images.Release()
+	}
+	if s.logits != nil {
+		s.logits.Release()
+	}
+	return nil
+}

@@ -1,0 +1,34 @@
+#version 450
+// embed: x[i] = row ids[i] of the embedding table, or, for an extension id
+// vocab+slot, the image embedding of that slot from the sequence's static
+// image buffer. Workgroups: (ceil(hidden/LX), n).
+#include "common.glsl"
+layout(constant_id = 1) const uint TABLE = 0; // 0 float32, 1 float16, 2 bfloat16
+
+layout(std430, binding = 0) readonly buffer Tokens { int tok[]; };  // [0] base index, [1+i] id of token i
+layout(std430, binding = 1) readonly buffer Table { uint table[]; };
+layout(std430, binding = 2) readonly buffer Images { float images[]; }; // [slot][image_stride]
+layout(std430, binding = 3) writeonly buffer X { float x[]; };
+layout(push_constant) uniform P { uint hidden; uint vocab; uint image_stride; } p;
+
+void main() {
+    uint i = gl_WorkGroupID.y;
+    uint d = gl_GlobalInvocationID.x;
+    if (d >= p.hidden) return;
+    int id = tok[1u + i];
+    float v;
+    if (uint(id) < p.vocab) {
+        uint e = uint(id) * p.hidden + d;
+        if (TABLE == 0u) {
+            v = uintBitsToFloat(table[e]);
+        } else if (TABLE == 1u) {
+            v = half2f(table[e >> 1], e);
+        } else {
+            uint w = table[e >> 1];
+            v = uintBitsToFloat((e & 1u) == 0u ? (w << 16) : (w & 0xffff0000u));
+        }
+    } else {
+        v = images[(uint(id) - p.vocab) * p.image_stride + d];
+    }
+    x[i * p.hidden + d] = v;
+}
