@@ -48,7 +48,7 @@ func (b *Backend) NewSequence(ctx context.Context) (engine.Sequence, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	return b.m.newSequence()
+	return b.m.NewSequence()
 }
 
 // EncodeImage implements engine.Backend.

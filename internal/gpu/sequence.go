@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/vlmrt/vlmrt/internal/decoder"
 	"github.com/vlmrt/vlmrt/internal/engine"
 )
 
@@ -41,13 +42,20 @@ type Sequence struct {
 	chunk     Commands // re-recorded per prefill chunk
 
 	bufs []Buffer // scratch buffers to release
+
+	// Tracer, when set, sees the hidden state of every token at every
+	// stage (the oracle's golden ladder): the recorded pass then also
+	// copies each stage into a trace buffer, read back after each chunk.
+	Tracer decoder.Tracer
+	trace  Buffer
 }
 
 type addedImage struct {
 	atLen, first, tokens int
 }
 
-func (m *Model) newSequence() (*Sequence, error) {
+// NewSequence starts an empty conversation on the device.
+func (m *Model) NewSequence() (*Sequence, error) {
 	s := &Sequence{m: m}
 	qd, kvd := m.heads*m.headDim, m.kvHeads*m.headDim
 	for _, b := range []struct {
@@ -359,7 +367,15 @@ func (s *Sequence) runChunk(ctx context.Context, ids []int32, positions [][3]int
 	}
 
 	c := s.chunk
-	replay := n == 1 && want == engine.LastLogits
+	replay := n == 1 && want == engine.LastLogits && s.Tracer == nil
+	if s.Tracer != nil && s.trace == nil {
+		b, err := m.dev.NewBuffer(int64(traceStages(m)*maxChunk*m.hidden) * 4)
+		if err != nil {
+			return err
+		}
+		s.trace = b
+		s.bufs = append(s.bufs, b)
+	}
 	if replay {
 		c = s.step
 	}
@@ -379,8 +395,54 @@ func (s *Sequence) runChunk(ctx context.Context, ids []int32, positions [][3]int
 	if err := c.Run(ctx); err != nil {
 		return err
 	}
+	if s.Tracer != nil {
+		if err := s.readTrace(n); err != nil {
+			return err
+		}
+	}
 	if out != nil {
 		return s.logits.Read(0, asBytes(out))
+	}
+	return nil
+}
+
+// traceStages is the number of traced stages: the embeddings, each layer's
+// output before and after the DeepStack add, the final norm.
+func traceStages(m *Model) int { return 2 + 2*len(m.layers) }
+
+// traceCopy records the copy of n rows of src (from row first) into trace
+// stage k.
+func (s *Sequence) traceCopy(r *recorder, k int, src Buffer, n int) {
+	if s.Tracer == nil {
+		return
+	}
+	h := s.m.hidden
+	r.barrier()
+	r.add(addCopy, src, 0, s.trace, k*maxChunk*h, n*h)
+}
+
+// readTrace hands the traced stages of the n tokens just run to the Tracer.
+func (s *Sequence) readTrace(n int) error {
+	m := s.m
+	h := m.hidden
+	all := make([]float32, traceStages(m)*maxChunk*h)
+	if err := s.trace.Read(0, asBytes(all)); err != nil {
+		return err
+	}
+	for k := 0; k < traceStages(m); k++ {
+		stage, layer := decoder.InputsEmbeds, -1
+		switch {
+		case k == traceStages(m)-1:
+			stage = decoder.FinalNorm
+		case k > 0:
+			stage, layer = decoder.LayerOut, (k-1)/2
+			if k%2 == 0 {
+				stage = decoder.LayerPostDeepstack
+			}
+		}
+		for i := 0; i < n; i++ {
+			s.Tracer.Trace(stage, layer, s.n+i, all[(k*maxChunk+i)*h:(k*maxChunk+i+1)*h])
+		}
 	}
 	return nil
 }
@@ -399,6 +461,7 @@ func (s *Sequence) record(r *recorder, n int, want engine.Logits, pick bool) {
 
 	r.run("embed", []uint32{lxDefault, m.embedFormat}, [3]int{ceil(h, lxDefault), n, 1},
 		embedPush{Hidden: uint32(h), Vocab: uint32(m.vocab), ImageStride: uint32(stride)}, s.tokens, m.embed, images, s.x)
+	s.traceCopy(r, 0, s.x, n)
 	r.barrier()
 	for li := range m.layers {
 		l := &m.layers[li]
@@ -433,11 +496,19 @@ func (s *Sequence) record(r *recorder, n int, want engine.Logits, pick bool) {
 		r.act(actSwiGLU, s.gate, s.up, n*m.inter)
 		r.barrier()
 		r.matmul(l.down, s.gate, 0, s.x, 0, h, n, matmulAccumulate)
+		s.traceCopy(r, 1+2*li, s.x, n)
 		r.barrier()
 		if li < m.deepstack && s.slots > 0 {
 			r.deepStack(s.tokens, images, li, stride, s.x, n)
 			r.barrier()
 		}
+		s.traceCopy(r, 2+2*li, s.x, n)
+	}
+	if s.Tracer != nil {
+		r.barrier()
+		r.norm(rmsNorm, s.x, 0, s.hn, 0, m.norm, nil, h, n, m.eps)
+		s.traceCopy(r, traceStages(m)-1, s.hn, n)
+		r.barrier()
 	}
 	if want == engine.NoLogits {
 		return
