@@ -7,8 +7,9 @@ import (
 	"unsafe"
 )
 
-// stagingMax bounds the staging buffer: larger transfers go in pieces.
-const stagingMax = 64 << 20
+// stagingMax bounds the staging buffer: larger transfers go in pieces. (A
+// variable so that a test can make the pieces small.)
+var stagingMax = 64 << 20
 
 // transfer moves data between Go memory and buffers that are not
 // host-visible, through one host-visible staging buffer, and zero-fills new
@@ -121,7 +122,7 @@ func (t *transfer) grow(d *Device, n int) error {
 		d.freeBuffer(t.staging)
 		t.staging = nil
 	}
-	size := max(want, 1<<20)
+	size := max(want, min(1<<20, uint64(stagingMax)))
 	rb, err := d.allocBuffer(size, bufferUsageTransferSrc|bufferUsageTransferDst, memoryHostVisible|memoryHostCoherent, -1)
 	if err != nil {
 		return fmt.Errorf("vulkan: staging buffer: %w", err)
