@@ -11,11 +11,16 @@ layout(std430, binding = 0) buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer Up { float up[]; };
 layout(push_constant) uniform P { uint count; } p;
 
-// erf to float32 precision: Abramowitz & Stegun 7.1.26 is too coarse, so
-// use erf(x) = 1 - erfc(x) with the Numerical Recipes erfcc Chebyshev fit
-// (fractional error < 1.2e-7 everywhere).
+// erf to float32 precision: a Taylor series near zero (where 1 - erfc
+// would lose the relative precision of small results), else 1 - erfc(|z|)
+// with the Numerical Recipes erfcc Chebyshev fit (fractional error of erfc
+// < 1.2e-7).
 float erf_(float z) {
     float a = abs(z);
+    if (a < 0.5) {
+        float z2 = z * z;
+        return 1.1283791670955126 * z * (1.0 + z2 * (-1.0 / 3.0 + z2 * (0.1 + z2 * (-1.0 / 42.0 + z2 * (1.0 / 216.0 + z2 * (-1.0 / 1320.0 + z2 * (1.0 / 9360.0)))))));
+    }
     float t = 1.0 / (1.0 + 0.5 * a);
     float r = t * exp(-a * a - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
               t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
