@@ -99,6 +99,7 @@ func Opener(openDevice func() (Device, error)) engine.Opener {
 			dev.Close()
 			return nil, err
 		}
+		m.KVCacheF16 = req.KVCacheF16
 		// The decoder now lives on the device; drop the host copy (its
 		// int8 weights are host memory), keep the vision encoder.
 		host.Decoder = nil

@@ -103,3 +103,7 @@ func (r *Recorder) Embed(format uint32, tokens, table, images, x Buffer, hidden,
 	(*recorder)(r).run("embed", []uint32{lxDefault, format}, [3]int{ceil(hidden, lxDefault), n, 1},
 		embedPush{Hidden: uint32(hidden), Vocab: uint32(vocab), ImageStride: uint32(stride)}, tokens, table, images, x)
 }
+
+// SetGPUStyle makes the model record the kernel variants meant for real
+// GPUs even on a CPU driver, so lavapipe tests them too.
+func (m *Model) SetGPUStyle(on bool) { m.gpuStyle = on }

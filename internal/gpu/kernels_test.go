@@ -23,7 +23,14 @@ import (
 const matmulTol = 2e-5
 
 func TestMatmul(t *testing.T) {
+	for _, style := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gpu-style=%v", style), func(t *testing.T) { testMatmul(t, style) })
+	}
+}
+
+func testMatmul(t *testing.T, gpuStyle bool) {
 	m := opsModel(t)
+	m.SetGPUStyle(gpuStyle)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, sh := range []struct{ rows, cols, n int }{
 		{37, 70, 1}, {37, 70, 13}, {64, 96, 1}, {64, 96, 9}, {5, 3, 2}, {130, 1000, 1}, {130, 1000, 17}, {1, 33, 8},

@@ -30,6 +30,12 @@ type Model struct {
 
 	// BytesPerToken is the weight bytes one decode step reads.
 	BytesPerToken int64
+	// KVCacheF16 makes new sequences keep keys and values in float16 (half
+	// the memory and the attention reads; values rounded once when
+	// stored). Set it before making sequences.
+	KVCacheF16 bool
+
+	gpuStyle bool // use GPU-shaped kernel variants even on a CPU driver (tests)
 
 	up    uploader
 	pipes sync.Map // pipeKey → Pipeline

@@ -7,10 +7,9 @@ import "math"
 const (
 	lxDefault = 64
 	lxArgmax  = 256
-	// matmulRows is the rows one matmul workgroup computes; matmulTN the
-	// tokens a prefill workgroup shares each weight block with.
-	matmulRows = 4
-	matmulTN   = 8
+	// matmulTN is the tokens a prefill workgroup shares each weight block
+	// with (≤ the lanes of a row, which write one token each).
+	matmulTN = 8
 	maxGroups  = 65535 // the smallest maxComputeWorkGroupCount Vulkan allows
 )
 
@@ -24,6 +23,21 @@ type recorder struct {
 }
 
 func ceil(a, b int) int { return (a + b - 1) / b }
+
+// maxLoopGroups bounds the workgroups of a kernel with a grid-stride loop.
+// A GPU wants many in flight to hide memory latency; a CPU driver
+// (lavapipe) pays for each workgroup and its barriers, and runs only as
+// many at once as it has threads.
+func (m *Model) maxLoopGroups() int {
+	if m.cpuDevice() {
+		return 256
+	}
+	return maxGroups
+}
+
+// cpuDevice reports a driver that runs kernels on the host CPU (lavapipe).
+// Tests set gpuStyle to run the kernels' GPU-shaped variants on lavapipe.
+func (m *Model) cpuDevice() bool { return m.dev.Info().Type == "cpu" && !m.gpuStyle }
 
 func (r *recorder) run(name string, spec []uint32, groups [3]int, push any, bufs ...Buffer) {
 	if r.err != nil {
@@ -56,9 +70,18 @@ func (r *recorder) matmul(w *matrix, x Buffer, xOff int, y Buffer, yOff, yStride
 	if w.bias != nil {
 		bias, flags = w.bias, flags|matmulBias
 	}
-	groups := ceil(w.rows, matmulRows)
-	gx, gz := min(groups, maxGroups), ceil(groups, maxGroups)
-	r.run("matmul", []uint32{lxDefault, w.format, matmulRows, uint32(tn)}, [3]int{gx, ceil(n, tn), gz},
+	// Lanes per row: enough threads for the row's 32-column blocks (at
+	// most 32, at least the tokens each row writes); the rest of the
+	// workgroup takes further rows.
+	lanes := matmulTN
+	for lanes < 32 && lanes < ceil(w.cols, 32) {
+		lanes *= 2
+	}
+	if r.m.cpuDevice() {
+		lanes = 1
+	}
+	gx := min(ceil(w.rows, lxDefault/lanes), r.m.maxLoopGroups())
+	r.run("matmul", []uint32{lxDefault, w.format, uint32(lanes), uint32(tn)}, [3]int{gx, ceil(n, tn), 1},
 		matmulPush{Rows: uint32(w.rows), Cols: uint32(w.cols), N: uint32(n), XOff: uint32(xOff), YOff: uint32(yOff), YStride: uint32(yStride), Flags: flags},
 		w.q, w.scales, x, y, bias)
 }

@@ -13,8 +13,8 @@ import (
 // for it).
 const maxChunk = 128
 
-// Sequence is one conversation on the device: its KV cache (float16, per
-// layer [capacity][kv_dim]), its static image buffer ([slot][(1+DeepStack)
+// Sequence is one conversation on the device: its KV cache (float32, or
+// float16 with Model.KVCacheF16; per layer [capacity][kv_dim]), its static image buffer ([slot][(1+DeepStack)
 // ·hidden]: each image token's embedding then its DeepStack rows, filled
 // by AddImage and read by the embedding and DeepStack kernels for ids ≥
 // vocab), and the scratch of a forward pass. The one-token step is recorded
@@ -27,6 +27,7 @@ type Sequence struct {
 
 	capacity       int // KV rows allocated
 	kcache, vcache []Buffer
+	kvF16          uint32 // 1: the cache holds float16
 
 	images         Buffer // nil until the first image
 	slots, slotCap int
@@ -57,6 +58,9 @@ type addedImage struct {
 // NewSequence starts an empty conversation on the device.
 func (m *Model) NewSequence() (*Sequence, error) {
 	s := &Sequence{m: m}
+	if m.KVCacheF16 {
+		s.kvF16 = 1
+	}
 	qd, kvd := m.heads*m.headDim, m.kvHeads*m.headDim
 	for _, b := range []struct {
 		dst  *Buffer
@@ -195,7 +199,7 @@ func (s *Sequence) reserveKV(n int) error {
 	}
 	m := s.m
 	capRows := max(n, 2*s.capacity, 256)
-	rowBytes := int64(m.kvHeads*m.headDim) * 2 // float16
+	rowBytes := int64(m.kvHeads*m.headDim) * int64(4-2*s.kvF16)
 	grow := func(old []Buffer) ([]Buffer, error) {
 		next := make([]Buffer, len(m.layers))
 		for i := range next {
@@ -476,11 +480,11 @@ func (s *Sequence) record(r *recorder, n int, want engine.Logits, pick bool) {
 		r.rope(s.k, l.kNorm, s.rot, m.kvHeads, n, hd, kvd, 0, m.eps, 1)
 		r.barrier()
 		for _, kv := range [2]struct{ src, cache Buffer }{{s.k, s.kcache[li]}, {s.v, s.vcache[li]}} {
-			r.run("kvstore", []uint32{lxDefault, 1}, [3]int{ceil(kvd/2, lxDefault), n, 1},
+			r.run("kvstore", []uint32{lxDefault, s.kvF16}, [3]int{ceil(kvd, lxDefault), n, 1},
 				kvstorePush{KvDim: uint32(kvd)}, s.tokens, kv.src, kv.cache)
 		}
 		r.barrier()
-		r.run("attention", []uint32{lxDefault, 1, 1, uint32(ceil(hd, lxDefault))}, [3]int{m.heads, n, 1},
+		r.run("attention", []uint32{lxDefault, 1, s.kvF16, uint32(ceil(hd, lxDefault))}, [3]int{m.heads, n, 1},
 			attentionPush{HeadDim: uint32(hd), Group: uint32(m.heads / m.kvHeads), Scale: attentionScale(hd),
 				QStride: uint32(qd), KvStride: uint32(kvd), OStride: uint32(qd)},
 			s.tokens, s.q, s.kcache[li], s.vcache[li], s.att)
