@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/vlmrt/vlmrt/internal/engine"
@@ -37,7 +38,8 @@ func (im *Image) Release() {
 
 // Info implements engine.Backend.
 func (b *Backend) Info() engine.ModelInfo {
-	return engine.ModelInfo{Vocab: b.m.vocab, DecodeBytesPerToken: b.m.BytesPerToken}
+	d := b.dev.Info()
+	return engine.ModelInfo{Vocab: b.m.vocab, DecodeBytesPerToken: b.m.BytesPerToken, Device: d.API + ": " + d.Name}
 }
 
 // Device describes the device the model runs on.
@@ -82,6 +84,9 @@ func (b *Backend) Close() error {
 func Opener(openDevice func() (Device, error)) engine.Opener {
 	return func(ctx context.Context, req engine.OpenRequest) (*engine.Engine, error) {
 		dev, err := openDevice()
+		if errors.Is(err, ErrUnavailable) {
+			return nil, fmt.Errorf("%w: %w", engine.ErrUnsupportedInput, err)
+		}
 		if err != nil {
 			return nil, err
 		}
