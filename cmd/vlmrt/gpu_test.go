@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/vlmrt/vlmrt/internal/vulkan"
 )
 
 // TestInspectDevices lists the Vulkan devices as JSON (an empty list when
@@ -64,4 +66,40 @@ func buildBinary(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// TestBenchVulkan: `vlmrt bench --backend vulkan` reports the CPU bench's
+// keys, measured on the device (its own bandwidth kernel), plus the
+// device's name and the dispatches of one decode step.
+func TestBenchVulkan(t *testing.T) {
+	if !vulkanPresent(t) {
+		return
+	}
+	stdout, stderr, code := runCLI(t, "", "bench", "--backend", "vulkan", "--shape", "tiny", "--json", "--probe-mib", "16")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	m := checkBenchJSON(t, stdout)
+	if m["backend"] != "vulkan" || !strings.HasPrefix(m["device"].(string), "vulkan: ") {
+		t.Errorf("backend %v, device %v", m["backend"], m["device"])
+	}
+	if d, _ := m["dispatches_per_token"].(float64); d < 10 {
+		t.Errorf("dispatches_per_token %v", m["dispatches_per_token"])
+	}
+	if !strings.Contains(stderr, "device read bandwidth") {
+		t.Errorf("bandwidth not probed on the device: %s", stderr)
+	}
+}
+
+// vulkanPresent reports whether a Vulkan device can be opened, skipping the
+// test loudly when not.
+func vulkanPresent(t *testing.T) bool {
+	t.Helper()
+	d, err := vulkan.OpenDevice()
+	if err != nil {
+		t.Skipf("SKIP: no Vulkan device (%v); install mesa-vulkan-drivers libvulkan1 to run the GPU tests", err)
+		return false
+	}
+	d.Close()
+	return true
 }
