@@ -33,7 +33,7 @@ var (
 	sharedEr error
 )
 
-func model(t *testing.T) *vlmrt.Model {
+func model(t testing.TB) *vlmrt.Model {
 	t.Helper()
 	once.Do(func() { shared, sharedEr = vlmrt.Open(context.Background(), tinyA) })
 	if sharedEr != nil {

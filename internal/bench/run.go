@@ -562,3 +562,21 @@ func finite(what string, v []float32) error {
 	}
 	return nil
 }
+
+// Engine builds the model opt names (a synthetic shape, or ModelDir)
+// without its vision tower and with no end-of-turn token, for measurements
+// that drive it through other layers (the serving benchmark). close
+// releases it.
+func Engine(ctx context.Context, opt Options, progress func(string)) (e *engine.Engine, close func(), err error) {
+	if progress == nil {
+		progress = func(string) {}
+	}
+	if err := opt.normalize(); err != nil {
+		return nil, nil, err
+	}
+	e, _, closeFn, err := opt.engine(ctx, false, progress)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, func() { e.Close(); closeFn() }, nil
+}
