@@ -33,7 +33,8 @@ type Row struct {
 	// AggregateTokS is the decode rate of all clients together while all
 	// of them decode (from the last first token to the first last token),
 	// the rate continuous batching raises; Ratio is it over the first
-	// row's (one client).
+	// row's (one client). Streams too short to overlap fall back to
+	// WallTokS.
 	AggregateTokS float64 `json:"aggregate_tok_s"`
 	Ratio         float64 `json:"ratio"`
 	// PerClientTokS is the mean of each client's decode rate (first to
@@ -152,6 +153,9 @@ func Round(ctx context.Context, url string, round, n, tokens int) (Row, error) {
 		row.AggregateTokS = decoded / window.Seconds()
 	}
 	row.WallTokS = float64(row.Tokens) / wall.Seconds()
+	if row.AggregateTokS == 0 { // no time when all decoded (streams too short to overlap)
+		row.AggregateTokS = row.WallTokS
+	}
 	row.TTFTMeanMs, row.TTFTMaxMs = float64(row.TTFTMean.Microseconds())/1e3, float64(row.TTFTMax.Microseconds())/1e3
 	return row, nil
 }
