@@ -317,7 +317,7 @@ func (g GenerateOptions) engineOptions() engine.Options {
 func publicToken(t engine.Token) Token {
 	out := Token{ID: t.ID, Text: t.Text, End: t.End, FinishReason: t.FinishReason}
 	if t.End {
-		out.Usage = &Usage{PromptTokens: t.PromptTokens, CompletionTokens: t.CompletionTokens}
+		out.Usage = &Usage{PromptTokens: t.PromptTokens, CachedTokens: t.CachedTokens, CompletionTokens: t.CompletionTokens}
 	}
 	return out
 }
@@ -326,9 +326,38 @@ func publicToken(t engine.Token) Token {
 // or the closing of the previous assistant reply) and encodes their images.
 func (c *Chat) buildInput(ctx context.Context, msgs []Message) ([]int32, []*engine.Image, error) {
 	e := c.m.engine
+	ids, prepared, err := c.m.render(ctx, &c.opt, msgs, c.s.Len() == 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.s.Len() > 0 {
+		ids = append(c.closeReply(), ids...)
+	}
+	// Overflow and the backend's image limit fail before the vision work.
+	if err := c.s.CheckFits(len(ids), len(prepared)); err != nil {
+		return nil, nil, err
+	}
+	if err := c.checkImageLimit(prepared); err != nil {
+		return nil, nil, err
+	}
+	images := make([]*engine.Image, 0, len(prepared))
+	for i, p := range prepared {
+		im, err := e.EncodeGrid(ctx, p.patches, p.grid.Rows, p.grid.Cols)
+		if err != nil {
+			return nil, nil, fmt.Errorf("image %d: %w", i+1, err)
+		}
+		images = append(images, im)
+	}
+	return ids, images, nil
+}
+
+// render tokenizes a turn's messages (after the system prompt when first,
+// the conversation's first turn) and prepares their images: decoded,
+// resized and cut into patches, not yet encoded.
+func (m *Model) render(ctx context.Context, o *chatOptions, msgs []Message, first bool) ([]int32, []preparedImage, error) {
 	var tms []tokenizer.Message
-	if c.s.Len() == 0 && c.opt.system != "" {
-		tms = append(tms, tokenizer.TextMessage("system", c.opt.system))
+	if first && o.system != "" {
+		tms = append(tms, tokenizer.TextMessage("system", o.system))
 	}
 	var sources []imageSource
 	for _, msg := range msgs {
@@ -365,36 +394,17 @@ func (c *Chat) buildInput(ctx context.Context, msgs []Message) ([]int32, []*engi
 	prepared := make([]preparedImage, len(sources))
 	pads := make([]int, len(sources))
 	for i, src := range sources {
-		p, err := c.prepareImage(ctx, src)
+		p, err := m.prepareImage(ctx, o, src)
 		if err != nil {
 			return nil, nil, fmt.Errorf("image %d: %w", i+1, err)
 		}
 		prepared[i], pads[i] = p, p.grid.Tokens()
 	}
-	prompt, err := e.Tokenizer.EncodeChatImages(tms, tokenizer.ChatOptions{AddGenerationPrompt: true}, pads)
+	prompt, err := m.engine.Tokenizer.EncodeChatImages(tms, tokenizer.ChatOptions{AddGenerationPrompt: true}, pads)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
 	}
-	ids := prompt.IDs
-	if c.s.Len() > 0 {
-		ids = append(c.closeReply(), ids...)
-	}
-	// Overflow and the backend's image limit fail before the vision work.
-	if err := c.s.CheckFits(len(ids), len(sources)); err != nil {
-		return nil, nil, err
-	}
-	if err := c.checkImageLimit(prepared); err != nil {
-		return nil, nil, err
-	}
-	images := make([]*engine.Image, 0, len(sources))
-	for i, p := range prepared {
-		im, err := e.EncodeGrid(ctx, p.patches, p.grid.Rows, p.grid.Cols)
-		if err != nil {
-			return nil, nil, fmt.Errorf("image %d: %w", i+1, err)
-		}
-		images = append(images, im)
-	}
-	return ids, images, nil
+	return prompt.IDs, prepared, nil
 }
 
 // closeReply returns the tokens that end the previous assistant turn in
@@ -415,10 +425,11 @@ type preparedImage struct {
 	grid    vision.PatchGrid
 }
 
-// prepareImage decodes, resizes and patchifies one image.
-func (c *Chat) prepareImage(ctx context.Context, src imageSource) (preparedImage, error) {
-	e := c.m.engine
-	opt := vision.PreprocessOptions{Resize: c.opt.resize, Grid: e.Grid, Budget: vision.Budget(c.opt.budget)}
+// prepareImage decodes, resizes and patchifies one image with o's resize
+// mode and budget (or the image's own Fit).
+func (m *Model) prepareImage(ctx context.Context, o *chatOptions, src imageSource) (preparedImage, error) {
+	e := m.engine
+	opt := vision.PreprocessOptions{Resize: o.resize, Grid: e.Grid, Budget: vision.Budget(o.budget)}
 	if src.fit != nil {
 		opt.Resize, opt.Budget = src.fit.resize, vision.Budget(src.fit.budget)
 	}

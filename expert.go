@@ -42,7 +42,7 @@ func (m *Model) GenerateIDs(ctx context.Context, req RawRequest, fn func(Token) 
 		if !p.isImage || !p.image.isSet() {
 			return nil, fmt.Errorf("%w: RawRequest image %d is not an image part (or is empty)", ErrUnsupportedInput, i+1)
 		}
-		prep, err := c.prepareImage(ctx, p.image)
+		prep, err := m.prepareImage(ctx, &c.opt, p.image)
 		if err == nil {
 			var im *engine.Image
 			if im, err = m.engine.EncodeGrid(ctx, prep.patches, prep.grid.Rows, prep.grid.Cols); err == nil {

@@ -53,7 +53,11 @@ func (s Sampling) Validate() error { return engine.Sampling(s).Validate() }
 
 // Usage counts a turn's tokens, as the OpenAI API reports them.
 type Usage struct {
-	PromptTokens     int // tokens in the conversation before the reply
+	PromptTokens int // tokens in the conversation before the reply
+	// CachedTokens of the prompt were already in the conversation's KV
+	// cache (an earlier turn, or a Batch slot's earlier request), so this
+	// turn did not prefill them.
+	CachedTokens     int
 	CompletionTokens int // tokens generated in the reply
 }
 

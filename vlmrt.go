@@ -26,6 +26,7 @@ import (
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/hub"
+	"github.com/vlmrt/vlmrt/internal/bridge"
 	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/tokenizer"
@@ -198,11 +199,22 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Model{engine: e, info: Info{
-		Path: path, Source: loc.Describe(), Backend: o.backend, Precision: o.precision, Config: e.Config,
-		ContextLength: e.ContextLength, ImageTokens: e.Grid.NumTokens(),
-		PatchGrid: e.Grid.PatchesPerSide(), PatchDim: e.Grid.PatchDim(), DecodeBytesPerToken: e.Backend.Info().DecodeBytesPerToken, Device: e.Backend.Info().Device,
-	}}, nil
+	return newModel(e, Info{Path: path, Source: loc.Describe(), Backend: o.backend, Precision: o.precision}), nil
+}
+
+// newModel wraps an opened engine; info names where it came from, the
+// rest is the engine's.
+func newModel(e *engine.Engine, info Info) *Model {
+	info.Config, info.ContextLength, info.ImageTokens = e.Config, e.ContextLength, e.Grid.NumTokens()
+	info.PatchGrid, info.PatchDim, info.DecodeBytesPerToken = e.Grid.PatchesPerSide(), e.Grid.PatchDim(), e.Backend.Info().DecodeBytesPerToken
+	info.Device = e.Backend.Info().Device
+	return &Model{engine: e, info: info}
+}
+
+func init() {
+	bridge.Model = func(e *engine.Engine, name string) any {
+		return newModel(e, Info{Path: name, Source: "an engine built in process", Backend: BackendCPU})
+	}
 }
 
 // download fetches a repository's model files into the Hugging Face cache.

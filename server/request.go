@@ -78,6 +78,12 @@ type usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
 	TotalTokens      int `json:"total_tokens"`
+	// PromptTokensDetails.CachedTokens: prompt tokens whose KV cache an
+	// earlier request left in the slot (not prefilled), as OpenAI reports
+	// its prompt caching.
+	PromptTokensDetails struct {
+		CachedTokens int `json:"cached_tokens"`
+	} `json:"prompt_tokens_details"`
 }
 
 // apiError is an error in OpenAI's shape, with its HTTP status.

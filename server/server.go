@@ -7,10 +7,15 @@
 //	GET  /health                {"status":"ok"}
 //
 // A Server is an http.Handler, so a Go program can mount it on its own mux.
-// Each request is one conversation on the shared Model: up to
-// Options.Parallel run at once, Options.Queue more wait, and the rest are
+// Each request is one conversation in the model's vlmrt.Batch: up to
+// Options.Parallel decode together (continuous batching: every engine step
+// advances all of them in one pass over the weights, and a request joins
+// or leaves between steps), Options.Queue more wait, and the rest are
 // refused with 429. A client that disconnects cancels its generation
-// within one decode step.
+// within one decode step. A request whose prompt extends an earlier one
+// (a conversation resent with its next question) reuses that request's
+// KV cache and prefills only its new tokens
+// (usage.prompt_tokens_details.cached_tokens).
 package server
 
 import (
@@ -30,8 +35,9 @@ type Options struct {
 	// ModelName is the id clients send as "model" and /v1/models lists
 	// (default "vlmrt"). Requests for another model get 404.
 	ModelName string
-	// Parallel is how many requests generate at once (default 1: on a CPU
-	// the engine already uses every core for one conversation).
+	// Parallel is how many requests decode together, the batch's slots
+	// (default 4). Each slot keeps its last conversation's KV cache for
+	// prefix reuse, so memory grows with it.
 	Parallel int
 	// Queue is how many more requests may wait for a slot (default 16);
 	// beyond it requests are refused with 429.
@@ -69,7 +75,7 @@ func (o Options) withDefaults() Options {
 			*v = d
 		}
 	}
-	def(&o.Parallel, 1)
+	def(&o.Parallel, 4)
 	def(&o.Queue, 16)
 	def(&o.MaxImages, 8)
 	def(&o.MaxTokens, 4096)
@@ -96,7 +102,7 @@ func (o Options) withDefaults() Options {
 
 // Server answers OpenAI chat completion requests with one model.
 type Server struct {
-	m       *vlmrt.Model
+	batch   *vlmrt.Batch
 	opt     Options
 	mux     *http.ServeMux
 	slots   chan struct{} // Parallel tokens
@@ -106,7 +112,7 @@ type Server struct {
 	client  *http.Client // remote images
 }
 
-// New serves m. The Server does not own m: close it after the server stops.
+// New serves m. The Server does not own m: Close the server, then m.
 func New(m *vlmrt.Model, opt Options) (*Server, error) {
 	if m == nil {
 		return nil, errors.New("server: nil model")
@@ -115,7 +121,7 @@ func New(m *vlmrt.Model, opt Options) (*Server, error) {
 		return nil, fmt.Errorf("server: negative limit in %+v", opt)
 	}
 	opt = opt.withDefaults()
-	s := &Server{m: m, opt: opt, mux: http.NewServeMux(), slots: make(chan struct{}, opt.Parallel),
+	s := &Server{batch: m.NewBatch(opt.Parallel), opt: opt, mux: http.NewServeMux(), slots: make(chan struct{}, opt.Parallel),
 		created: time.Now().Unix(), client: &http.Client{Timeout: opt.RemoteImageTimeout}}
 	s.mux.HandleFunc("POST /v1/chat/completions", s.chatCompletions)
 	s.mux.HandleFunc("GET /v1/models", s.models)
@@ -128,6 +134,11 @@ func New(m *vlmrt.Model, opt Options) (*Server, error) {
 	})
 	return s, nil
 }
+
+// Close stops generating: requests still running end within one decode
+// step (stop the HTTP server first, e.g. http.Server.Shutdown, so none
+// start). It releases the slots' caches.
+func (s *Server) Close() error { return s.batch.Close() }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
@@ -206,7 +217,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.stream(ctx, w, &req, job)
 		return
 	}
-	resp, err := s.m.GenerateFunc(ctx, job, func(vlmrt.Token) error { return nil })
+	resp, err := s.batch.GenerateFunc(ctx, job, func(vlmrt.Token) error { return nil })
 	if err != nil {
 		writeError(w, generationError(err))
 		return
@@ -247,7 +258,7 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, req *chatReq
 	}
 	// The role chunk goes out once the prompt is accepted (first token), so
 	// a bad image or an overflowing prompt still gets a plain JSON error.
-	resp, err := s.m.GenerateFunc(ctx, job, func(t vlmrt.Token) error {
+	resp, err := s.batch.GenerateFunc(ctx, job, func(t vlmrt.Token) error {
 		if !started {
 			if err := send(delta(&outMessage{Role: "assistant", Content: ""}, nil)); err != nil {
 				return err
@@ -296,6 +307,7 @@ func finishReason(r string) *string {
 
 func usageOf(r *vlmrt.Response) *usage {
 	u := &usage{PromptTokens: r.Stats.PromptTokens, CompletionTokens: r.Stats.GeneratedTokens}
+	u.PromptTokensDetails.CachedTokens = r.Stats.PromptTokens - r.Stats.PrefillTokens
 	u.TotalTokens = u.PromptTokens + u.CompletionTokens
 	return u
 }

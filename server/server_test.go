@@ -33,7 +33,7 @@ var (
 	sharedEr error
 )
 
-func model(t *testing.T) *vlmrt.Model {
+func model(t testing.TB) *vlmrt.Model {
 	t.Helper()
 	once.Do(func() { shared, sharedEr = vlmrt.Open(context.Background(), tinyA) })
 	if sharedEr != nil {
@@ -263,7 +263,10 @@ func TestDisconnectCancels(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("after the disconnect: %d %v", status, out)
 	}
-	t.Logf("the next request was answered %v after the disconnect", time.Since(start).Round(time.Millisecond))
+	// The story would take minutes; the freed slot answers at once.
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the next request was answered %v after the disconnect", d)
+	}
 }
 
 // TestQueueLimit: one slot and the default queue of 16: of 20 requests
@@ -315,5 +318,160 @@ func TestQueueLimit(t *testing.T) {
 	wg.Wait()
 	if !slices.Contains(codes, 429) {
 		t.Fatalf("20 requests beside a running one with a queue of 16: statuses %v, want some 429", codes)
+	}
+}
+
+// TestConcurrentClients: more clients than slots at once, streaming and
+// not, greedy and seeded sampling, through the official client: each gets
+// exactly the text and usage of its own solo run of the library while the
+// server decodes them together (run it under -race).
+func TestConcurrentClients(t *testing.T) {
+	ts := newServer(t, server.Options{ModelName: "tiny-a", Parallel: 3})
+	client := openai.NewClient(option.WithBaseURL(ts.URL+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	questions := []string{"Describe this image.", "Hello", "Count to five.", "Why is the sky blue?", "Name a colour.", "Describe this image."}
+	type result struct {
+		text      string
+		completed int64
+	}
+	want := make([]result, len(questions))
+	params := make([]openai.ChatCompletionNewParams, len(questions))
+	for i, q := range questions {
+		g := vlmrt.GenerateOptions{MaxTokens: 5 + 2*i}
+		p := openai.ChatCompletionNewParams{Model: "tiny-a", MaxTokens: openai.Int(int64(g.MaxTokens))}
+		if i%2 == 1 {
+			g.Sampling = vlmrt.Sampling{Temperature: 0.8, Seed: uint64(100 + i)}
+			p.Temperature, p.Seed = openai.Float(0.8), openai.Int(int64(100+i))
+		}
+		parts := []vlmrt.Part{vlmrt.Text(q)}
+		content := []openai.ChatCompletionContentPartUnionParam{openai.TextContentPart(q)}
+		if i == 0 {
+			parts = append([]vlmrt.Part{vlmrt.ImageFile(tinyA + "/golden/image1.png")}, parts...)
+			content = append([]openai.ChatCompletionContentPartUnionParam{openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{URL: dataURL(t, tinyA+"/golden/image1.png")})}, content...)
+		}
+		p.Messages = []openai.ChatCompletionMessageParamUnion{openai.UserMessage(content)}
+		params[i] = p
+		r, err := model(t).Generate(context.Background(), vlmrt.Request{Messages: []vlmrt.Message{vlmrt.User(parts...)}, GenerateOptions: g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = result{r.Text, int64(r.Stats.GeneratedTokens)}
+	}
+	got := make([]result, len(questions))
+	var wg sync.WaitGroup
+	for i := range questions {
+		wg.Go(func() {
+			if i%3 == 2 {
+				resp, err := client.Chat.Completions.New(context.Background(), params[i])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				got[i] = result{resp.Choices[0].Message.Content, resp.Usage.CompletionTokens}
+				return
+			}
+			p := params[i]
+			p.StreamOptions = openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}
+			stream := client.Chat.Completions.NewStreaming(context.Background(), p)
+			acc := openai.ChatCompletionAccumulator{}
+			for stream.Next() {
+				acc.AddChunk(stream.Current())
+			}
+			if err := stream.Err(); err != nil {
+				t.Error(err)
+				return
+			}
+			got[i] = result{acc.Choices[0].Message.Content, acc.Usage.CompletionTokens}
+		})
+	}
+	wg.Wait()
+	for i := range questions {
+		if got[i] != want[i] {
+			t.Errorf("client %d: %+v, solo run %+v", i, got[i], want[i])
+		}
+	}
+}
+
+// TestPrefixReuse: a conversation resent with its next question reuses the
+// first request's cache (usage.prompt_tokens_details.cached_tokens) and
+// answers as a cold run; the same text with another image reuses only the
+// template tokens before the image.
+func TestPrefixReuse(t *testing.T) {
+	ts := newServer(t, server.Options{ModelName: "tiny-a", Parallel: 1})
+	client := openai.NewClient(option.WithBaseURL(ts.URL+"/v1"), option.WithAPIKey("unused"), option.WithMaxRetries(0))
+	user := func(image, text string) openai.ChatCompletionMessageParamUnion {
+		return openai.UserMessage([]openai.ChatCompletionContentPartUnionParam{
+			openai.ImageContentPart(openai.ChatCompletionContentPartImageImageURLParam{URL: dataURL(t, image)}),
+			openai.TextContentPart(text),
+		})
+	}
+	ask := func(msgs ...openai.ChatCompletionMessageParamUnion) *openai.ChatCompletion {
+		t.Helper()
+		resp, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "tiny-a", Messages: msgs, MaxTokens: openai.Int(8)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	img1, img2 := tinyA+"/golden/image1.png", tinyA+"/golden/image2.png"
+	first := ask(user(img1, "Describe this image."))
+	if c := first.Usage.PromptTokensDetails.CachedTokens; c != 0 {
+		t.Fatalf("a first request reused %d tokens", c)
+	}
+	second := ask(user(img1, "Describe this image."), openai.AssistantMessage(first.Choices[0].Message.Content), openai.UserMessage("And the colours?"))
+	if c := second.Usage.PromptTokensDetails.CachedTokens; c < first.Usage.PromptTokens {
+		t.Fatalf("the extended conversation reused %d tokens, fewer than the first prompt's %d", c, first.Usage.PromptTokens)
+	}
+	cold, err := model(t).Generate(context.Background(), vlmrt.Request{
+		Messages: []vlmrt.Message{
+			vlmrt.User(vlmrt.ImageFile(img1), vlmrt.Text("Describe this image.")),
+			{Role: "assistant", Parts: []vlmrt.Part{vlmrt.Text(first.Choices[0].Message.Content)}},
+			vlmrt.User(vlmrt.Text("And the colours?")),
+		},
+		GenerateOptions: vlmrt.GenerateOptions{MaxTokens: 8}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := second.Choices[0].Message.Content; got != cold.Text {
+		t.Fatalf("with reuse %q, cold %q", got, cold.Text)
+	}
+	other := ask(user(img2, "Describe this image."))
+	if c := other.Usage.PromptTokensDetails.CachedTokens; c != 4 {
+		t.Fatalf("another image with the same text reused %d tokens; want the 4 template tokens before the image", c)
+	}
+}
+
+// TestCloseMidStream: Server.Close (what `vlmrt serve` calls after its
+// grace period) ends a running stream within a step, and the handler
+// returns.
+func TestCloseMidStream(t *testing.T) {
+	h, err := server.New(model(t), server.Options{MaxTokens: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	defer ts.Close()
+	resp, err := http.Post(ts.URL+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"messages":[{"role":"user","content":"Tell a long story."}],"max_tokens":100000,"stream":true}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rd := bufio.NewReader(resp.Body)
+	if line, _ := rd.ReadString('\n'); !strings.HasPrefix(line, "data: ") {
+		t.Fatalf("stream: %q", line)
+	}
+	closed := make(chan struct{})
+	go func() { h.Close(); close(closed) }()
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return")
+	}
+	done := make(chan struct{})
+	go func() { io.Copy(io.Discard, rd); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream did not end after Close")
 	}
 }

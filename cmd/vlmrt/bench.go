@@ -10,7 +10,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vlmrt/vlmrt"
 	"github.com/vlmrt/vlmrt/internal/bench"
+	"github.com/vlmrt/vlmrt/internal/servebench"
 )
 
 func init() {
@@ -28,6 +30,7 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		asJSON  bool
 		skip    string
 		probeMB int
+		serve   serveBench
 	)
 	fs.StringVar(&opt.Shape, "shape", bench.DefaultShape, "synthetic model shape with seeded random weights: "+strings.Join(bench.Shapes(), ", "))
 	fs.StringVar(&opt.ModelDir, "model", "", "benchmark a real checkpoint or bundle `DIR` instead of a shape")
@@ -41,6 +44,9 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.Uint64Var(&opt.Seed, "seed", 1, "seed of the random weights and inputs")
 	fs.StringVar(&skip, "skip", "", "comma-separated measurements to skip: "+strings.Join(bench.Steps(), ","))
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of a table")
+	fs.Var(intList{&serve.clients}, "serve-clients", "comma-separated client counts `N,...` (e.g. 1,2,4,8): instead of the kernel measurements, serve the model in process and measure N concurrent streaming clients (aggregate decode tok/s, TTFT)")
+	fs.IntVar(&serve.tokens, "serve-tokens", 32, "with --serve-clients: max_tokens each client asks")
+	fs.StringVar(&serve.tokenizer, "tokenizer", "testdata/tokenizer", "with --serve-clients on a --shape: the Qwen3-VL tokenizer `DIR` the chat template needs")
 	fs.Var(intList{&opt.ImageTokens}, "image-tokens", "comma-separated native-resolution budgets `N,...` (max image tokens): vision ms and prefill tok/s for a photo and a document page at each")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -58,6 +64,9 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return usageError("--probe-mib %d: want ≥ 1", probeMB)
 	}
 	opt.BandwidthBytes = probeMB << 20
+	if len(serve.clients) > 0 {
+		return serve.run(ctx, opt, asJSON, stdout, stderr)
+	}
 	for _, s := range strings.Split(skip, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
@@ -102,4 +111,46 @@ func (l intList) Set(s string) error {
 		*l.p = append(*l.p, n)
 	}
 	return nil
+}
+
+// serveBench is `vlmrt bench --serve-clients`: the server in process on
+// the model, N streaming clients at once per round.
+type serveBench struct {
+	clients   []int
+	tokens    int
+	tokenizer string
+}
+
+func (sb serveBench) run(ctx context.Context, opt bench.Options, asJSON bool, stdout, stderr io.Writer) error {
+	if slices.Min(sb.clients) < 1 || sb.tokens < 2 {
+		return usageError("--serve-clients wants counts ≥ 1 and --serve-tokens ≥ 2")
+	}
+	start := time.Now()
+	progress := func(stage string) { fmt.Fprintf(stderr, "bench: %5.1fs %s\n", time.Since(start).Seconds(), stage) }
+	var m *vlmrt.Model
+	if opt.ModelDir != "" {
+		progress("loading " + opt.ModelDir)
+		var err error
+		if m, err = vlmrt.Open(ctx, opt.ModelDir, vlmrt.WithThreads(opt.Threads), vlmrt.WithoutVision()); err != nil {
+			return err
+		}
+		defer m.Close()
+	} else {
+		sm, closeFn, err := servebench.ShapeModel(ctx, opt.Shape, opt.Seed, opt.Threads, sb.tokenizer, progress)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		m = sm
+	}
+	rows, err := servebench.Run(ctx, m, sb.clients, sb.tokens, progress)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	return servebench.WriteTable(stdout, rows)
 }

@@ -82,3 +82,21 @@ func TestBenchUsageErrors(t *testing.T) {
 		t.Errorf("missing model: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestBenchServeClients: `vlmrt bench --serve-clients` on the test-sized
+// shape serves it in process and reports one row per client count.
+func TestBenchServeClients(t *testing.T) {
+	stdout, stderr, code := runCLI(t, "", "bench", "--shape", "tiny", "--serve-clients", "1,2", "--serve-tokens", "4", "--tokenizer", "../../testdata/tokenizer", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rows []map[string]any
+	if err := json.Unmarshal([]byte(stdout), &rows); err != nil || len(rows) != 2 {
+		t.Fatalf("want two rows of JSON: %v\n%s", err, stdout)
+	}
+	for _, r := range rows {
+		if v, _ := r["aggregate_tok_s"].(float64); !(v > 0) || r["tokens"] != 4*r["clients"].(float64) {
+			t.Errorf("row %v: want a positive aggregate and every client's 4 tokens", r)
+		}
+	}
+}

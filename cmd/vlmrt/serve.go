@@ -30,7 +30,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address (loopback by default; use 0.0.0.0:PORT to serve the network)")
 	fs.StringVar(&opt.ModelName, "name", "", "model id clients send as \"model\" (default: the --model value)")
 	def := server.Defaults()
-	fs.IntVar(&opt.Parallel, "parallel", def.Parallel, "requests generating at once")
+	fs.IntVar(&opt.Parallel, "parallel", def.Parallel, "requests decoding together (continuous batching; each slot keeps its last KV cache for prefix reuse)")
 	fs.IntVar(&opt.Queue, "queue", def.Queue, "requests waiting beyond --parallel (more get 429)")
 	fs.Int64Var(&opt.MaxBodyBytes, "max-body", def.MaxBodyBytes, "request body limit in bytes (413 beyond)")
 	fs.IntVar(&opt.MaxImages, "max-images", def.MaxImages, "images per request")
@@ -78,6 +78,7 @@ func runServe(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		ln.Close()
 		return err
 	}
+	defer h.Close() // before m.Close: ends what is still decoding
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
 	fmt.Fprintf(stderr, "vlmrt serve: %s as %q on http://%s/v1 (%d parallel, %d queued)\n", mf.model, opt.ModelName, ln.Addr(), opt.Parallel, opt.Queue)
 	done := make(chan error, 1)

@@ -621,3 +621,21 @@ func finite(what string, v []float32) error {
 type deviceProbe interface {
 	MeasureBandwidth(ctx context.Context, size int64) (float64, error)
 }
+
+// Engine builds the model opt names (a synthetic shape, or ModelDir)
+// without its vision tower and with no end-of-turn token, for measurements
+// that drive it through other layers (the serving benchmark). close
+// releases it.
+func Engine(ctx context.Context, opt Options, progress func(string)) (e *engine.Engine, close func(), err error) {
+	if progress == nil {
+		progress = func(string) {}
+	}
+	if err := opt.normalize(); err != nil {
+		return nil, nil, err
+	}
+	e, _, closeFn, err := opt.engine(ctx, false, progress)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e, func() { e.Close(); closeFn() }, nil
+}

@@ -22,9 +22,11 @@ type Token struct {
 	// max tokens or context limit). The final Token may carry text too.
 	End bool
 	// On the End token: why the turn ended (Stats.FinishReason), the
-	// conversation's tokens before the reply and the reply's tokens.
-	FinishReason                   string
-	PromptTokens, CompletionTokens int
+	// conversation's tokens before the reply, how many of them were
+	// already in the cache (not prefilled by this turn) and the reply's
+	// tokens.
+	FinishReason                                 string
+	PromptTokens, CachedTokens, CompletionTokens int
 }
 
 // Input is what a turn appends to the conversation: token ids in which each
@@ -109,7 +111,7 @@ type Session struct {
 	// last sampled token of a turn). The next turn runs them first.
 	pending []int32
 	rope    mrope.Cursor // the next text rotary position (max position so far + 1)
-	images  int          // images in the conversation
+	images  []imageSpan  // the conversation's images, in order
 	logits  []float32
 	// step buffers for feeding one generated token back (no allocation per token)
 	stepID  [1]int32
@@ -130,7 +132,7 @@ func (s *Session) Close() error {
 	}
 	err := s.seq.Close()
 	s.seq, s.broken = nil, nil
-	s.ids, s.pending, s.images, s.rope = s.ids[:0], nil, 0, mrope.Cursor{}
+	s.ids, s.pending, s.images, s.rope = s.ids[:0], nil, nil, mrope.Cursor{}
 	return err
 }
 
@@ -156,8 +158,8 @@ func (s *Session) sequence(ctx context.Context) error {
 // and room to generate at least one token in the context. Callers check it
 // before expensive work such as encoding images; Generate checks it again.
 func (s *Session) CheckFits(newTokens, newImages int) error {
-	if limit := s.e.MaxImages(); limit > 0 && s.images+newImages > limit {
-		return fmt.Errorf("%w: this backend holds %d image(s) per conversation; the conversation has %d and this turn adds %d (start a new conversation for another image)", ErrUnsupportedInput, limit, s.images, newImages)
+	if limit := s.e.MaxImages(); limit > 0 && len(s.images)+newImages > limit {
+		return fmt.Errorf("%w: this backend holds %d image(s) per conversation; the conversation has %d and this turn adds %d (start a new conversation for another image)", ErrUnsupportedInput, limit, len(s.images), newImages)
 	}
 	if total := s.Len() + newTokens; total >= s.e.ContextLength {
 		return fmt.Errorf("%w: the conversation would hold %d tokens and leave no room to generate in a context of %d", ErrContextOverflow, total, s.e.ContextLength)
@@ -186,7 +188,57 @@ func (s *Session) Reset() {
 		// keeps refusing turns with that reason.
 		s.broken = s.seq.Truncate(0)
 	}
-	s.ids, s.pending, s.images, s.rope = s.ids[:0], nil, 0, mrope.Cursor{}
+	s.ids, s.pending, s.images, s.rope = s.ids[:0], nil, nil, mrope.Cursor{}
+}
+
+// imageSpan is where an image sits in the conversation: its pads are
+// tokens at .. at+grid.Rows*grid.Cols-1.
+type imageSpan struct {
+	at   int
+	grid mrope.Grid
+}
+
+func (sp imageSpan) end() int { return sp.at + sp.grid.Rows*sp.grid.Cols }
+
+// Truncate keeps the conversation's first n tokens (cached and pending)
+// and drops the rest with the images among them, so that a next turn
+// that continues the kept prefix prefills only its own tokens (a server
+// reusing a finished request's cache for a prompt that extends it). n
+// must not fall inside an image.
+func (s *Session) Truncate(n int) error {
+	if n < 0 || n > s.Len() {
+		return fmt.Errorf("%w: truncate to %d tokens, the conversation has %d", ErrUnsupportedInput, n, s.Len())
+	}
+	keep := 0
+	for _, sp := range s.images {
+		if sp.end() > n {
+			if sp.at < n {
+				return fmt.Errorf("%w: truncate to %d tokens falls inside the image at tokens %d..%d", ErrUnsupportedInput, n, sp.at, sp.end()-1)
+			}
+			break
+		}
+		keep++
+	}
+	if n < len(s.ids) {
+		if err := s.seq.Truncate(n); err != nil {
+			return err
+		}
+		s.pending = s.pending[:0]
+		s.ids = s.ids[:n]
+	} else {
+		s.pending = s.pending[:n-len(s.ids)]
+	}
+	s.images = s.images[:keep]
+	// The next text position after the prefix: one per text token, and
+	// each image advances it by its grid's longer side (mrope.Cursor).
+	s.rope = mrope.Cursor{}
+	text := min(n, len(s.ids))
+	for _, sp := range s.images {
+		text -= sp.grid.Rows * sp.grid.Cols
+		s.rope.Image(sp.grid, make([][3]int32, sp.grid.Rows*sp.grid.Cols))
+	}
+	s.rope.Next += int32(text)
+	return nil
 }
 
 // padID is the image placeholder id.
@@ -320,7 +372,7 @@ type snapshot struct {
 }
 
 func (s *Session) snapshot() snapshot {
-	return snapshot{s.seq.Len(), len(s.ids), s.images, s.rope, slices.Clone(s.pending)}
+	return snapshot{s.seq.Len(), len(s.ids), len(s.images), s.rope, slices.Clone(s.pending)}
 }
 
 // restore undoes a failed turn: Truncate to the old length also drops the
@@ -329,7 +381,7 @@ func (s *Session) restore(sn snapshot) {
 	if err := s.seq.Truncate(sn.cacheLen); err != nil {
 		s.broken = err
 	}
-	s.ids, s.images, s.rope, s.pending = s.ids[:sn.idsLen], sn.images, sn.rope, sn.pending
+	s.ids, s.images, s.rope, s.pending = s.ids[:sn.idsLen], s.images[:sn.images], sn.rope, sn.pending
 }
 
 // place adds the turn's images to the sequence and turns new ids into
@@ -353,7 +405,7 @@ func (s *Session) place(ctx context.Context, ids []int32, images []*Image) ([]in
 		if err != nil {
 			return nil, nil, err
 		}
-		s.images++
+		s.images = append(s.images, imageSpan{at: len(s.ids) + i, grid: mrope.Grid{Rows: im.Rows, Cols: im.Cols}})
 		for k := 0; k < im.Tokens(); k++ {
 			run[i+k] = mrope.ExtensionID(vocab, firstSlot+k)
 		}
@@ -497,6 +549,7 @@ func (t *Turn) Emit(ctx context.Context) (Token, error) {
 	if tok.End {
 		t.done = true
 		tok.FinishReason, tok.PromptTokens, tok.CompletionTokens = st.FinishReason, st.PromptTokens, st.GeneratedTokens
+		tok.CachedTokens = st.PromptTokens - st.PrefillTokens
 	}
 	return tok, nil
 }
