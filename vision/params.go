@@ -55,12 +55,13 @@ type MergerParams struct {
 
 // Params returns the encoder's bound weights.
 func (e *Encoder) Params() Params {
+	pos := e.positions // a copy: holding it must not keep the Encoder (all its weights) alive
 	p := Params{
 		Config:     *e.Config(),
 		GELUTanh:   isGELUTanh(e.cfg.HiddenAct),
 		PatchEmbed: e.patchEmbed,
 		Merger:     e.merger.params(),
-		Positions:  &e.positions,
+		Positions:  &pos,
 	}
 	for _, b := range e.blocks {
 		p.Blocks = append(p.Blocks, BlockParams{

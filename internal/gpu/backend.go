@@ -2,7 +2,6 @@ package gpu
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/vlmrt/vlmrt/internal/engine"
 )
@@ -12,7 +11,7 @@ import (
 type Backend struct {
 	dev  Device
 	m    *Model
-	host *engine.CPU // the vision encoder (on the host until the device tower lands) and the mapped files
+	host *engine.CPU // the mapped files (the decoder and vision tower are on the device)
 }
 
 // Image is an encoded image in device memory: [tokens][(1+DeepStack)·hidden],
@@ -51,16 +50,14 @@ func (b *Backend) NewSequence(ctx context.Context) (engine.Sequence, error) {
 	return b.m.NewSequence()
 }
 
-// EncodeImage implements engine.Backend.
+// EncodeImage implements engine.Backend: the vision tower runs on the
+// device and the image stays there (see Model.EncodeImage).
 func (b *Backend) EncodeImage(ctx context.Context, patches []float32, gridH, gridW int) (engine.ImageHandle, error) {
-	if b.host == nil || b.host.Vision == nil {
-		return nil, fmt.Errorf("%w: this model has no vision encoder loaded", engine.ErrUnsupportedInput)
-	}
-	out, err := b.host.Vision.Encode(ctx, patches, gridH, gridW)
+	img, err := b.m.EncodeImage(ctx, patches, gridH, gridW)
 	if err != nil {
 		return nil, err
 	}
-	return engine.HostImage{Out: out}, nil
+	return img, nil
 }
 
 // Close implements engine.Backend: the device memory, then the device, then
@@ -78,7 +75,8 @@ func (b *Backend) Close() error {
 
 // Opener returns the engine.Opener of a GPU backend whose device
 // openDevice returns (vulkan.Open, metal's device): the model is read by
-// the CPU backend's loader (engine.LoadCPU), then its decoder is uploaded.
+// the CPU backend's loader (engine.LoadCPU), then its decoder and vision
+// tower are uploaded.
 func Opener(openDevice func() (Device, error)) engine.Opener {
 	return func(ctx context.Context, req engine.OpenRequest) (*engine.Engine, error) {
 		dev, err := openDevice()
@@ -99,10 +97,19 @@ func Opener(openDevice func() (Device, error)) engine.Opener {
 			dev.Close()
 			return nil, err
 		}
+		if host.Vision != nil {
+			err = m.UploadVision(ctx, host.Vision.Params())
+		}
+		if err != nil {
+			m.Close()
+			host.Close()
+			dev.Close()
+			return nil, err
+		}
 		m.KVCacheF16 = req.KVCacheF16
-		// The decoder now lives on the device; drop the host copy (its
-		// int8 weights are host memory), keep the vision encoder.
-		host.Decoder = nil
+		// The decoder and the vision tower now live on the device; drop
+		// the host copies (their weights are host memory).
+		host.Decoder, host.Vision = nil, nil
 		b := &Backend{dev: dev, m: m, host: host}
 		e, err := engine.New(cfg, tok, b, req.ContextLength)
 		if err != nil {

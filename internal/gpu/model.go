@@ -26,7 +26,8 @@ type Model struct {
 	layers      []layerWeights
 	norm        Buffer
 	head        *matrix
-	dummy       Buffer // bound where a kernel's optional buffer is unused
+	vision      *visionTower // nil: no vision tower uploaded
+	dummy       Buffer       // bound where a kernel's optional buffer is unused
 
 	// BytesPerToken is the weight bytes one decode step reads.
 	BytesPerToken int64
