@@ -117,3 +117,8 @@ func (im *Image) Rows() ([]float32, error) {
 	out := make([]float32, im.buf.Size()/4)
 	return out, im.buf.Read(0, asBytes(out))
 }
+
+// SetVisionChunk makes the vision tower dispatch its row-wise kernels and
+// its MLP rows at most rows at a time (0: the default), so that small
+// images exercise the chunking large ones need.
+func (m *Model) SetVisionChunk(rows int) { m.visionChunk = rows }

@@ -36,7 +36,8 @@ type Model struct {
 	// stored). Set it before making sequences.
 	KVCacheF16 bool
 
-	gpuStyle bool // use GPU-shaped kernel variants even on a CPU driver (tests)
+	gpuStyle    bool // use GPU-shaped kernel variants even on a CPU driver (tests)
+	visionChunk int  // rows per row-wise vision dispatch (0: visionRows); tests lower it
 
 	up    uploader
 	pipes sync.Map // pipeKey → Pipeline

@@ -61,9 +61,10 @@ type visionEncode struct {
 	v            *visionTower
 	gridH, gridW int
 	n, tokens    int
+	chunk        int    // rows per row-wise dispatch
 	patches, rot Buffer // [n][PatchDim]; [n][2][headDim/2] cos then sin
 	x, hn        Buffer // residual stream, normalized rows / attention output [n][hidden]
-	qkv, mid     Buffer // [n][3·hidden] (also the mergers' fc1 output); [visionRows][intermediate]
+	qkv, mid     Buffer // [n][3·hidden] (also the mergers' fc1 output); [chunk][intermediate]
 	c            Commands
 	bufs         []Buffer
 }
@@ -71,14 +72,17 @@ type visionEncode struct {
 func (m *Model) newVisionEncode(gridH, gridW int) (*visionEncode, error) {
 	v := m.vision
 	n := gridH * gridW
-	e := &visionEncode{m: m, v: v, gridH: gridH, gridW: gridW, n: n, tokens: n / v.unit}
+	e := &visionEncode{m: m, v: v, gridH: gridH, gridW: gridW, n: n, tokens: n / v.unit, chunk: visionRows}
+	if m.visionChunk > 0 {
+		e.chunk = m.visionChunk
+	}
 	h := v.hidden
 	for _, b := range []struct {
 		dst    *Buffer
 		floats int
 	}{
 		{&e.patches, n * v.host.Config.PatchDim()}, {&e.rot, n * v.headDim},
-		{&e.x, n * h}, {&e.hn, n * h}, {&e.qkv, n * 3 * h}, {&e.mid, min(n, visionRows) * v.inter},
+		{&e.x, n * h}, {&e.hn, n * h}, {&e.qkv, n * 3 * h}, {&e.mid, min(n, e.chunk) * v.inter},
 	} {
 		buf, err := m.dev.NewBuffer(int64(b.floats) * 4)
 		if err != nil {
@@ -197,10 +201,11 @@ func (e *visionEncode) runStep(ctx context.Context, record func(r *recorder)) er
 }
 
 // chunks calls fn for consecutive row ranges [lo, lo+rows) of n rows, at
-// most visionRows each.
-func chunks(n int, fn func(lo, rows int)) {
-	for lo := 0; lo < n; lo += visionRows {
-		fn(lo, min(visionRows, n-lo))
+// most visionRows each (fewer when a test lowers Model.visionChunk).
+func (e *visionEncode) chunks(n int, fn func(lo, rows int)) {
+	step := e.chunk
+	for lo := 0; lo < n; lo += step {
+		fn(lo, min(step, n-lo))
 	}
 }
 
@@ -209,7 +214,7 @@ func chunks(n int, fn func(lo, rows int)) {
 func (e *visionEncode) block(r *recorder, b *visionBlock) {
 	v, n := e.v, e.n
 	h, hd := v.hidden, v.headDim
-	chunks(n, func(lo, rows int) {
+	e.chunks(n, func(lo, rows int) {
 		r.norm(layerNorm, e.x, lo*h, e.hn, lo*h, b.norm1W, b.norm1B, h, rows, v.eps)
 	})
 	r.barrier()
@@ -218,13 +223,13 @@ func (e *visionEncode) block(r *recorder, b *visionBlock) {
 	// The 2-D rotary on q (the attention scale folded in, as the CPU
 	// tower folds it) and on k, in place in the fused [q|k|v] rows.
 	scale := attentionScale(hd)
-	chunks(n, func(lo, rows int) {
+	e.chunks(n, func(lo, rows int) {
 		r.rope(e.qkv, nil, e.rot, lo*hd, v.heads, rows, hd, 3*h, lo*3*h, 0, scale)
 		r.rope(e.qkv, nil, e.rot, lo*hd, v.heads, rows, hd, 3*h, lo*3*h+h, 0, 1)
 	})
 	r.barrier()
 	// Full (non-causal) attention of every patch over all n, into hn.
-	chunks(n, func(lo, rows int) {
+	e.chunks(n, func(lo, rows int) {
 		r.run("attention", []uint32{lxDefault, 0, 0, uint32(ceil(hd, lxDefault))}, [3]int{v.heads, rows, 1},
 			attentionPush{HeadDim: uint32(hd), Group: 1, KvLen: uint32(n), Scale: 1,
 				QStride: uint32(3 * h), QOff: uint32(lo * 3 * h), KvStride: uint32(3 * h), KOff: uint32(h), VOff: uint32(2 * h),
@@ -234,12 +239,12 @@ func (e *visionEncode) block(r *recorder, b *visionBlock) {
 	r.barrier()
 	r.matmul(b.proj, e.hn, 0, e.x, 0, h, n, matmulAccumulate)
 	r.barrier()
-	chunks(n, func(lo, rows int) {
+	e.chunks(n, func(lo, rows int) {
 		r.norm(layerNorm, e.x, lo*h, e.hn, lo*h, b.norm2W, b.norm2B, h, rows, v.eps)
 	})
 	r.barrier()
-	// The MLP a chunk of rows at a time: mid holds visionRows rows.
-	chunks(n, func(lo, rows int) {
+	// The MLP a chunk of rows at a time: mid holds that many rows.
+	e.chunks(n, func(lo, rows int) {
 		r.matmul(b.fc1, e.hn, lo*h, e.mid, 0, v.inter, rows, 0)
 		r.barrier()
 		r.act(v.blockAct, e.mid, nil, rows*v.inter)
@@ -259,11 +264,11 @@ func (e *visionEncode) merge(r *recorder, g *visionMerger, img Buffer, off int) 
 	v := e.v
 	h, uh := v.hidden, v.unit*v.hidden
 	if g.preNorm {
-		chunks(e.n, func(lo, rows int) {
+		e.chunks(e.n, func(lo, rows int) {
 			r.norm(layerNorm, e.x, lo*h, e.hn, lo*h, g.normW, g.normB, h, rows, v.eps)
 		})
 	} else {
-		chunks(e.tokens, func(lo, rows int) {
+		e.chunks(e.tokens, func(lo, rows int) {
 			r.norm(layerNorm, e.x, lo*uh, e.hn, lo*uh, g.normW, g.normB, uh, rows, v.eps)
 		})
 	}

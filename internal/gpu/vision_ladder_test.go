@@ -158,7 +158,8 @@ func TestVisionLadder(t *testing.T) {
 // TestVisionNativeResolution encodes rectangular grids (the position table
 // interpolated and the rotary angles taken per grid) and compares with the
 // CPU tower on the same patches: the oracle's 30×40 image and random 16×24
-// patches.
+// patches, the latter also in ragged chunks of 37 rows (the path images
+// above 4096 patches take).
 func TestVisionNativeResolution(t *testing.T) {
 	m, enc := visionModel(t, weights.F32)
 	cfg := enc.Config()
@@ -175,17 +176,21 @@ func TestVisionNativeResolution(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(3, 4))
+	random := randVec(rand.New(rand.NewPCG(3, 4)), 16*24*cfg.PatchDim(), 1)
 	for _, c := range []struct {
 		name         string
 		gridH, gridW int
 		patches      []float32
+		chunk        int
 	}{
-		{"dynamic 30x40", 30, 40, dynamic},
-		{"random 16x24", 16, 24, randVec(rng, 16*24*cfg.PatchDim(), 1)},
+		{"dynamic 30x40", 30, 40, dynamic, 0},
+		{"random 16x24", 16, 24, random, 0},
+		{"random 16x24 chunked", 16, 24, random, 37},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
+			m.SetVisionChunk(c.chunk)
+			defer m.SetVisionChunk(0)
 			want, err := enc.Encode(ctx, c.patches, c.gridH, c.gridW)
 			if err != nil {
 				t.Fatal(err)

@@ -74,55 +74,47 @@ func (m *Model) UploadVision(ctx context.Context, p vision.Params) error {
 		}
 		v.deepstackAfter[at] = append(v.deepstackAfter[at], k)
 	}
+	// Each upload runs only while the previous ones succeeded (err keeps
+	// the first failure), so the list below reads as the tower.
 	u := &m.up
-	lin := func(dst **matrix, l *weights.Linear) error {
-		var err error
-		*dst, err = u.linear(ctx, l, m.dummy)
-		return err
+	var err error
+	lin := func(dst **matrix, l *weights.Linear) {
+		if err == nil {
+			*dst, err = u.linear(ctx, l, m.dummy)
+		}
 	}
-	norm := func(w, b *Buffer, ln vision.LayerNormParams) error {
-		var err error
-		if *w, err = u.f32(ctx, ln.Weight); err == nil {
+	norm := func(w, b *Buffer, ln vision.LayerNormParams) {
+		if err == nil {
+			*w, err = u.f32(ctx, ln.Weight)
+		}
+		if err == nil {
 			*b, err = u.f32(ctx, ln.Bias)
 		}
-		return err
 	}
-	if err := lin(&v.patchEmbed, p.PatchEmbed); err != nil {
-		return err
-	}
-	for _, bp := range p.Blocks {
-		var b visionBlock
-		for _, err := range []error{
-			norm(&b.norm1W, &b.norm1B, bp.Norm1), norm(&b.norm2W, &b.norm2B, bp.Norm2),
-			lin(&b.qkv, bp.QKV), lin(&b.proj, bp.Proj), lin(&b.fc1, bp.FC1), lin(&b.fc2, bp.FC2),
-		} {
-			if err != nil {
-				return err
-			}
-		}
-		v.blocks = append(v.blocks, b)
-	}
-	merger := func(mp vision.MergerParams) (visionMerger, error) {
+	merger := func(mp vision.MergerParams) visionMerger {
 		g := visionMerger{preNorm: mp.PreNorm}
-		err := norm(&g.normW, &g.normB, mp.Norm)
-		if err == nil {
-			err = lin(&g.fc1, mp.FC1)
-		}
-		if err == nil {
-			err = lin(&g.fc2, mp.FC2)
-		}
-		return g, err
+		norm(&g.normW, &g.normB, mp.Norm)
+		lin(&g.fc1, mp.FC1)
+		lin(&g.fc2, mp.FC2)
+		return g
 	}
-	var err error
-	if v.merger, err = merger(p.Merger); err != nil {
-		return err
+	lin(&v.patchEmbed, p.PatchEmbed)
+	v.blocks = make([]visionBlock, len(p.Blocks))
+	for i, bp := range p.Blocks {
+		b := &v.blocks[i]
+		norm(&b.norm1W, &b.norm1B, bp.Norm1)
+		lin(&b.qkv, bp.QKV)
+		lin(&b.proj, bp.Proj)
+		norm(&b.norm2W, &b.norm2B, bp.Norm2)
+		lin(&b.fc1, bp.FC1)
+		lin(&b.fc2, bp.FC2)
 	}
+	v.merger = merger(p.Merger)
 	for _, mp := range p.DeepStack {
-		g, err := merger(mp)
-		if err != nil {
-			return err
-		}
-		v.deepstack = append(v.deepstack, g)
+		v.deepstack = append(v.deepstack, merger(mp))
+	}
+	if err != nil {
+		return err
 	}
 	m.vision = v
 	return nil
