@@ -159,7 +159,7 @@ func TestVisionLadder(t *testing.T) {
 // interpolated and the rotary angles taken per grid) and compares with the
 // CPU tower on the same patches: the oracle's 30×40 image and random 16×24
 // patches, the latter also in ragged chunks of 37 rows (the path images
-// above 4096 patches take).
+// above 4096 patches take) and with the kernel variants meant for GPUs.
 func TestVisionNativeResolution(t *testing.T) {
 	m, enc := visionModel(t, weights.F32)
 	cfg := enc.Config()
@@ -182,15 +182,19 @@ func TestVisionNativeResolution(t *testing.T) {
 		gridH, gridW int
 		patches      []float32
 		chunk        int
+		gpuStyle     bool
 	}{
-		{"dynamic 30x40", 30, 40, dynamic, 0},
-		{"random 16x24", 16, 24, random, 0},
-		{"random 16x24 chunked", 16, 24, random, 37},
+		{"dynamic 30x40", 30, 40, dynamic, 0, false},
+		{"random 16x24", 16, 24, random, 0, false},
+		{"random 16x24 chunked", 16, 24, random, 37, false},
+		{"random 16x24 gpu-style", 16, 24, random, 0, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
 			m.SetVisionChunk(c.chunk)
+			m.SetGPUStyle(c.gpuStyle)
 			defer m.SetVisionChunk(0)
+			defer m.SetGPUStyle(false)
 			want, err := enc.Encode(ctx, c.patches, c.gridH, c.gridW)
 			if err != nil {
 				t.Fatal(err)
