@@ -48,11 +48,7 @@ func (m *Model) EncodeImageTrace(ctx context.Context, patches []float32, gridH, 
 		return nil, err
 	}
 	defer e.release()
-	img, err := e.run(ctx, patches, trace)
-	if err != nil {
-		return nil, err
-	}
-	return img, nil
+	return e.run(ctx, patches, trace)
 }
 
 // visionEncode is one encode's scratch on the device.
@@ -120,19 +116,19 @@ func (e *visionEncode) run(ctx context.Context, patches []float32, trace vision.
 	if err != nil {
 		return nil, fmt.Errorf("gpu: image buffer for %d tokens: %w", e.tokens, err)
 	}
-	steps := []struct {
+	// Each step is one Run; stage names the residual stream it leaves in x
+	// for the trace ("": not traced).
+	type step struct {
 		stage  string
 		record func(r *recorder)
-	}{{"patch_embed_out", func(r *recorder) {
+	}
+	steps := []step{{"patch_embed_out", func(r *recorder) {
 		// x holds the position embedding: x = (W·patch + b) + pos, the
 		// CPU's order of additions.
 		r.matmul(v.patchEmbed, e.patches, 0, e.x, 0, v.hidden, e.n, matmulAccumulate)
 	}}}
 	for i := range v.blocks {
-		steps = append(steps, struct {
-			stage  string
-			record func(r *recorder)
-		}{"block_out." + strconv.Itoa(i), func(r *recorder) {
+		steps = append(steps, step{"block_out." + strconv.Itoa(i), func(r *recorder) {
 			e.block(r, &v.blocks[i])
 			for _, k := range v.deepstackAfter[i] {
 				r.barrier()
@@ -140,23 +136,19 @@ func (e *visionEncode) run(ctx context.Context, patches []float32, trace vision.
 			}
 		}})
 	}
-	steps = append(steps, struct {
-		stage  string
-		record func(r *recorder)
-	}{"", func(r *recorder) { e.merge(r, &v.merger, img, 0) }})
+	steps = append(steps, step{"", func(r *recorder) { e.merge(r, &v.merger, img, 0) }})
 
 	for _, st := range steps {
-		if err := e.runStep(ctx, st.record); err != nil {
+		err := e.runStep(ctx, st.record)
+		if err == nil && trace != nil && st.stage != "" {
+			x := make([]float32, e.n*v.hidden)
+			if err = e.x.Read(0, asBytes(x)); err == nil {
+				trace(st.stage, x, e.n, v.hidden)
+			}
+		}
+		if err != nil {
 			img.Release()
 			return nil, err
-		}
-		if trace != nil && st.stage != "" {
-			x := make([]float32, e.n*v.hidden)
-			if err := e.x.Read(0, asBytes(x)); err != nil {
-				img.Release()
-				return nil, err
-			}
-			trace(st.stage, x, e.n, v.hidden)
 		}
 	}
 	return &Image{m: m, buf: img, tokens: e.tokens}, nil
