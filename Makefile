@@ -5,14 +5,14 @@ GO ?= go
 # the kernels: they must pass with assembly, with -tags noasm and on arm64.
 GOLDEN := . ./internal/engine ./internal/decoder ./vision ./mrope ./tokenizer/... ./internal/kernels/... ./internal/quant ./internal/weights
 
-.PHONY: fuzz fuzz-short test-paths build test test-native test-noasm test-race test-arm64 check bench fmt
+.PHONY: fuzz fuzz-short test-paths build test test-native test-noasm test-race test-arm64 test-vulkan check check-shaders shaders bench fmt
 
 build:
 	$(GO) build -o bin/vlmrt ./cmd/vlmrt
 
 # Everything: native (assembly on), pure Go (-tags noasm), the concurrency
 # tests under the race detector, and arm64 (NEON) under qemu.
-test: test-native test-paths test-noasm test-race test-arm64 fuzz-short
+test: test-native test-paths test-noasm test-race test-arm64 test-vulkan fuzz-short
 
 test-native:
 	$(GO) test -count=1 ./...
@@ -36,7 +36,28 @@ test-race:
 test-arm64:
 	scripts/test-arm64.sh $(GOLDEN)
 
-check:
+# The GPU engine on a Vulkan device (lavapipe, Mesa's CPU driver, in CI;
+# scripts/vulkan-deps.sh installs it with apt-get when it is missing): the
+# kernel tests and the golden ladder of internal/gpu, the binding's tests,
+# then every golden-token, image, multi-turn, CLI and server test of the
+# CPU engine again with VLMRT_BACKEND=vulkan.
+test-vulkan:
+	@scripts/vulkan-deps.sh
+	CGO_ENABLED=0 $(GO) test -count=1 ./internal/gpu/... ./internal/vulkan/...
+	VLMRT_BACKEND=vulkan CGO_ENABLED=0 $(GO) test -count=1 . ./cmd/vlmrt ./server
+
+# Regenerates the kernels' SPIR-V, MSL and reflection from the GLSL
+# (internal/gpu/shaders/*.comp; needs glslc, spirv-cross, spirv-tools).
+shaders:
+	scripts/shaders.sh
+
+# Fails when a committed .spv/.metal/.json differs from what the GLSL gives.
+check-shaders:
+	@scripts/vulkan-deps.sh
+	scripts/shaders.sh
+	@git diff --exit-code --stat -- internal/gpu/shaders || { echo "stale shaders: run make shaders and commit the result"; exit 1; }
+
+check: check-shaders
 	$(GO) vet ./...
 	$(GO) vet -tags noasm ./...
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...

@@ -19,7 +19,7 @@ func TestConcurrentChatsShareThePool(t *testing.T) {
 		t.Skip("SKIPPED: this machine has one CPU; a two-thread pool cannot be opened (WithThreads bounded by the CPU count)")
 	}
 	ctx := context.Background()
-	m, err := Open(ctx, "testdata/tiny-a", WithThreads(2))
+	m, err := Open(ctx, "testdata/tiny-a", WithThreads(2), WithBackend(BackendCPU)) // the CPU worker pool
 	if err != nil {
 		t.Fatal(err)
 	}

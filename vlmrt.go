@@ -35,10 +35,17 @@ import (
 type Backend string
 
 const (
-	// BackendAuto picks the best available engine (today: the CPU).
+	// BackendAuto picks the engine: the one the VLMRT_BACKEND environment
+	// variable names when it is set, else the CPU.
 	BackendAuto Backend = ""
 	// BackendCPU is the portable pure-Go engine, the reference for all others.
 	BackendCPU Backend = "cpu"
+	// BackendVulkan is the GPU engine on a Vulkan device (internal/gpu over
+	// internal/vulkan, no cgo): the first discrete GPU, else integrated,
+	// else a CPU driver such as lavapipe; VLMRT_VULKAN_DEVICE picks another
+	// by index or name. A machine without a Vulkan loader or device gets an
+	// ErrUnsupportedInput naming what is missing.
+	BackendVulkan Backend = "vulkan"
 	// BackendMetal is the Apple GPU engine; this build does not include it
 	// yet, and asking for it is an ErrUnsupportedInput.
 	BackendMetal Backend = "metal"
@@ -126,6 +133,9 @@ type Info struct {
 	PatchGrid, PatchDim int
 	// DecodeBytesPerToken is the weight bytes one decode step reads.
 	DecodeBytesPerToken int64
+	// Device says what runs the model: the CPU kernel path ("cpu avx512")
+	// or the GPU ("vulkan: NVIDIA GeForce RTX 4090").
+	Device string
 }
 
 // Open loads a model. path is a Hugging Face checkpoint directory, a
@@ -138,6 +148,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	o := options{progress: func(LoadProgress) {}}
 	for _, opt := range opts {
 		opt(&o)
+	}
+	if o.backend == BackendAuto {
+		o.backend = Backend(os.Getenv("VLMRT_BACKEND"))
 	}
 	if o.backend == BackendAuto {
 		o.backend = BackendCPU
@@ -188,7 +201,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	return &Model{engine: e, info: Info{
 		Path: path, Source: loc.Describe(), Backend: o.backend, Precision: o.precision, Config: e.Config,
 		ContextLength: e.ContextLength, ImageTokens: e.Grid.NumTokens(),
-		PatchGrid: e.Grid.PatchesPerSide(), PatchDim: e.Grid.PatchDim(), DecodeBytesPerToken: e.Backend.Info().DecodeBytesPerToken,
+		PatchGrid: e.Grid.PatchesPerSide(), PatchDim: e.Grid.PatchDim(), DecodeBytesPerToken: e.Backend.Info().DecodeBytesPerToken, Device: e.Backend.Info().Device,
 	}}, nil
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/vision"
 	"io"
 	"os"
@@ -103,7 +102,7 @@ func runChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 			images = nil
 			fmt.Fprintln(stdout, "[new conversation]")
 		case cmd == "/stats":
-			fmt.Fprintln(stdout, formatStats(chat.Stats()))
+			fmt.Fprintln(stdout, formatStats(chat.Stats(), m.Info().Device))
 		case strings.HasPrefix(cmd, "/") && !strings.Contains(cmd[1:], "/"):
 			fmt.Fprintf(stderr, "unknown command %s (try /help)\n", cmd)
 		default:
@@ -169,10 +168,12 @@ func isTerminal(r io.Reader) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-func formatStats(s vlmrt.Stats) string {
+// formatStats is the --stats line; it ends with what ran the model
+// (Info.Device: the CPU kernel path or the GPU).
+func formatStats(s vlmrt.Stats, device string) string {
 	j := statsJSON(s)
-	return fmt.Sprintf("vision %.0f ms | prompt %d tok, prefill %d tok in %.0f ms (%.1f tok/s) | first token %.0f ms | decode %d tok at %.2f tok/s | total %.0f ms | %s | cpu %s",
-		j.VisionEncodeMS, j.PromptTokens, j.PrefillTokens, j.PrefillMS, j.PrefillTokS, j.TTFTMS, j.GeneratedTokens, j.DecodeTokS, j.TotalMS, j.FinishReason, kernels.Path())
+	return fmt.Sprintf("vision %.0f ms | prompt %d tok, prefill %d tok in %.0f ms (%.1f tok/s) | first token %.0f ms | decode %d tok at %.2f tok/s | total %.0f ms | %s | %s",
+		j.VisionEncodeMS, j.PromptTokens, j.PrefillTokens, j.PrefillMS, j.PrefillTokS, j.TTFTMS, j.GeneratedTokens, j.DecodeTokS, j.TotalMS, j.FinishReason, device)
 }
 
 // parseImageCommand reads "/image PATH [flags]": the path runs up to the

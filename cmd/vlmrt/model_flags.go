@@ -30,7 +30,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0 = all cores)")
 	fs.IntVar(&f.ctxLen, "ctx", 0, "context length in tokens (0 = model default, at most 32768)")
 	fs.BoolVar(&f.kvF16, "kv-f16", false, "keep the KV cache in float16 (half the memory per token of context)")
-	fs.StringVar(&f.backend, "backend", "cpu", "engine: cpu, or coreai (a Core AI bundle pair on macOS 27; builds for darwin only)")
+	fs.StringVar(&f.backend, "backend", "", "engine: cpu, vulkan (a Vulkan GPU), or coreai (a Core AI bundle pair on macOS 27; darwin builds only); default $VLMRT_BACKEND, else cpu")
 }
 
 // open loads the model, drawing a progress bar when attached to a terminal.

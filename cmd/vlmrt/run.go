@@ -115,7 +115,7 @@ func runRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	return out.finish(promptIDs, st, f.stats, stderr)
+	return out.finish(promptIDs, st, f.stats, m.Info().Device, stderr)
 }
 
 // runPromptIDs runs raw prompt ids (no chat template) through the
@@ -190,10 +190,10 @@ func (o *runOutput) token(id int32, text string) error {
 	return nil
 }
 
-func (o *runOutput) finish(promptIDs []int32, st vlmrt.Stats, printStats bool, stderr io.Writer) error {
+func (o *runOutput) finish(promptIDs []int32, st vlmrt.Stats, printStats bool, device string, stderr io.Writer) error {
 	js := statsJSON(st)
 	if printStats {
-		fmt.Fprintf(stderr, "\n%s\n", formatStats(st))
+		fmt.Fprintf(stderr, "\n%s\n", formatStats(st, device))
 	}
 	if o.stream {
 		_, err := io.WriteString(o.w, "\n")

@@ -64,7 +64,7 @@ func measureBudgets(ctx context.Context, e *engine.Engine, opt Options, rng *ran
 				VisionMs: float64(img.EncodeTime.Nanoseconds()) / 1e6}
 			r.VisionGFLOPs = VisionFLOPs(cfg, gh, gw) / 1e9 / img.EncodeTime.Seconds()
 			// The prompt: chat framing, the image, 15 tokens of question.
-			ids, err := promptIDs(cfg, e.CPU().Decoder.Vocab(), img.Tokens(), img.Tokens()+15, rng)
+			ids, err := promptIDs(cfg, e.Backend.Info().Vocab, img.Tokens(), img.Tokens()+15, rng)
 			if err != nil {
 				return nil, err
 			}

@@ -9,8 +9,8 @@ import (
 
 // WriteTable prints r as the readable table `vlmrt bench` shows.
 func (r *Result) WriteTable(w io.Writer) error {
-	fmt.Fprintf(w, "vlmrt bench: %s, %d threads, %s kernels (%s, %d CPUs, %s), %s\n",
-		r.Model, r.Threads, r.CPUPath, r.GOARCH, r.CPUs, r.GoVersion, r.MeasuredAt.Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(w, "vlmrt bench: %s on %s, %d threads, %s kernels (%s, %d CPUs, %s), %s\n",
+		r.Model, r.Device, r.Threads, r.CPUPath, r.GOARCH, r.CPUs, r.GoVersion, r.MeasuredAt.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(w, "weights ready in %.1f s, whole run %.1f s", r.LoadSeconds, r.TotalSeconds)
 	if r.LoadAverage > 0 {
 		fmt.Fprintf(w, ", load average %.2f at start", r.LoadAverage)
@@ -30,6 +30,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 	if !skipped(StepDecode) {
 		row("decode", fmt.Sprintf("%.2f tok/s", r.DecodeTokS),
 			fmt.Sprintf("%d greedy steps after a %d-token prompt", r.DecodeTokens, r.DecodePromptTokens))
+		if r.DispatchesPerToken > 0 {
+			row("dispatches per token", fmt.Sprint(r.DispatchesPerToken), "kernels in one decode step's command buffer (one submit, one wait)")
+		}
 	}
 	row("bytes per token", fmt.Sprintf("%.3f GB", float64(r.BytesPerToken)/1e9),
 		"int8 linears + int8 head + one embedding row")

@@ -14,10 +14,11 @@ import (
 
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
-	"github.com/vlmrt/vlmrt/internal/decoder"
 	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/internal/gpu"
 	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
+	"github.com/vlmrt/vlmrt/internal/vulkan"
 	"github.com/vlmrt/vlmrt/internal/weights"
 	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/vision"
@@ -79,6 +80,9 @@ type Options struct {
 	// ImageTokens lists native-resolution budgets (max image tokens) at
 	// which vision and prefill are measured (see native.go); empty = none.
 	ImageTokens []int
+	// Backend is the engine measured: "cpu" (default) or "vulkan" (the GPU
+	// engine; the bandwidth is then the device's, probed by its own kernel).
+	Backend string
 }
 
 // Result is one benchmark run. The first eight fields are issue 6's
@@ -94,6 +98,13 @@ type Result struct {
 	Threads              int     `json:"threads"`
 	// CPUPath is the kernel path that ran (kernels.Path: avx512, avx2, neon, generic).
 	CPUPath string `json:"cpu_path"`
+	// Backend is the engine measured; Device what ran it (the CPU path or
+	// the GPU's name).
+	Backend string `json:"backend"`
+	Device  string `json:"device"`
+	// DispatchesPerToken is the kernel dispatches of one decode step (GPU
+	// backends; one command buffer and one host wait per step).
+	DispatchesPerToken int `json:"dispatches_per_token,omitempty"`
 
 	// Model is the shape name or the model directory.
 	Model string `json:"model"`
@@ -166,7 +177,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		opt.Threads = goruntime.GOMAXPROCS(0)
 	}
 	res := &Result{
-		Threads: opt.Threads, CPUPath: kernels.Path(), Skipped: opt.Skip, GOARCH: goruntime.GOARCH, GoVersion: goruntime.Version(),
+		Threads: opt.Threads, CPUPath: kernels.Path(), Backend: opt.Backend, Skipped: opt.Skip, GOARCH: goruntime.GOARCH, GoVersion: goruntime.Version(),
 		CPUs: goruntime.NumCPU(), MeasuredAt: time.Now().UTC().Truncate(time.Second), LoadAverage: loadAverage(),
 	}
 
@@ -174,12 +185,20 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 	// decode, and the better probe is the bandwidth: shared hosts drift by
 	// tens of percent within a minute, so only probes next to the decode
 	// make a meaningful ratio. Without decode, one probe runs first.
+	var backend engine.Backend // set once loaded: the GPU probes its own device
 	probe := func(when string, dst *float64) error {
 		if skip(StepBandwidth) {
 			return nil
 		}
-		progress(fmt.Sprintf("read bandwidth %s (%d MiB buffer, %d threads)", when, opt.BandwidthBytes>>20, res.Threads))
-		gbs, err := kernels.MeasureReadBandwidth(ctx, opt.BandwidthBytes, res.Threads)
+		var gbs float64
+		var err error
+		if dev, ok := backend.(deviceProbe); ok {
+			progress(fmt.Sprintf("device read bandwidth %s (%d MiB buffer)", when, opt.BandwidthBytes>>20))
+			gbs, err = dev.MeasureBandwidth(ctx, int64(opt.BandwidthBytes))
+		} else {
+			progress(fmt.Sprintf("read bandwidth %s (%d MiB buffer, %d threads)", when, opt.BandwidthBytes>>20, res.Threads))
+			gbs, err = kernels.MeasureReadBandwidth(ctx, opt.BandwidthBytes, res.Threads)
+		}
 		if err != nil {
 			return err
 		}
@@ -188,7 +207,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		goruntime.GC() // return the probe's buffer
 		return nil
 	}
-	if skip(StepDecode) {
+	if skip(StepDecode) && opt.Backend == "cpu" {
 		if err := probe("before loading", &res.ReadBandwidthBeforeGBs); err != nil {
 			return nil, err
 		}
@@ -201,13 +220,22 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		return nil, err
 	}
 	defer closeFn()
-	defer e.Close() // stops the model's worker pool
+	defer e.Close() // stops the model's worker pool, releases device memory
+	backend = e.Backend
+	info := backend.Info()
+	res.Device = info.Device
+	vocab := info.Vocab
+	if skip(StepDecode) && opt.Backend != "cpu" {
+		if err := probe("after loading", &res.ReadBandwidthBeforeGBs); err != nil {
+			return nil, err
+		}
+	}
 	res.LoadSeconds = time.Since(loadStart).Seconds()
 	res.Model = opt.Shape
 	if opt.ModelDir != "" {
 		res.Model = opt.ModelDir
 	}
-	res.DecoderWeightBytes = e.CPU().Decoder.WeightBytes()
+	res.DecoderWeightBytes = info.DecodeBytesPerToken
 	res.BytesPerToken = res.DecoderWeightBytes + embedRow
 
 	rng := rand.New(rand.NewPCG(opt.Seed, 0x62656e6368))
@@ -231,14 +259,16 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		res.VisionMs = float64(img.EncodeTime.Nanoseconds()) / 1e6
 		res.VisionGFLOP = VisionFLOPs(cfg, side, side) / 1e9
 		res.VisionGFLOPs = res.VisionGFLOP / img.EncodeTime.Seconds()
-		if err := finite("image embeddings", img.Host().ImageEmbeds); err != nil {
-			return nil, err
+		if host := img.Host(); host != nil {
+			if err := finite("image embeddings", host.ImageEmbeds); err != nil {
+				return nil, err
+			}
 		}
 	} else {
 		img = randomImage(e, rng)
 	}
 
-	ids, err := promptIDs(cfg, e.CPU().Decoder.Vocab(), img.Tokens(), opt.PromptTokens, rng)
+	ids, err := promptIDs(cfg, vocab, img.Tokens(), opt.PromptTokens, rng)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +289,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 	if !skip(StepPrefillS1) {
 		n := min(opt.S1Tokens, len(ids))
 		progress(fmt.Sprintf("S=1 prefill (first %d prompt tokens)", n))
-		d, err := prefillS1(ctx, e, ids[:n], img, make([]float32, e.CPU().Decoder.Vocab()))
+		d, err := prefillS1(ctx, e, ids[:n], img, make([]float32, vocab))
 		if err != nil {
 			return nil, err
 		}
@@ -272,10 +302,13 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		if err := probe("before decode", &res.ReadBandwidthBeforeGBs); err != nil {
 			return nil, err
 		}
-		prompt := decodePrompt(e.CPU().Decoder.Vocab(), rng)
+		prompt := decodePrompt(vocab, rng)
 		tokS, err := decode(ctx, e, prompt, opt.DecodeTokens)
 		if err != nil {
 			return nil, err
+		}
+		if d, ok := backend.(interface{ DispatchesPerToken() int }); ok {
+			res.DispatchesPerToken = d.DispatchesPerToken()
 		}
 		res.DecodeTokens, res.DecodePromptTokens, res.DecodeTokS = opt.DecodeTokens, len(prompt), tokS
 		if err := probe("after decode", &res.ReadBandwidthAfterGBs); err != nil {
@@ -323,6 +356,12 @@ func (o *Options) normalize() error {
 	}
 	if o.BandwidthBytes == 0 {
 		o.BandwidthBytes = DefaultBandwidthBytes
+	}
+	if o.Backend == "" {
+		o.Backend = "cpu"
+	}
+	if o.Backend != "cpu" && o.Backend != "vulkan" {
+		return fmt.Errorf("bench: backend %q: want cpu or vulkan", o.Backend)
 	}
 	switch {
 	case o.Threads < 0:
@@ -394,6 +433,19 @@ func (o *Options) engine(ctx context.Context, needVision bool, progress func(str
 	if t, err := src.Tensor("model.language_model.embed_tokens.weight"); err == nil {
 		embedRow = int64(t.DType.Size() * cfg.Text.HiddenSize)
 	}
+	if o.Backend == "vulkan" {
+		progress("uploading to the Vulkan device")
+		dev, err := vulkan.OpenDevice()
+		if err == nil {
+			e, err = gpu.NewEngine(ctx, dev, e.CPU(), cfg, nil, 0, false, nil)
+		} else {
+			e.Close()
+		}
+		if err != nil {
+			closeFn()
+			return nil, 0, nil, err
+		}
+	}
 	// A benchmark decodes a fixed number of tokens: whatever the weights
 	// predict, no token ends the turn.
 	e.EOS = nil
@@ -416,11 +468,11 @@ func (r releasing) Release(t safetensors.Tensor) { delete(r, t.Name) }
 // run: unit-scale embeddings and DeepStack features of the grid's size.
 func randomImage(e *engine.Engine, rng *rand.Rand) *engine.Image {
 	side := e.Grid.MergedSide()
-	tokens, h := side*side, e.CPU().Decoder.Hidden()
+	tokens, h := side*side, e.Config.Text.HiddenSize
 	out := &vision.Output{
 		Tokens:          tokens,
 		ImageEmbeds:     make([]float32, tokens*h),
-		DeepstackEmbeds: make([]float32, e.CPU().Decoder.DeepstackFeatures()*tokens*h),
+		DeepstackEmbeds: make([]float32, len(e.Config.Vision.DeepstackIndexes)*tokens*h),
 	}
 	for _, v := range [][]float32{out.ImageEmbeds, out.DeepstackEmbeds} {
 		for i := range v {
@@ -475,12 +527,12 @@ func decodePrompt(vocab int, rng *rand.Rand) []int32 {
 }
 
 // prefillS1 runs ids (a prefix of the prompt, whose pads belong to img)
-// through the decoder one token per step into a fresh cache, placed and
-// positioned exactly as engine.Session places them, and times it; the last
-// token's logits are left in logits. The session itself cannot stop
-// part-way through an image.
+// one token per step through a fresh sequence of the engine's backend,
+// placed and positioned exactly as engine.Session places them, and times
+// it; the last token's logits are left in logits. The session itself
+// cannot stop part-way through an image.
 func prefillS1(ctx context.Context, e *engine.Engine, ids []int32, img *engine.Image, logits []float32) (time.Duration, error) {
-	vocab := e.CPU().Decoder.Vocab()
+	vocab := e.Backend.Info().Vocab
 	pad := e.Config.ImageTokenID
 	run := make([]int32, len(ids))
 	pos := make([][3]int32, len(ids))
@@ -497,18 +549,21 @@ func prefillS1(ctx context.Context, e *engine.Engine, ids []int32, img *engine.I
 			run[i], pos[i] = mrope.ExtensionID(vocab, k), imgPos[k]
 		}
 	}
-	st := &decoder.Static{
-		ImageEmbeds: img.Host().ImageEmbeds, DeepstackEmbeds: img.Host().DeepstackEmbeds,
-		Slots: img.Tokens(), RopeShiftStart: mrope.TextOnlyShiftStart,
+	seq, err := e.Backend.NewSequence(ctx)
+	if err != nil {
+		return 0, err
 	}
-	cache := e.CPU().Decoder.NewCache()
+	defer seq.Close()
+	if _, err := seq.AddImage(ctx, img.Handle); err != nil {
+		return 0, err
+	}
 	start := time.Now()
 	for i := range run {
-		want := decoder.NoLogits
+		want := engine.NoLogits
 		if i == len(run)-1 {
-			want = decoder.LastLogits
+			want = engine.LastLogits
 		}
-		if err := e.CPU().Decoder.Forward(ctx, cache, run[i:i+1], pos[i:i+1], st, want, logits); err != nil {
+		if err := seq.Forward(ctx, run[i:i+1], pos[i:i+1], want, logits); err != nil {
 			return 0, fmt.Errorf("bench: S=1 prefill: %w", err)
 		}
 	}
@@ -516,8 +571,6 @@ func prefillS1(ctx context.Context, e *engine.Engine, ids []int32, img *engine.I
 	return d, finite("S=1 prefill logits", logits)
 }
 
-// decode prefills a short text prompt, then times n greedy decode steps
-// (the first generated token comes from the prefill and is not counted).
 func decode(ctx context.Context, e *engine.Engine, prompt []int32, n int) (float64, error) {
 	s := e.NewSession()
 	st, err := s.Generate(ctx, engine.Input{IDs: prompt}, engine.Options{MaxTokens: n + 1}, func(engine.Token) bool { return true })
@@ -561,4 +614,10 @@ func finite(what string, v []float32) error {
 		}
 	}
 	return nil
+}
+
+// deviceProbe is a backend that measures its device's read bandwidth
+// (the GPU engine).
+type deviceProbe interface {
+	MeasureBandwidth(ctx context.Context, size int64) (float64, error)
 }

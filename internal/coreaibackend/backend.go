@@ -63,7 +63,7 @@ func (b *Backend) BridgeInfo() coreai.Info { return b.info }
 // Info implements engine.Backend. MaxImages is 1: the graph's extension
 // ids address one image's slots.
 func (b *Backend) Info() engine.ModelInfo {
-	return engine.ModelInfo{Vocab: b.info.Vocab, MaxImages: 1}
+	return engine.ModelInfo{Vocab: b.info.Vocab, MaxImages: 1, Device: "coreai"}
 }
 
 // EncodeImage runs the vision graph on one fixed-grid image and reads the

@@ -41,6 +41,9 @@ type ModelInfo struct {
 	// DecodeBytesPerToken is the weight bytes one decode step reads (0 when
 	// the backend cannot say).
 	DecodeBytesPerToken int64
+	// Device says what runs the model, for statistics: the CPU kernel path
+	// ("cpu avx512") or the GPU ("vulkan: llvmpipe (LLVM 19.1.7, 256 bits)").
+	Device string
 }
 
 // Backend is an execution engine with one model loaded.

@@ -156,7 +156,7 @@ func LoadCPU(ctx context.Context, req OpenRequest) (*CPU, *config.Model, *tokeni
 
 // Info implements Backend.
 func (b *CPU) Info() ModelInfo {
-	return ModelInfo{Vocab: b.Decoder.Vocab(), DecodeBytesPerToken: b.Decoder.WeightBytes()}
+	return ModelInfo{Vocab: b.Decoder.Vocab(), DecodeBytesPerToken: b.Decoder.WeightBytes(), Device: "cpu " + kernels.Path()}
 }
 
 // NewSequence implements Backend; it cannot fail.

@@ -2,6 +2,11 @@ package gpu
 
 import (
 	"context"
+	"errors"
+	"fmt"
+
+	"github.com/vlmrt/vlmrt/config"
+	"github.com/vlmrt/vlmrt/tokenizer"
 
 	"github.com/vlmrt/vlmrt/internal/engine"
 )
@@ -36,7 +41,8 @@ func (im *Image) Release() {
 
 // Info implements engine.Backend.
 func (b *Backend) Info() engine.ModelInfo {
-	return engine.ModelInfo{Vocab: b.m.vocab, DecodeBytesPerToken: b.m.BytesPerToken}
+	d := b.dev.Info()
+	return engine.ModelInfo{Vocab: b.m.vocab, DecodeBytesPerToken: b.m.BytesPerToken, Device: d.API + ": " + d.Name}
 }
 
 // Device describes the device the model runs on.
@@ -74,12 +80,15 @@ func (b *Backend) Close() error {
 }
 
 // Opener returns the engine.Opener of a GPU backend whose device
-// openDevice returns (vulkan.Open, metal's device): the model is read by
-// the CPU backend's loader (engine.LoadCPU), then its decoder and vision
-// tower are uploaded.
+// openDevice returns (vulkan.OpenDevice, metal.OpenDevice): the model is
+// read by the CPU backend's loader (engine.LoadCPU), then NewEngine moves
+// it to the device.
 func Opener(openDevice func() (Device, error)) engine.Opener {
 	return func(ctx context.Context, req engine.OpenRequest) (*engine.Engine, error) {
 		dev, err := openDevice()
+		if errors.Is(err, ErrUnavailable) {
+			return nil, fmt.Errorf("%w: %w", engine.ErrUnsupportedInput, err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -88,36 +97,55 @@ func Opener(openDevice func() (Device, error)) engine.Opener {
 			dev.Close()
 			return nil, err
 		}
-		req.Progress(engine.Progress{Stage: "upload to " + dev.Info().Name})
-		m, err := Upload(ctx, dev, host.Decoder.Params(), func(done int64) {
-			req.Progress(engine.Progress{Stage: "upload to " + dev.Info().Name, Done: done})
-		})
-		if err != nil {
-			host.Close()
-			dev.Close()
-			return nil, err
-		}
-		if host.Vision != nil {
-			err = m.UploadVision(ctx, host.Vision.Params())
-		}
-		if err != nil {
+		return NewEngine(ctx, dev, host, cfg, tok, req.ContextLength, req.KVCacheF16, req.Progress)
+	}
+}
+
+// NewEngine moves a model bound by the CPU backend to dev: the decoder's
+// and the vision tower's weights (when host has one) are uploaded once and
+// the host copies dropped. The returned
+// engine owns dev and host (closed with it, or on error).
+func NewEngine(ctx context.Context, dev Device, host *engine.CPU, cfg *config.Model, tok *tokenizer.Tokenizer, contextLength int, kvF16 bool, progress func(engine.Progress)) (*engine.Engine, error) {
+	if progress == nil {
+		progress = func(engine.Progress) {}
+	}
+	stage := "upload to " + dev.Info().Name
+	progress(engine.Progress{Stage: stage})
+	m, err := Upload(ctx, dev, host.Decoder.Params(), func(done int64) { progress(engine.Progress{Stage: stage, Done: done}) })
+	if err != nil {
+		host.Close()
+		dev.Close()
+		return nil, err
+	}
+	if host.Vision != nil {
+		if err := m.UploadVision(ctx, host.Vision.Params()); err != nil {
 			m.Close()
 			host.Close()
 			dev.Close()
 			return nil, err
 		}
-		m.KVCacheF16 = req.KVCacheF16
-		// The decoder and the vision tower now live on the device; drop
-		// the host copies (their weights are host memory).
-		host.Decoder, host.Vision = nil, nil
-		b := &Backend{dev: dev, m: m, host: host}
-		e, err := engine.New(cfg, tok, b, req.ContextLength)
-		if err != nil {
-			b.Close()
-			return nil, err
-		}
-		return e, nil
 	}
+	m.KVCacheF16 = kvF16
+	// The decoder and the vision tower now live on the device; drop the
+	// host copies (their weights are host memory).
+	host.Decoder, host.Vision = nil, nil
+	b := &Backend{dev: dev, m: m, host: host}
+	e, err := engine.New(cfg, tok, b, contextLength)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// DispatchesPerToken is the kernel dispatches of one recorded decode step
+// (0 before the first step).
+func (b *Backend) DispatchesPerToken() int { return int(b.m.stepDispatches.Load()) }
+
+// MeasureBandwidth runs the device's read-bandwidth probe (see
+// MeasureBandwidth) on the backend's device.
+func (b *Backend) MeasureBandwidth(ctx context.Context, size int64) (float64, error) {
+	return MeasureBandwidth(ctx, b.dev, size)
 }
 
 var (

@@ -102,7 +102,7 @@ func (r *Recorder) Argmax(x Buffer, xOff, count int, out Buffer) {
 
 func (r *Recorder) Embed(format uint32, tokens, table, images, x Buffer, hidden, vocab, stride, n int) {
 	(*recorder)(r).run("embed", []uint32{lxDefault, format}, [3]int{ceil(hidden, lxDefault), n, 1},
-		embedPush{Hidden: uint32(hidden), Vocab: uint32(vocab), ImageStride: uint32(stride)}, tokens, table, images, x)
+		embedPush{Hidden: uint32(hidden), Vocab: uint32(vocab), ImageStride: uint32(stride), Rows: uint32(vocab), Images: 1}, tokens, table, images, x)
 }
 
 // SetGPUStyle makes the model record the kernel variants meant for real

@@ -79,7 +79,11 @@ func tensor(t testing.TB, file, name string) []float32 {
 // deviceModel uploads tiny-a's decoder at precision p.
 func deviceModel(t testing.TB, p weights.Precision) *gpu.Model {
 	t.Helper()
-	d := device(t)
+	return deviceModelOn(t, device(t), p)
+}
+
+func deviceModelOn(t testing.TB, d gpu.Device, p weights.Precision) *gpu.Model {
+	t.Helper()
 	ck, err := bundle.OpenCheckpoint(tinyA)
 	if err != nil {
 		t.Fatal(err)
@@ -294,6 +298,75 @@ func TestLadder(t *testing.T) {
 					t.Errorf("only %d greedy tokens compared", compared)
 				}
 			})
+		}
+	}
+}
+
+// smallBuffers is a device whose largest buffer binding is tiny, so every
+// big matrix and the embedding table are split into parts.
+type smallBuffers struct {
+	gpu.Device
+	limit int64
+}
+
+func (d smallBuffers) Info() gpu.DeviceInfo {
+	i := d.Device.Info()
+	i.MaxBufferBytes = d.limit
+	return i
+}
+
+// TestSplitBuffers: with a 1 MiB buffer limit (the head and the embedding
+// table in 20-40 parts, every product one dispatch per part) the logits
+// are the unsplit model's and greedy decoding gives the oracle's tokens.
+func TestSplitBuffers(t *testing.T) {
+	var inputs struct {
+		Prompts map[string]goldenPrompt `json:"prompts"`
+	}
+	readJSON(t, "inputs.json", &inputs)
+	var gold struct {
+		Prompts map[string]goldenDecoder `json:"prompts"`
+	}
+	readJSON(t, "decoder_q8.json", &gold)
+	ctx := context.Background()
+	prompt, g := inputs.Prompts["text"], gold.Prompts["text"]
+	const V = 151936
+	n := len(prompt.ExtIDs)
+	var want []float32
+	for _, limit := range []int64{0, 1 << 20} {
+		d := device(t)
+		if limit > 0 {
+			d = smallBuffers{d, limit}
+		}
+		m := deviceModelOn(t, d, weights.Int8)
+		s, err := m.NewSequence()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		logits := make([]float32, V)
+		if err := s.Forward(ctx, prompt.ExtIDs, prompt.PositionsTHW, engine.LastLogits, logits); err != nil {
+			t.Fatal(err)
+		}
+		if limit == 0 {
+			want = logits
+			continue
+		}
+		e := errStats{minCos: 1}
+		e.add(logits, want)
+		t.Logf("split at %d bytes vs whole buffers: cosine %.8f max abs %.3g", limit, e.minCos, e.maxAbs)
+		if e.maxAbs > 1e-5 {
+			t.Errorf("split model differs: max abs %.3g", e.maxAbs)
+		}
+		next := int32(argmax(logits))
+		delta := prompt.PositionsTHW[n-1][0] - int32(n-1)
+		for step, w := range g.Greedy.Tokens[:8] {
+			if next != w {
+				t.Fatalf("greedy step %d: token %d, golden %d", step, next, w)
+			}
+			p := int32(s.Len()) + delta
+			if next, err = s.ForwardPick(ctx, []int32{next}, [][3]int32{{p, p, p}}, engine.Sampling{}, nil, 0); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

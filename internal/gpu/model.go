@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/vlmrt/vlmrt/internal/decoder"
 	"github.com/vlmrt/vlmrt/internal/weights"
@@ -21,7 +22,7 @@ type Model struct {
 	eps                                                      float32
 	rotary                                                   *mrope.Rotary
 
-	embed       Buffer
+	embed       []tablePart
 	embedFormat uint32
 	layers      []layerWeights
 	norm        Buffer
@@ -29,15 +30,18 @@ type Model struct {
 	vision      *visionTower // nil: no vision tower uploaded
 	dummy       Buffer       // bound where a kernel's optional buffer is unused
 
-	// BytesPerToken is the weight bytes one decode step reads.
+	// BytesPerToken is the weight bytes one decode step reads: every
+	// linear layer and the head (as the CPU's decoder.Model.WeightBytes;
+	// the one embedding row is not counted).
 	BytesPerToken int64
 	// KVCacheF16 makes new sequences keep keys and values in float16 (half
 	// the memory and the attention reads; values rounded once when
 	// stored). Set it before making sequences.
 	KVCacheF16 bool
 
-	gpuStyle    bool // use GPU-shaped kernel variants even on a CPU driver (tests)
-	visionChunk int  // rows per row-wise vision dispatch (0: visionRows); tests lower it
+	gpuStyle       bool         // use GPU-shaped kernel variants even on a CPU driver (tests)
+	stepDispatches atomic.Int64 // dispatches of the last recorded decode step
+	visionChunk    int          // rows per row-wise vision dispatch (0: visionRows); tests lower it
 
 	up    uploader
 	pipes sync.Map // pipeKey → Pipeline
@@ -77,7 +81,6 @@ func (m *Model) upload(ctx context.Context, p decoder.Params) error {
 	if m.embed, m.embedFormat, err = u.table(ctx, p.Embed); err != nil {
 		return err
 	}
-	m.BytesPerToken = int64(m.hidden) * 4 // one embedding row (float32 at most)
 	for _, l := range p.Layers {
 		var w layerWeights
 		for _, v := range []struct {

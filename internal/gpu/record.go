@@ -60,15 +60,12 @@ func (r *recorder) barrier() {
 	}
 }
 
-// matmul records y[yOff + j*yStride + r] (+)= W·x[xOff + j*cols] for n rows.
+// matmul records y[yOff + j*yStride + r] (+)= W·x[xOff + j*cols] for n
+// rows of x: one dispatch per part of W.
 func (r *recorder) matmul(w *matrix, x Buffer, xOff int, y Buffer, yOff, yStride, n int, flags uint32) {
 	tn := 1
 	if n > 1 {
 		tn = matmulTN
-	}
-	bias := r.m.dummy
-	if w.bias != nil {
-		bias, flags = w.bias, flags|matmulBias
 	}
 	// Lanes per row: enough threads for the row's 32-column blocks (at
 	// most 32, at least the tokens each row writes); the rest of the
@@ -80,10 +77,16 @@ func (r *recorder) matmul(w *matrix, x Buffer, xOff int, y Buffer, yOff, yStride
 	if r.m.cpuDevice() {
 		lanes = 1
 	}
-	gx := min(ceil(w.rows, lxDefault/lanes), r.m.maxLoopGroups())
-	r.run("matmul", []uint32{lxDefault, w.format, uint32(lanes), uint32(tn)}, [3]int{gx, ceil(n, tn), 1},
-		matmulPush{Rows: uint32(w.rows), Cols: uint32(w.cols), N: uint32(n), XOff: uint32(xOff), YOff: uint32(yOff), YStride: uint32(yStride), Flags: flags},
-		w.q, w.scales, x, y, bias)
+	for _, p := range w.parts {
+		bias, f := r.m.dummy, flags
+		if p.bias != nil {
+			bias, f = p.bias, flags|matmulBias
+		}
+		gx := min(ceil(p.rows, lxDefault/lanes), r.m.maxLoopGroups())
+		r.run("matmul", []uint32{lxDefault, w.format, uint32(lanes), uint32(tn)}, [3]int{gx, ceil(n, tn), 1},
+			matmulPush{Rows: uint32(p.rows), Cols: uint32(w.cols), N: uint32(n), XOff: uint32(xOff), YOff: uint32(yOff + p.row0), YStride: uint32(yStride), Flags: f},
+			p.q, p.scales, x, y, bias)
+	}
 }
 
 // norm modes.

@@ -394,6 +394,7 @@ func (s *Sequence) runChunk(ctx context.Context, ids []int32, positions [][3]int
 		}
 		if replay {
 			s.stepValid = true
+			m.stepDispatches.Store(int64(r.dispatches))
 		}
 	}
 	if err := c.Run(ctx); err != nil {
@@ -463,8 +464,11 @@ func (s *Sequence) record(r *recorder, n int, want engine.Logits, pick bool) {
 	}
 	stride := m.imageStride()
 
-	r.run("embed", []uint32{lxDefault, m.embedFormat}, [3]int{ceil(h, lxDefault), n, 1},
-		embedPush{Hidden: uint32(h), Vocab: uint32(m.vocab), ImageStride: uint32(stride)}, s.tokens, m.embed, images, s.x)
+	for i, part := range m.embed {
+		r.run("embed", []uint32{lxDefault, m.embedFormat}, [3]int{ceil(h, lxDefault), n, 1},
+			embedPush{Hidden: uint32(h), Vocab: uint32(m.vocab), ImageStride: uint32(stride), Row0: uint32(part.row0), Rows: uint32(part.rows), Images: boolBit(i == 0)},
+			s.tokens, part.buf, images, s.x)
+	}
 	s.traceCopy(r, 0, s.x, n)
 	r.barrier()
 	for li := range m.layers {
@@ -551,4 +555,11 @@ func (s *Sequence) Close() error {
 		s.logits.Release()
 	}
 	return nil
+}
+
+func boolBit(b bool) uint32 {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -14,12 +14,21 @@ import (
 
 // matrix is a linear layer on the device: int8 values and float16 block
 // scales in the quant.Matrix layout (format 0), or float32 (format 1).
+// A matrix larger than the device's largest storage buffer binding is
+// split by rows into parts, each its own buffers (lavapipe binds at most
+// 128 MiB; the 4B head is 389 MB); a product runs one dispatch per part.
 type matrix struct {
 	rows, cols int
 	format     uint32
+	parts      []matrixPart
+	bytes      int64 // what one application reads
+}
+
+// matrixPart is rows row0 .. row0+rows-1 of a matrix.
+type matrixPart struct {
+	row0, rows int
 	q, scales  Buffer // scales is the dummy for float32
 	bias       Buffer // nil: no bias
-	bytes      int64  // what one application reads
 }
 
 // uploader creates buffers on a device and remembers them for release.
@@ -65,25 +74,50 @@ func (u *uploader) f32(ctx context.Context, v []float32) (Buffer, error) {
 }
 
 func (u *uploader) linear(ctx context.Context, l *weights.Linear, dummy Buffer) (*matrix, error) {
-	m := &matrix{rows: l.Rows, cols: l.Cols, scales: dummy, bytes: l.Bytes()}
-	var err error
+	m := &matrix{rows: l.Rows, cols: l.Cols, bytes: l.Bytes()}
+	rowBytes := int64(l.Cols) * 4
 	if l.Q8 != nil {
-		if m.q, err = u.bytes(ctx, asBytes(l.Q8.Q)); err == nil {
-			m.scales, err = u.bytes(ctx, asBytes(l.Q8.Scales))
-		}
+		rowBytes = int64(l.Cols)
 	} else {
 		m.format = 1
-		m.q, err = u.f32(ctx, l.F32)
 	}
-	if err == nil && l.Bias != nil {
-		m.bias, err = u.f32(ctx, l.Bias)
+	per := l.Rows
+	if limit := u.dev.Info().MaxBufferBytes; limit > 0 {
+		per = int(max(1, min(int64(l.Rows), (limit-4)/rowBytes)))
 	}
-	return m, err
+	for r0 := 0; r0 < l.Rows; r0 += per {
+		p := matrixPart{row0: r0, rows: min(per, l.Rows-r0), scales: dummy}
+		lo, hi := r0*l.Cols, (r0+p.rows)*l.Cols
+		var err error
+		if l.Q8 != nil {
+			bpr := l.Q8.BlocksPerRow()
+			if p.q, err = u.bytes(ctx, asBytes(l.Q8.Q[lo:hi])); err == nil {
+				p.scales, err = u.bytes(ctx, asBytes(l.Q8.Scales[r0*bpr:(r0+p.rows)*bpr]))
+			}
+		} else {
+			p.q, err = u.f32(ctx, l.F32[lo:hi])
+		}
+		if err == nil && l.Bias != nil {
+			p.bias, err = u.f32(ctx, l.Bias[r0:r0+p.rows])
+		}
+		if err != nil {
+			return nil, err
+		}
+		m.parts = append(m.parts, p)
+	}
+	return m, nil
+}
+
+// tablePart is rows row0 .. row0+rows-1 of an embedding table.
+type tablePart struct {
+	row0, rows int
+	buf        Buffer
 }
 
 // table uploads an embedding table in its stored float type; the embed
 // kernel widens rows on lookup (TABLE 0 float32, 1 float16, 2 bfloat16).
-func (u *uploader) table(ctx context.Context, tb *weights.Table) (Buffer, uint32, error) {
+// Like a matrix, a table past the largest buffer binding is split by rows.
+func (u *uploader) table(ctx context.Context, tb *weights.Table) ([]tablePart, uint32, error) {
 	t := tb.Tensor()
 	var format uint32
 	switch t.DType {
@@ -96,8 +130,22 @@ func (u *uploader) table(ctx context.Context, tb *weights.Table) (Buffer, uint32
 	default:
 		return nil, 0, fmt.Errorf("gpu: embedding table %q has dtype %s; the GPU engine reads F32, F16 or BF16", t.Name, t.DType)
 	}
-	b, err := u.bytes(ctx, t.Data)
-	return b, format, err
+	rowBytes := len(t.Data) / tb.Rows
+	per := tb.Rows
+	if limit := u.dev.Info().MaxBufferBytes; limit > 0 {
+		per = int(max(1, min(int64(tb.Rows), (limit-4)/int64(rowBytes))))
+	}
+	var parts []tablePart
+	for r0 := 0; r0 < tb.Rows; r0 += per {
+		p := tablePart{row0: r0, rows: min(per, tb.Rows-r0)}
+		b, err := u.bytes(ctx, t.Data[r0*rowBytes:(r0+p.rows)*rowBytes])
+		if err != nil {
+			return nil, 0, err
+		}
+		p.buf = b
+		parts = append(parts, p)
+	}
+	return parts, format, nil
 }
 
 func (u *uploader) release() {

@@ -10,6 +10,9 @@ struct P
     uint hidden;
     uint vocab;
     uint image_stride;
+    uint row0;
+    uint rows;
+    uint images;
 };
 
 struct Tokens
@@ -19,14 +22,14 @@ struct Tokens
 
 constant uint TABLE_tmp [[function_constant(1)]];
 constant uint TABLE = is_function_constant_defined(TABLE_tmp) ? TABLE_tmp : 0u;
-constant bool _77 = (TABLE == 0u);
+constant bool _102 = (TABLE == 0u);
 
 struct Table
 {
     uint table[1];
 };
 
-constant bool _92 = (TABLE == 1u);
+constant bool _117 = (TABLE == 1u);
 
 struct Images
 {
@@ -38,9 +41,9 @@ struct X
     float x[1];
 };
 
-constant uint _155_tmp [[function_constant(0)]];
-constant uint _155 = is_function_constant_defined(_155_tmp) ? _155_tmp : 1u;
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_155, 1u, 1u);
+constant uint _187_tmp [[function_constant(0)]];
+constant uint _187 = is_function_constant_defined(_187_tmp) ? _187_tmp : 1u;
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_187, 1u, 1u);
 constant uint LX_tmp [[function_constant(0)]];
 constant uint LX = is_function_constant_defined(LX_tmp) ? LX_tmp : 64u;
 
@@ -50,7 +53,7 @@ float half2f(thread const uint& w, thread const uint& e)
     return float2(as_type<half2>(w))[e & 1u];
 }
 
-kernel void embed_main(constant P& p [[buffer(4)]], const device Tokens& _54 [[buffer(0)]], const device Table& _85 [[buffer(1)]], const device Images& _128 [[buffer(2)]], device X& _146 [[buffer(3)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_GlobalInvocationID [[thread_position_in_grid]])
+kernel void embed_main(constant P& p [[buffer(4)]], const device Tokens& _54 [[buffer(0)]], const device Table& _110 [[buffer(1)]], const device Images& _160 [[buffer(2)]], device X& _178 [[buffer(3)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_GlobalInvocationID [[thread_position_in_grid]])
 {
     uint i = gl_WorkGroupID.y;
     uint d = gl_GlobalInvocationID.x;
@@ -62,39 +65,57 @@ kernel void embed_main(constant P& p [[buffer(4)]], const device Tokens& _54 [[b
     float v;
     if (uint(id) < p.vocab)
     {
-        uint e = (uint(id) * p.hidden) + d;
-        if (_77)
+        bool _73 = uint(id) < p.row0;
+        bool _86;
+        if (!_73)
         {
-            v = as_type<float>(_85.table[e]);
+            _86 = uint(id) >= (p.row0 + p.rows);
         }
         else
         {
-            if (_92)
+            _86 = _73;
+        }
+        if (_86)
+        {
+            return;
+        }
+        uint e = ((uint(id) - p.row0) * p.hidden) + d;
+        if (_102)
+        {
+            v = as_type<float>(_110.table[e]);
+        }
+        else
+        {
+            if (_117)
             {
-                uint param = _85.table[e >> uint(1)];
+                uint param = _110.table[e >> uint(1)];
                 uint param_1 = e;
                 v = half2f(param, param_1);
             }
             else
             {
-                uint w = _85.table[e >> uint(1)];
-                uint _112;
+                uint w = _110.table[e >> uint(1)];
+                uint _137;
                 if ((e & 1u) == 0u)
                 {
-                    _112 = w << uint(16);
+                    _137 = w << uint(16);
                 }
                 else
                 {
-                    _112 = w & 4294901760u;
+                    _137 = w & 4294901760u;
                 }
-                v = as_type<float>(_112);
+                v = as_type<float>(_137);
             }
         }
     }
     else
     {
-        v = _128.images[((uint(id) - p.vocab) * p.image_stride) + d];
+        if (p.images == 0u)
+        {
+            return;
+        }
+        v = _160.images[((uint(id) - p.vocab) * p.image_stride) + d];
     }
-    _146.x[(i * p.hidden) + d] = v;
+    _178.x[(i * p.hidden) + d] = v;
 }
 
