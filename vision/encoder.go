@@ -22,7 +22,7 @@ type Encoder struct {
 	outHidden  int
 	unit       int // patches per output token: SpatialMergeSize²
 	patchEmbed *weights.Linear
-	posTable   []float32 // [side², hidden], raster order
+	positions  Positions // the position table and rotary constants
 	blocks     []*block
 	merger     *merger
 	deepstack  []*merger
@@ -99,7 +99,8 @@ func LoadEncoder(ctx context.Context, src weights.Source, cfg *config.Model) (*E
 		return nil, err
 	}
 	side := v.PosEmbedSide()
-	if e.posTable, err = weights.Float32(src, visualPrefix+"pos_embed.weight", side*side, hidden); err != nil {
+	e.positions = Positions{side: side, hidden: hidden, merge: merge, headDim: v.HeadDim(), theta: v.RopeTheta}
+	if e.positions.table, err = weights.Float32(src, visualPrefix+"pos_embed.weight", side*side, hidden); err != nil {
 		return nil, err
 	}
 	for i := 0; i < v.Depth; i++ {
@@ -245,21 +246,7 @@ func (e *Encoder) EncodeTrace(ctx context.Context, patches []float32, gridH, gri
 
 // checkInput validates the grid and the patch buffer against the config.
 func (e *Encoder) checkInput(patches []float32, gridH, gridW int) error {
-	m := e.cfg.SpatialMergeSize
-	if gridH <= 0 || gridW <= 0 {
-		return fmt.Errorf("vision: patch grid %d×%d must be positive", gridH, gridW)
-	}
-	if gridH%m != 0 || gridW%m != 0 {
-		return fmt.Errorf("vision: patch grid %d×%d is not a multiple of the spatial merge size %d", gridH, gridW, m)
-	}
-	if gridH > MaxPatches || gridW > MaxPatches || gridH*gridW > MaxPatches {
-		return fmt.Errorf("vision: patch grid %d×%d exceeds the %d-patch limit", gridH, gridW, MaxPatches)
-	}
-	if want := gridH * gridW * e.cfg.PatchDim(); len(patches) != want {
-		return fmt.Errorf("vision: patches hold %d values, want %d×%d patches × %d = %d",
-			len(patches), gridH, gridW, e.cfg.PatchDim(), want)
-	}
-	return nil
+	return checkInput(&e.cfg, patches, gridH, gridW)
 }
 
 // constants returns the position tables of a grid, computing them on first
@@ -272,9 +259,8 @@ func (e *Encoder) constants(gridH, gridW int) *gridConstants {
 	if ok {
 		return c
 	}
-	side, merge := e.cfg.PosEmbedSide(), e.cfg.SpatialMergeSize
-	c = &gridConstants{pos: interpolatePosEmbed(e.posTable, side, e.shape.hidden, gridH, gridW, merge)}
-	c.cos, c.sin = rotaryTables(gridH, gridW, merge, e.shape.headDim, e.cfg.RopeTheta)
+	c = &gridConstants{}
+	c.pos, c.cos, c.sin = e.positions.Tables(gridH, gridW)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if prev, ok := e.grids[key]; ok {

@@ -210,11 +210,20 @@ func (m *merger) forward(dst []float32, s *scratch, t *towerShape, x []float32, 
 // transformers' ACT2FN: "gelu" is the exact erf GELU; the tanh variants are
 // the same approximation under three names.
 func activation(name string) (func([]float32), error) {
-	switch name {
-	case "gelu_pytorch_tanh", "gelu_new", "gelu_fast":
+	switch {
+	case isGELUTanh(name):
 		return kernels.GELUTanh, nil
-	case "gelu":
+	case name == "gelu":
 		return kernels.GELUErf, nil
 	}
 	return nil, fmt.Errorf("vision_config.hidden_act %q is not supported (want gelu_pytorch_tanh or gelu)", name)
+}
+
+// isGELUTanh reports a hidden_act naming the tanh-approximated GELU.
+func isGELUTanh(name string) bool {
+	switch name {
+	case "gelu_pytorch_tanh", "gelu_new", "gelu_fast":
+		return true
+	}
+	return false
 }

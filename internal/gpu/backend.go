@@ -16,7 +16,7 @@ import (
 type Backend struct {
 	dev  Device
 	m    *Model
-	host *engine.CPU // the vision encoder (on the host until the device tower lands) and the mapped files
+	host *engine.CPU // the mapped files (the decoder and vision tower are on the device)
 }
 
 // Image is an encoded image in device memory: [tokens][(1+DeepStack)·hidden],
@@ -56,16 +56,14 @@ func (b *Backend) NewSequence(ctx context.Context) (engine.Sequence, error) {
 	return b.m.NewSequence()
 }
 
-// EncodeImage implements engine.Backend.
+// EncodeImage implements engine.Backend: the vision tower runs on the
+// device and the image stays there (see Model.EncodeImage).
 func (b *Backend) EncodeImage(ctx context.Context, patches []float32, gridH, gridW int) (engine.ImageHandle, error) {
-	if b.host == nil || b.host.Vision == nil {
-		return nil, fmt.Errorf("%w: this model has no vision encoder loaded", engine.ErrUnsupportedInput)
-	}
-	out, err := b.host.Vision.Encode(ctx, patches, gridH, gridW)
+	img, err := b.m.EncodeImage(ctx, patches, gridH, gridW)
 	if err != nil {
 		return nil, err
 	}
-	return engine.HostImage{Out: out}, nil
+	return img, nil
 }
 
 // Close implements engine.Backend: the device memory, then the device, then
@@ -104,7 +102,8 @@ func Opener(openDevice func() (Device, error)) engine.Opener {
 }
 
 // NewEngine moves a model bound by the CPU backend to dev: the decoder's
-// weights are uploaded once and the host copy dropped. The returned
+// and the vision tower's weights (when host has one) are uploaded once and
+// the host copies dropped. The returned
 // engine owns dev and host (closed with it, or on error).
 func NewEngine(ctx context.Context, dev Device, host *engine.CPU, cfg *config.Model, tok *tokenizer.Tokenizer, contextLength int, kvF16 bool, progress func(engine.Progress)) (*engine.Engine, error) {
 	if progress == nil {
@@ -118,10 +117,18 @@ func NewEngine(ctx context.Context, dev Device, host *engine.CPU, cfg *config.Mo
 		dev.Close()
 		return nil, err
 	}
+	if host.Vision != nil {
+		if err := m.UploadVision(ctx, host.Vision.Params()); err != nil {
+			m.Close()
+			host.Close()
+			dev.Close()
+			return nil, err
+		}
+	}
 	m.KVCacheF16 = kvF16
-	// The decoder now lives on the device; drop the host copy (its int8
-	// weights are host memory), keep the vision encoder.
-	host.Decoder = nil
+	// The decoder and the vision tower now live on the device; drop the
+	// host copies (their weights are host memory).
+	host.Decoder, host.Vision = nil, nil
 	b := &Backend{dev: dev, m: m, host: host}
 	e, err := engine.New(cfg, tok, b, contextLength)
 	if err != nil {

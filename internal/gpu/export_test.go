@@ -2,6 +2,7 @@ package gpu
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/vlmrt/vlmrt/internal/weights"
 )
@@ -62,7 +63,7 @@ func (r *Recorder) Norm(layer bool, x Buffer, xOff int, y Buffer, yOff int, w, b
 }
 
 func (r *Recorder) Rope(x, w, rot Buffer, heads, n, headDim, rowStride, xOff int, eps, scale float32) {
-	(*recorder)(r).rope(x, w, rot, heads, n, headDim, rowStride, xOff, eps, scale)
+	(*recorder)(r).rope(x, w, rot, 0, heads, n, headDim, rowStride, xOff, eps, scale)
 }
 
 // Act modes: 0 SwiGLU, 1 GELU tanh, 2 GELU erf.
@@ -107,3 +108,17 @@ func (r *Recorder) Embed(format uint32, tokens, table, images, x Buffer, hidden,
 // SetGPUStyle makes the model record the kernel variants meant for real
 // GPUs even on a CPU driver, so lavapipe tests them too.
 func (m *Model) SetGPUStyle(on bool) { m.gpuStyle = on }
+
+// Rows reads an encoded image back: [tokens][(1+DeepStack)·hidden].
+func (im *Image) Rows() ([]float32, error) {
+	if im.buf == nil {
+		return nil, fmt.Errorf("image released")
+	}
+	out := make([]float32, im.buf.Size()/4)
+	return out, im.buf.Read(0, asBytes(out))
+}
+
+// SetVisionChunk makes the vision tower dispatch its row-wise kernels and
+// its MLP rows at most rows at a time (0: the default), so that small
+// images exercise the chunking large ones need.
+func (m *Model) SetVisionChunk(rows int) { m.visionChunk = rows }

@@ -27,7 +27,8 @@ type Model struct {
 	layers      []layerWeights
 	norm        Buffer
 	head        *matrix
-	dummy       Buffer // bound where a kernel's optional buffer is unused
+	vision      *visionTower // nil: no vision tower uploaded
+	dummy       Buffer       // bound where a kernel's optional buffer is unused
 
 	// BytesPerToken is the weight bytes one decode step reads: every
 	// linear layer and the head (as the CPU's decoder.Model.WeightBytes;
@@ -40,6 +41,7 @@ type Model struct {
 
 	gpuStyle       bool         // use GPU-shaped kernel variants even on a CPU driver (tests)
 	stepDispatches atomic.Int64 // dispatches of the last recorded decode step
+	visionChunk    int          // rows per row-wise vision dispatch (0: visionRows); tests lower it
 
 	up    uploader
 	pipes sync.Map // pipeKey → Pipeline

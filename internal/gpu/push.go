@@ -20,6 +20,7 @@ type normPush struct {
 type ropePush struct {
 	HeadDim, RowStride, XOff uint32
 	Eps, Scale               float32
+	RotOff                   uint32
 }
 
 type matmulPush struct {
@@ -39,7 +40,7 @@ type attentionPush struct {
 	Scale                 float32
 	QStride, QOff         uint32
 	KvStride, KOff, VOff  uint32
-	OStride               uint32
+	OStride, OOff         uint32
 }
 
 type actPush struct{ Count uint32 }

@@ -105,14 +105,15 @@ func (r *recorder) norm(mode uint32, x Buffer, xOff int, y Buffer, yOff int, w, 
 }
 
 // rope records the rotation (after the QK-norm by w when w is not nil) of
-// heads heads of every one of n rows of x, in place.
-func (r *recorder) rope(x Buffer, w Buffer, rot Buffer, heads, n, headDim, rowStride, xOff int, eps, scale float32) {
+// heads heads of every one of n rows of x, in place, by the angles of rot
+// from float rotOff on.
+func (r *recorder) rope(x Buffer, w Buffer, rot Buffer, rotOff, heads, n, headDim, rowStride, xOff int, eps, scale float32) {
 	normed := uint32(1)
 	if w == nil {
 		normed, w = 0, r.m.dummy
 	}
 	r.run("rope", []uint32{lxDefault, normed}, [3]int{heads, n, 1},
-		ropePush{HeadDim: uint32(headDim), RowStride: uint32(rowStride), XOff: uint32(xOff), Eps: eps, Scale: scale}, x, w, rot)
+		ropePush{HeadDim: uint32(headDim), RowStride: uint32(rowStride), XOff: uint32(xOff), Eps: eps, Scale: scale, RotOff: uint32(rotOff)}, x, w, rot)
 }
 
 // act modes.

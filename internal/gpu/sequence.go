@@ -480,8 +480,8 @@ func (s *Sequence) record(r *recorder, n int, want engine.Logits, pick bool) {
 		r.matmul(l.k, s.hn, 0, s.k, 0, kvd, n, 0)
 		r.matmul(l.v, s.hn, 0, s.v, 0, kvd, n, 0)
 		r.barrier()
-		r.rope(s.q, l.qNorm, s.rot, m.heads, n, hd, qd, 0, m.eps, 1)
-		r.rope(s.k, l.kNorm, s.rot, m.kvHeads, n, hd, kvd, 0, m.eps, 1)
+		r.rope(s.q, l.qNorm, s.rot, 0, m.heads, n, hd, qd, 0, m.eps, 1)
+		r.rope(s.k, l.kNorm, s.rot, 0, m.kvHeads, n, hd, kvd, 0, m.eps, 1)
 		r.barrier()
 		for _, kv := range [2]struct{ src, cache Buffer }{{s.k, s.kcache[li]}, {s.v, s.vcache[li]}} {
 			r.run("kvstore", []uint32{lxDefault, s.kvF16}, [3]int{ceil(kvd, lxDefault), n, 1},

@@ -5,14 +5,16 @@
 // tables [n][half] computed in float64 from explicit (t, h, w) positions
 // (the same values the CPU engine uses), so the rotation is exact and GPU
 // transcendental precision never matters. x is [n][row_stride] with heads
-// of head_dim at x_off + h*head_dim; in place. Workgroups: (heads, n).
+// of head_dim at x_off + h*head_dim, in place; token i's angles are at
+// rot_off + i*head_dim (rot_off lets the vision tower rotate its patches in
+// chunks of rows). Workgroups: (heads, n).
 #include "common.glsl"
 layout(constant_id = 1) const uint NORM = 1;
 
 layout(std430, binding = 0) buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { float w[]; };
 layout(std430, binding = 2) readonly buffer Rot { float rot[]; }; // [n][2][half]: cos then sin
-layout(push_constant) uniform P { uint head_dim; uint row_stride; uint x_off; float eps; float scale; } p;
+layout(push_constant) uniform P { uint head_dim; uint row_stride; uint x_off; float eps; float scale; uint rot_off; } p;
 
 shared float red[LX];
 shared float v[512];
@@ -40,7 +42,7 @@ void main() {
         for (uint j = t; j < p.head_dim; j += LX) v[j] = w[j] * (v[j] * inv);
     }
     barrier();
-    uint r = i * 2u * half_;
+    uint r = p.rot_off + i * 2u * half_;
     for (uint j = t; j < half_; j += LX) {
         float c = rot[r + j], s = rot[r + half_ + j];
         float a = v[j], b = v[j + half_];

@@ -72,6 +72,7 @@ struct P
     uint k_off;
     uint v_off;
     uint o_stride;
+    uint o_off;
 };
 
 constant uint CAUSAL_tmp [[function_constant(1)]];
@@ -106,9 +107,9 @@ struct O
     float o[1];
 };
 
-constant uint _473_tmp [[function_constant(0)]];
-constant uint _473 = is_function_constant_defined(_473_tmp) ? _473_tmp : 1u;
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_473, 1u, 1u);
+constant uint _477_tmp [[function_constant(0)]];
+constant uint _477 = is_function_constant_defined(_477_tmp) ? _477_tmp : 1u;
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_477, 1u, 1u);
 
 static inline __attribute__((always_inline))
 float half2f(thread const uint& w, thread const uint& e)
@@ -254,7 +255,7 @@ kernel void attention_main(constant P& p [[buffer(5)]], const device Tokens& _11
         uint d_3 = t + (a_2 * LX);
         if (d_3 < p.head_dim)
         {
-            _452.o[((i * p.o_stride) + (h * p.head_dim)) + d_3] = acc[a_2] / l;
+            _452.o[((p.o_off + (i * p.o_stride)) + (h * p.head_dim)) + d_3] = acc[a_2] / l;
         }
     }
 }

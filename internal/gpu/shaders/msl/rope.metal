@@ -10,6 +10,7 @@ struct P
     uint x_off;
     float eps;
     float scale;
+    uint rot_off;
 };
 
 struct X
@@ -37,11 +38,11 @@ struct Rot
     float rot[1];
 };
 
-constant uint _264_tmp [[function_constant(0)]];
-constant uint _264 = is_function_constant_defined(_264_tmp) ? _264_tmp : 1u;
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_264, 1u, 1u);
+constant uint _268_tmp [[function_constant(0)]];
+constant uint _268 = is_function_constant_defined(_268_tmp) ? _268_tmp : 1u;
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_268, 1u, 1u);
 
-kernel void rope_main(constant P& p [[buffer(3)]], device X& _72 [[buffer(0)]], const device W& _175 [[buffer(1)]], const device Rot& _207 [[buffer(2)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
+kernel void rope_main(constant P& p [[buffer(3)]], device X& _72 [[buffer(0)]], const device W& _175 [[buffer(1)]], const device Rot& _211 [[buffer(2)]], uint3 gl_LocalInvocationID [[thread_position_in_threadgroup]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]])
 {
     threadgroup float v[512];
     threadgroup float red[LX];
@@ -82,11 +83,11 @@ kernel void rope_main(constant P& p [[buffer(3)]], device X& _72 [[buffer(0)]], 
         }
     }
     threadgroup_barrier(mem_flags::mem_threadgroup);
-    uint r = (i * 2u) * half_;
+    uint r = p.rot_off + ((i * 2u) * half_);
     for (uint j_3 = t; j_3 < half_; j_3 += LX)
     {
-        float c = _207.rot[r + j_3];
-        float s_1 = _207.rot[(r + half_) + j_3];
+        float c = _211.rot[r + j_3];
+        float s_1 = _211.rot[(r + half_) + j_3];
         float a = v[j_3];
         float b = v[j_3 + half_];
         _72.x[base + j_3] = ((a * c) - (b * s_1)) * p.scale;
