@@ -130,6 +130,30 @@ func (d *Device) NewBufferNoCopy(mem []byte) (*Buffer, error) {
 	return b, err
 }
 
+// NewBufferOverMapping wraps, without copying, the whole pages holding
+// data, which must lie inside a memory mapping (mmap maps whole pages, so
+// the pages around data are mapped too): a tensor in an mmapped weights
+// file. It returns the buffer and data's offset in it. The rules of
+// NewBufferNoCopy apply to the mapping.
+func (d *Device) NewBufferOverMapping(data []byte) (buf *Buffer, offset int, err error) {
+	if len(data) == 0 {
+		return nil, 0, errors.New("metal: buffer over no memory")
+	}
+	page := uintptr(PageSize())
+	addr := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+	start := addr &^ (page - 1)
+	end := (addr + uintptr(len(data)) + page - 1) &^ (page - 1)
+	// The window reaches before and after data: rebuild the slice from
+	// data's own pointer so the pointer arithmetic stays inside one
+	// allocation as far as Go can tell.
+	window := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.SliceData(data)), -int(addr-start))), int(end-start))
+	b, err := d.NewBufferNoCopy(window)
+	if err != nil {
+		return nil, 0, err
+	}
+	return b, int(addr - start), nil
+}
+
 // checkNoCopy refuses memory newBufferWithBytesNoCopy would reject (or,
 // with the validation layer off, misuse): empty, not page-aligned, or not
 // whole pages.

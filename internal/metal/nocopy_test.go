@@ -57,6 +57,21 @@ func TestFakeNoCopyWrapsAMapping(t *testing.T) {
 	if !w.NoCopy() || w.Len() != whole || &w.Contents()[0] != &mem[0] {
 		t.Fatalf("no-copy buffer: NoCopy %v, %d bytes, same memory %v", w.NoCopy(), w.Len(), &w.Contents()[0] == &mem[0])
 	}
+	// A tensor inside the mapping: the whole pages around it are wrapped.
+	f.mapping(mem[page:])
+	tensor := mem[page+100 : 2*page+50]
+	tb, off, err := d.NewBufferOverMapping(tensor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off != 100 || tb.Len() != 2*page || &tb.Contents()[off] != &tensor[0] {
+		t.Errorf("over-mapping buffer: offset %d, %d bytes, same memory %v; want 100, %d, true", off, tb.Len(), &tb.Contents()[off] == &tensor[0], 2*page)
+	}
+	tb.Release()
+	if _, _, err := d.NewBufferOverMapping(nil); err == nil {
+		t.Error("a buffer over nothing was made")
+	}
+
 	q, _ := d.NewCommandQueue()
 	defer q.Release()
 	out, _ := d.NewBuffer(256)
