@@ -178,3 +178,64 @@ func TestFakeKernelMacrosAndBufferSizes(t *testing.T) {
 		t.Errorf("buffer sizes %v, want [64, %d]", sizes, 4*300-16)
 	}
 }
+
+// specMSL is mslbind/testdata/spec.metal's main0 on the host, with the
+// array size N the test compiles it with: buffer(0) {uint count},
+// buffer(1) o (binding 1), buffer(2) x (binding 0), buffer(25) the sizes;
+// o[i] = fma(x[i], SCALE, 1+…+N) + len(o).
+func specMSL(n int) fakeKernel {
+	return func(groups, threads Size, buf map[int][]byte, consts map[int]uint32) {
+		count := int(le32(buf[0], 0))
+		o, x := viewF32(buf[1]), viewF32(buf[2])
+		olen := int(le32(buf[25], 4)) / 4
+		scale := math.Float32frombits(consts[2])
+		s := float32(n * (n + 1) / 2)
+		for i := 0; i < groups.Width*threads.Width; i++ {
+			if i < count && i < olen {
+				o[i] = x[i]*scale + s + float32(olen)
+			}
+		}
+	}
+}
+
+func TestFakeKernelEverySpecializationRoute(t *testing.T) {
+	f, d := fakeDevice(t)
+	f.exec["main0"] = specMSL(6)
+	f.staticTGMem["main0"] = 24
+	ctx := context.Background()
+	k, err := d.NewKernel(ctx, kernelSource(t, "spec"), map[int]uint32{0: 64, 1: 6, 2: math.Float32bits(0.5)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Release()
+	if k.Threadgroup() != (Size{64, 1, 1}) {
+		t.Errorf("threadgroup %v", k.Threadgroup())
+	}
+	q, _ := d.NewCommandQueue()
+	defer q.Release()
+	xs := make([]float32, 100)
+	for i := range xs {
+		xs[i] = float32(i)
+	}
+	x, _ := d.NewBufferFrom(AsBytes(xs))
+	o, _ := d.NewBuffer(4 * 90)
+	defer x.Release()
+	defer o.Release()
+	var c Commands
+	if err := c.DispatchKernel(k, Size{2, 1, 1}, []BufferBinding{{0, 0, x, 0}, {0, 1, o, 0}}, u32(80)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Submit(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	ov, _ := View[float32](o)
+	for i := range ov {
+		want := float32(0)
+		if i < 80 {
+			want = xs[i]*0.5 + 21 + 90
+		}
+		if ov[i] != want {
+			t.Fatalf("o[%d] = %v, want %v", i, ov[i], want)
+		}
+	}
+}

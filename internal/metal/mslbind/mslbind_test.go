@@ -70,6 +70,11 @@ func TestBindFixtures(t *testing.T) {
 			buffers: map[[2]int]int{{0, 3}: 0, {0, 0}: 1, {1, 5}: 3}, push: 2, pushSize: 16, sizes: -1,
 			local: [3]uint32{16, 4, 1}, localSpec: [3]int{-1, -1, -1},
 		},
+		"spec": {
+			buffers: map[[2]int]int{{0, 1}: 1, {0, 0}: 2}, push: 0, pushSize: 4, sizes: 25,
+			local: [3]uint32{1, 1, 1}, localSpec: [3]int{0, -1, -1}, fcs: []int{0, 2}, macros: []int{1},
+			workgroup: 16, mslTG: -1,
+		},
 		"decor": {
 			buffers: map[[2]int]int{{0, 0}: 0, {0, 1}: 1, {0, 2}: 2}, push: -1, sizes: -1,
 			local: [3]uint32{64, 1, 1}, localSpec: [3]int{-1, -1, -1},
