@@ -113,7 +113,7 @@ func TestKernelSpecializationOnGPU(t *testing.T) {
 		scale       float32
 		threadgroup int
 	}{
-		{nil, 4, 1, 1},
+		{map[int]uint32{0: 8}, 4, 1, 8}, // N and SCALE at their defaults (the threadgroup must hold N threads)
 		{map[int]uint32{0: 64, 1: 6, 2: math.Float32bits(0.5)}, 6, 0.5, 64},
 		{map[int]uint32{0: 256, 1: 32, 2: math.Float32bits(-2)}, 32, -2, 256},
 	} {
