@@ -29,6 +29,15 @@ import (
 type Commands struct {
 	ops    []command
 	Serial bool
+
+	// version counts changes to the recording; a spare command buffer
+	// (Replay) encoded at another version, serial setting or queue is
+	// stale.
+	version      int
+	spare        uintptr // retained, encoded, not committed; 0 if none
+	spareQueue   *CommandQueue
+	spareVersion int
+	spareSerial  bool
 }
 
 type commandKind uint8
@@ -65,22 +74,28 @@ func (c *Commands) Dispatch(p *Pipeline, groups, threads Size, args ...Arg) {
 		}
 	}
 	c.ops = append(c.ops, command{kind: cmdDispatch, p: p, groups: groups, threads: threads, args: a})
+	c.version++
 }
 
 // Barrier makes every dispatch recorded after it see the buffer writes of
 // every dispatch recorded before it.
-func (c *Commands) Barrier() { c.ops = append(c.ops, command{kind: cmdBarrier}) }
+func (c *Commands) Barrier() {
+	c.ops = append(c.ops, command{kind: cmdBarrier})
+	c.version++
+}
 
 // Copy records copying n bytes from src at srcOff to dst at dstOff (a blit;
 // offsets and n multiples of 4, as macOS requires).
 func (c *Commands) Copy(dst *Buffer, dstOff int, src *Buffer, srcOff, n int) {
 	c.ops = append(c.ops, command{kind: cmdCopy, dst: dst, dstOff: dstOff, src: src, srcOff: srcOff, n: n})
+	c.version++
 }
 
 // Fill records setting n bytes of b from off to value (a blit; off and n
 // multiples of 4).
 func (c *Commands) Fill(b *Buffer, off, n int, value byte) {
 	c.ops = append(c.ops, command{kind: cmdFill, dst: b, dstOff: off, n: n, value: value})
+	c.version++
 }
 
 // Len is the number of commands recorded (barriers included).
@@ -97,10 +112,39 @@ func (c *Commands) Dispatches() int {
 	return n
 }
 
-// Reset empties the recording, keeping its storage.
+// Reset empties the recording, keeping its storage, and drops any spare
+// command buffer.
 func (c *Commands) Reset() {
+	c.Release()
 	clear(c.ops)
 	c.ops = c.ops[:0]
+	c.version++
+}
+
+// Release drops the spare command buffer Replay may hold (and with it its
+// references to buffers and pipelines). The recording stays usable.
+func (c *Commands) Release() {
+	if c == nil || c.spare == 0 {
+		return
+	}
+	cb := c.spare
+	c.spare, c.spareQueue = 0, nil
+	_ = withPool(func() error { release(cb); return nil })
+}
+
+// takeSpare hands over the spare command buffer if it was encoded from
+// this very recording for q; a stale one is released.
+func (c *Commands) takeSpare(q *CommandQueue) uintptr {
+	if c.spare == 0 {
+		return 0
+	}
+	if c.spareQueue != q || c.spareVersion != c.version || c.spareSerial != c.Serial {
+		c.Release()
+		return 0
+	}
+	cb := c.spare
+	c.spare, c.spareQueue = 0, nil
+	return cb
 }
 
 // check validates every command before any Metal call: Metal's own checks

@@ -100,11 +100,60 @@ func (q *CommandQueue) Submit(ctx context.Context, c *Commands) (Timing, error) 
 	if err := ctx.Err(); err != nil {
 		return Timing{}, fmt.Errorf("metal: %s: %w", what, err)
 	}
-	cb, err := q.encode(c, what)
+	cb, err := q.encode(c, what, true)
 	if err != nil {
 		return Timing{}, err
 	}
 	q.inflight.Add(1)
+	return q.await(ctx, cb, what)
+}
+
+// Replay is Submit for a recording that runs again and again, such as a
+// decode step: it commits a command buffer encoded beforehand when there
+// is one, and encodes the next run's while the GPU executes this one, so
+// encoding — a few microseconds per dispatch on the host — is off the
+// step's critical path. What a run computes is read from buffer contents
+// when it executes, so the host may write the next step's inputs (a token
+// id, a position) after Replay returns and before the next Replay. The
+// spare command buffer holds references to the recording's buffers and
+// pipelines until the next Replay or Commands.Release; release it before
+// unmapping memory wrapped without copy. Changing the recording (or
+// replaying it on another queue) discards the spare.
+func (q *CommandQueue) Replay(ctx context.Context, c *Commands) (Timing, error) {
+	if err := q.ready(); err != nil {
+		return Timing{}, err
+	}
+	if c == nil {
+		return Timing{}, errors.New("metal: replay: nil commands")
+	}
+	if err := c.check(); err != nil {
+		c.Release()
+		return Timing{}, fmt.Errorf("metal: replay: %w", err)
+	}
+	what := c.describe()
+	if err := ctx.Err(); err != nil {
+		return Timing{}, fmt.Errorf("metal: %s: %w", what, err)
+	}
+	cb := c.takeSpare(q)
+	if cb == 0 {
+		var err error
+		if cb, err = q.encode(c, what, false); err != nil {
+			return Timing{}, err
+		}
+	}
+	commit(cb)
+	q.inflight.Add(1)
+	// The next run's command buffer, encoded while this one executes. A
+	// failure here only means the next Replay encodes afresh.
+	if spare, err := q.encode(c, what, false); err == nil {
+		c.spare, c.spareQueue, c.spareVersion, c.spareSerial = spare, q, c.version, c.Serial
+	}
+	return q.await(ctx, cb, what)
+}
+
+// await waits for a committed command buffer, returning early with ctx's
+// error if ctx ends first (the wait then finishes in the background).
+func (q *CommandQueue) await(ctx context.Context, cb uintptr, what string) (Timing, error) {
 	if ctx.Done() == nil {
 		return q.wait(cb, what)
 	}
@@ -147,11 +196,12 @@ func (c *Commands) describe() string {
 	return fmt.Sprintf("command buffer of %d dispatches", c.Dispatches())
 }
 
-// encode builds and commits the command buffer and returns it retained
-// (commandBuffer gives an autoreleased object, which must outlive this
-// pool); wait releases it. Encoders are autoreleased and die with the
-// pool, after endEncoding.
-func (q *CommandQueue) encode(c *Commands, what string) (uintptr, error) {
+// encode builds the command buffer, commits it when commit is set, and
+// returns it retained (commandBuffer gives an autoreleased object, which
+// must outlive this pool); wait (or Commands.Release, for a spare that
+// was never committed) releases it. Encoders are autoreleased and die with
+// the pool, after endEncoding.
+func (q *CommandQueue) encode(c *Commands, what string, commit bool) (uintptr, error) {
 	var cb uintptr
 	err := withPool(func() error {
 		cb = retain(send(q.id, sel.commandBuffer))
@@ -213,10 +263,17 @@ func (q *CommandQueue) encode(c *Commands, what string) (uintptr, error) {
 			}
 		}
 		end()
-		send(cb, sel.commit)
+		if commit {
+			send(cb, sel.commit)
+		}
 		return nil
 	})
 	return cb, err
+}
+
+// commit commits a command buffer encoded without committing.
+func commit(cb uintptr) {
+	_ = withPool(func() error { send(cb, sel.commit); return nil })
 }
 
 // encodeDispatch sets the pipeline and arguments of one dispatch.

@@ -501,3 +501,84 @@ func TestFakeMatVecQ8EndToEnd(t *testing.T) {
 		t.Errorf("y = %v, want %v", got[:4], want[:4])
 	}
 }
+
+// TestFakeReplayPreEncodes: Replay commits the command buffer encoded
+// during the previous run, encodes the next one while the GPU works, sees
+// inputs the host writes between runs, and drops a spare that no longer
+// matches the recording.
+func TestFakeReplayPreEncodes(t *testing.T) {
+	f, d := fakeDevice(t)
+	f.exec = kernelsOnHost()
+	ctx := context.Background()
+	l, _ := d.NewLibrary(ctx, twoKernels)
+	defer l.Release()
+	twice, err := d.NewPipeline(ctx, l, "twice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer twice.Release()
+	q, _ := d.NewCommandQueue()
+	defer q.Release()
+	x, _ := d.NewBufferFrom(AsBytes([]float32{1, 2, 3}))
+	y, _ := d.NewBuffer(12)
+	defer x.Release()
+	defer y.Release()
+	var c Commands
+	defer c.Release()
+	c.Dispatch(twice, Size{1, 1, 1}, Size{32, 1, 1}, BufferArg(0, y), BufferArg(2, x), BytesArg(1, u32(3)))
+
+	buffers := func() int { return len(f.messages("queue commandBuffer")) }
+	xv, _ := View[float32](x)
+	yv, _ := View[float32](y)
+	for step := 1; step <= 3; step++ {
+		before := buffers()
+		xv[0] = float32(10 * step) // the host's input for this step, written after the spare was encoded
+		if _, err := q.Replay(ctx, &c); err != nil {
+			t.Fatal(err)
+		}
+		if yv[0] != float32(20*step) || yv[2] != 6 {
+			t.Errorf("step %d: y = %v, want [%d 4 6]", step, yv, 20*step)
+		}
+		// The first run encodes its own command buffer and the spare;
+		// later runs only the next spare.
+		if want := map[bool]int{true: 2, false: 1}[step == 1]; buffers()-before != want {
+			t.Errorf("step %d: %d command buffers made, want %d", step, buffers()-before, want)
+		}
+	}
+	// The committed spare was encoded before commit: between the last
+	// commit and the encoding before it, no other command buffer began.
+	log := f.messages("queue commandBuffer", "commandBuffer commit", "commandBuffer waitUntilCompleted")
+	if len(log) < 6 || !strings.HasPrefix(log[len(log)-3], "commandBuffer commit") || !strings.HasPrefix(log[len(log)-2], "queue commandBuffer") {
+		t.Errorf("replay order (commit, then encode the spare, then wait):\n%s", strings.Join(log, "\n"))
+	}
+
+	// A changed recording discards the spare.
+	c.Barrier()
+	c.Dispatch(twice, Size{1, 1, 1}, Size{32, 1, 1}, BufferArg(0, y), BufferArg(2, x), BytesArg(1, u32(3)))
+	before := buffers()
+	if _, err := q.Replay(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	if buffers()-before != 2 {
+		t.Errorf("after a change: %d command buffers made, want 2 (fresh + spare)", buffers()-before)
+	}
+	// Another queue: the spare of the first is not used there.
+	q2, _ := d.NewCommandQueue()
+	defer q2.Release()
+	before = buffers()
+	if _, err := q2.Replay(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	if buffers()-before != 2 {
+		t.Errorf("on another queue: %d command buffers made, want 2", buffers()-before)
+	}
+	// Serial changes the encoding: the spare is stale.
+	c.Serial = true
+	before = buffers()
+	if _, err := q2.Replay(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	if buffers()-before != 2 || len(f.messages("commandBuffer computeCommandEncoderWithDispatchType: [0]")) == 0 {
+		t.Errorf("serial replay did not re-encode")
+	}
+}

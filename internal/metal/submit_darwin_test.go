@@ -91,6 +91,27 @@ func TestSubmitChainWithBarriers(t *testing.T) {
 			t.Errorf("serial %v: copy/fill wrong: z[0] %d, z[n] %#x", serial, zv[0], zv[n])
 		}
 	}
+	// Replay: the same recording three times, the next command buffer
+	// encoded while the GPU runs the current one.
+	clear(y.Contents())
+	var rc Commands
+	defer rc.Release()
+	for range 8 {
+		rc.Dispatch(add, Size{n / 256, 1, 1}, Size{}, BufferArg(0, y), BytesArg(1, nb))
+		rc.Barrier()
+	}
+	for run := 1; run <= 3; run++ {
+		tm, err := q.Replay(ctx, &rc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		yv, _ := View[uint32](y)
+		if yv[0] != uint32(run*8*3) || yv[n-1] != uint32(run*8*3) {
+			t.Errorf("replay %d: y[0] = %d, y[n-1] = %d, want %d", run, yv[0], yv[n-1], run*8*3)
+		}
+		t.Logf("replay %d: GPU %v", run, tm.GPU)
+	}
+
 	// threadgroup memory and a second binding index.
 	x := bufferOf(t, d, []uint32{1, 2, 3, 4, 5, 6, 7, 8})
 	out := bufferOf(t, d, make([]uint32, 64))
