@@ -181,11 +181,13 @@ func shortTest(name string) string {
 	return pkg[strings.LastIndexByte(pkg, '/')+1:] + " " + test
 }
 
-// step is one line of steps.tsv.
+// step is one line of steps.tsv: name, exit status, seconds, and why it
+// could not run (when it could not).
 type step struct {
 	name    string
 	status  int
 	seconds float64
+	reason  string
 }
 
 func readSteps(path string) ([]step, error) {
@@ -203,11 +205,14 @@ func readSteps(path string) ([]step, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: step %q has status %q", path, f[0], f[1])
 		}
-		var sec float64
+		s := step{name: f[0], status: st}
 		if len(f) > 2 {
-			sec, _ = strconv.ParseFloat(f[2], 64)
+			s.seconds, _ = strconv.ParseFloat(f[2], 64)
 		}
-		out = append(out, step{f[0], st, sec})
+		if len(f) > 3 {
+			s.reason = f[3]
+		}
+		out = append(out, s)
 	}
 	return out, nil
 }
@@ -250,6 +255,9 @@ func (t *table) row(label, value, status string) {
 	fmt.Fprintf(t.w, "%-60s %-36s %s\n", label, value, status)
 }
 
+// note is an indented line under a row (a reason, a failed test's name).
+func (t *table) note(text string) { fmt.Fprintln(t.w, "  "+text) }
+
 func (t *table) fail(what string) string {
 	t.failures = append(t.failures, what)
 	return "MISMATCH"
@@ -277,16 +285,26 @@ func report(dir string, w io.Writer) ([]string, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	notRun := map[string]bool{}
 	for _, s := range steps {
 		status := "ok"
 		if s.status != 0 {
 			status = t.fail("step " + s.name)
 		}
+		if s.reason != "" {
+			notRun[s.name] = true
+			t.row("step "+s.name, "not run", status)
+			t.note(s.reason)
+			continue
+		}
 		t.row("step "+s.name, fmt.Sprintf("exit %d, %.0f s", s.status, s.seconds), status)
 	}
 
-	for _, f := range []struct{ file, what string }{{fileKernels, "kernel tests"}, {fileLadder, "golden ladder on Metal"}} {
+	for _, f := range []struct{ file, what, step string }{{fileKernels, "kernel tests", "kernel tests"}, {fileLadder, "golden ladder on Metal", "golden ladder"}} {
 		run, err := readTestRun(filepath.Join(dir, f.file))
+		if errors.Is(err, fs.ErrNotExist) && notRun[f.step] {
+			continue // the step's row says why
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			t.row(f.what, "not run ("+f.file+" missing)", t.fail(f.what+" not run"))
 			continue
@@ -299,6 +317,7 @@ func report(dir string, w io.Writer) ([]string, error) {
 
 	b, err := readBench(filepath.Join(dir, fileBench))
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && notRun["bench"]:
 	case errors.Is(err, fs.ErrNotExist):
 		t.row("bench", "not run ("+fileBench+" missing)", t.fail("bench not run"))
 	case err != nil:
@@ -352,10 +371,10 @@ func (t *table) tests(what string, run *testRun) {
 	}
 	t.row(what, fmt.Sprintf("%d passed, %d failed, %d skipped", len(run.passed), len(run.failed), len(run.skipped)), status)
 	for _, f := range run.failed {
-		t.row("  failed: "+trim(shortTest(f), 48), "", "")
+		t.note("failed: " + shortTest(f))
 	}
 	for _, r := range run.skipReasons {
-		t.row("  skipped: "+trim(r, 110), "", "")
+		t.note("skipped: " + trim(r, 160))
 	}
 }
 
@@ -433,7 +452,7 @@ func (t *table) coreAI(path string) {
 			ok++
 		case strings.HasPrefix(line, "FAIL "):
 			failed++
-			t.row("  Core AI: "+trim(strings.TrimSpace(strings.TrimPrefix(line, "FAIL ")), 48), "", "")
+			t.note("Core AI: " + strings.TrimSpace(strings.TrimPrefix(line, "FAIL ")))
 		}
 	}
 	status := "ok"

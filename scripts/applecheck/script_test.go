@@ -32,12 +32,14 @@ func TestScriptOnAFakeMac(t *testing.T) {
 		name      string
 		macos     string
 		benchFail bool
+		noGPU     bool // the GPU engine's packages and bench flag absent, as before issue 12 lands
 		wantRC    int
 		want      []string
 	}{
-		{"macOS 15, all pass", "15.3", false, 0, []string{"RESULT: PASS", "skipped", "the Core AI bridge needs macOS 27", "91.0 tok/s"}},
-		{"macOS 27 with the bridge", "27.0", false, 0, []string{"RESULT: PASS", "Core AI bridge self-check", "3 ok, 0 failed"}},
-		{"bench fails", "15.3", true, 1, []string{"RESULT: FAIL", "step bench"}},
+		{"macOS 15, all pass", "15.3", false, false, 0, []string{"RESULT: PASS", "skipped", "the Core AI bridge needs macOS 27", "91.0 tok/s"}},
+		{"macOS 27 with the bridge", "27.0", false, false, 0, []string{"RESULT: PASS", "Core AI bridge self-check", "3 ok, 0 failed"}},
+		{"bench fails", "15.3", true, false, 1, []string{"RESULT: FAIL", "step bench"}},
+		{"no GPU engine in this commit", "15.3", false, true, 1, []string{"RESULT: FAIL", "step golden ladder", "not in this commit", "no --backend flag"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			bin := t.TempDir()
@@ -55,6 +57,10 @@ func TestScriptOnAFakeMac(t *testing.T) {
 build) echo built ;;
 run) echo "ok    vlmrt_coreai_version() = 1, want 1"; echo "ok    reset(NULL): status 2" ;;
 esac`)
+			benchFlag, ladder := "backend", "./internal/decoder"
+			if c.noGPU {
+				benchFlag, ladder = "shape", "./internal/no-such-engine/..."
+			}
 			benchRC := "0"
 			if c.benchFail {
 				benchRC = "1"
@@ -62,7 +68,7 @@ esac`)
 			stub("go", `case "$1" in
 build)
 	shift; while [ "$1" != "-o" ]; do shift; done
-	printf '#!/bin/sh\necho "{\\"model\\":\\"4b\\",\\"backend\\":\\"metal\\",\\"decode_tok_s\\":91,\\"bytes_per_token\\":4273669120,\\"read_bandwidth_gbs\\":480,\\"decode_bandwidth_ratio\\":0.81,\\"vision_ms\\":170}"\nexit `+benchRC+`\n' > "$2"
+	printf '#!/bin/sh\ncase "$1 $2" in *--help*) echo "  -`+benchFlag+` string"; exit 0;; esac\necho "{\\"model\\":\\"4b\\",\\"backend\\":\\"metal\\",\\"decode_tok_s\\":91,\\"bytes_per_token\\":4273669120,\\"read_bandwidth_gbs\\":480,\\"decode_bandwidth_ratio\\":0.81,\\"vision_ms\\":170}"\nexit `+benchRC+`\n' > "$2"
 	chmod +x "$2" ;;
 test)
 	case "$*" in *coreai*) echo ok ;; *) cat `+fixture+` ;; esac ;;
@@ -70,7 +76,7 @@ version) echo "go version go1.26 darwin/arm64" ;;
 *) exec `+realGo+` "$@" ;;
 esac`)
 			cmd := exec.Command(bash, "../apple-check.sh")
-			cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "APPLE_CHECK_OUT="+out)
+			cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "APPLE_CHECK_OUT="+out, "APPLE_CHECK_LADDER_PKGS="+ladder)
 			got, err := cmd.CombinedOutput()
 			rc := 0
 			if ee, ok := err.(*exec.ExitError); ok {
@@ -87,7 +93,11 @@ esac`)
 					t.Errorf("output lacks %q:\n%s", w, text)
 				}
 			}
-			for _, f := range []string{"info.txt", "steps.tsv", "kernels.json", "ladder.json", "bench.json", "coreai.txt", "table.txt"} {
+			files := []string{"info.txt", "steps.tsv", "kernels.json", "coreai.txt", "table.txt"}
+			if !c.noGPU {
+				files = append(files, "ladder.json", "bench.json")
+			}
+			for _, f := range files {
 				if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 					t.Errorf("the script left no %s: %v", f, err)
 				}
