@@ -145,6 +145,9 @@ func TestReportMismatches(t *testing.T) {
 			write(t, d, fileKernels, `{"Action":"run","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestMatVecQ8OnGPU"}
 {"Action":"output","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestMatVecQ8OnGPU","Output":"    gpu_darwin_test.go:22: no Metal device on this machine\n"}
 {"Action":"skip","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestMatVecQ8OnGPU"}
+{"Action":"run","Package":"github.com/vlmrt/vlmrt/internal/metal/mslbind","Test":"TestFixturesAreFresh"}
+{"Action":"output","Package":"github.com/vlmrt/vlmrt/internal/metal/mslbind","Test":"TestFixturesAreFresh","Output":"    mslbind_test.go:240: SKIPPED: glslc or spirv-cross is not installed\n"}
+{"Action":"skip","Package":"github.com/vlmrt/vlmrt/internal/metal/mslbind","Test":"TestFixturesAreFresh"}
 {"Action":"run","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestPadInt32Layout"}
 {"Action":"pass","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestPadInt32Layout"}
 `)
@@ -191,5 +194,26 @@ func TestReportModelVerdicts(t *testing.T) {
 		if len(failures) != 0 {
 			t.Errorf("%s tok/s: a performance verdict is not a mismatch, got %v", c.tokS, failures)
 		}
+	}
+}
+
+// TestReportToolSkipIsNotAMismatch: a kernel package test that skips for a
+// missing shader tool is listed, not counted against the Mac.
+func TestReportToolSkipIsNotAMismatch(t *testing.T) {
+	dir := outDir(t, func(d string) {
+		write(t, d, fileKernels, `{"Action":"run","Package":"github.com/vlmrt/vlmrt/internal/metal/mslbind","Test":"TestFixturesAreFresh"}
+{"Action":"output","Package":"github.com/vlmrt/vlmrt/internal/metal/mslbind","Test":"TestFixturesAreFresh","Output":"    mslbind_test.go:240: SKIPPED: glslc or spirv-cross is not installed\n"}
+{"Action":"skip","Package":"github.com/vlmrt/vlmrt/internal/metal/mslbind","Test":"TestFixturesAreFresh"}
+{"Action":"run","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestMatVecQ8OnGPU"}
+{"Action":"pass","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestMatVecQ8OnGPU"}
+`)
+	})
+	var out bytes.Buffer
+	failures, err := report(dir, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(failures) != 0 || !strings.Contains(out.String(), "skipped: metal/mslbind TestFixturesAreFresh: SKIPPED: glslc") {
+		t.Errorf("failures %v\n%s", failures, out.String())
 	}
 }

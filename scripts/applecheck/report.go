@@ -121,7 +121,7 @@ func readTestRun(path string) (*testRun, error) {
 				r.failed = append(r.failed, name)
 			case "skip":
 				r.skipped = append(r.skipped, name)
-				r.skipReasons = append(r.skipReasons, name+": "+strings.TrimSpace(logPrefix.ReplaceAllString(lastOutput[name], "")))
+				r.skipReasons = append(r.skipReasons, shortTest(name)+": "+strings.TrimSpace(logPrefix.ReplaceAllString(lastOutput[name], "")))
 			}
 		}
 	}
@@ -359,10 +359,13 @@ func (t *table) tests(what string, run *testRun) {
 		}
 		t.row(trim("tokens "+shortTest(k.test), 60), fmt.Sprintf("%d/%d compared, %s", k.equal, k.of, eq), status)
 	}
+	// A test skipped for want of Metal means the check did not run; a
+	// skip for anything else (a shader tool not installed) is only listed.
 	var metalSkips []string
-	for i, s := range run.skipped {
-		if strings.Contains(strings.ToLower(s), "metal") {
-			metalSkips = append(metalSkips, run.skipReasons[i])
+	for _, r := range run.skipReasons {
+		_, reason, _ := strings.Cut(r, ": ")
+		if strings.Contains(strings.ToLower(reason), "metal") {
+			metalSkips = append(metalSkips, r)
 		}
 	}
 	status := "ok"
