@@ -55,6 +55,16 @@ func (d *Device) Release() {
 	if d == nil || d.id == 0 {
 		return
 	}
+	d.libMu.Lock()
+	for k, e := range d.libs {
+		select {
+		case <-e.done:
+			e.lib.Release()
+		default: // still compiling: NewKernel fails on the released device
+		}
+		delete(d.libs, k)
+	}
+	d.libMu.Unlock()
 	id := d.id
 	d.id = 0
 	_ = withPool(func() error { release(id); return nil })

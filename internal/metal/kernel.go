@@ -80,11 +80,10 @@ func (d *Device) NewKernel(ctx context.Context, src KernelSource, spec map[int]u
 	if version == 0 {
 		version = LanguageVersion
 	}
-	lib, err := d.NewLibraryVersion(ctx, b.WithMacros(src.MSL, spec), version)
+	lib, err := d.cachedLibrary(ctx, b.WithMacros(src.MSL, spec), version)
 	if err != nil {
 		return nil, fmt.Errorf("metal: kernel %s: %w", src.Name, err)
 	}
-	defer lib.Release() // the pipeline keeps what it needs
 	p, err := d.NewPipelineWith(ctx, lib, b.Function, opts)
 	if err != nil {
 		return nil, fmt.Errorf("metal: kernel %s: %w", src.Name, err)
@@ -97,6 +96,44 @@ func (d *Device) NewKernel(ctx context.Context, src KernelSource, spec map[int]u
 			src.Name, p.StaticThreadgroupMemoryLength(), b.WorkgroupBytes)
 	}
 	return &Kernel{name: src.Name, pipe: p, bind: b, threadgroup: opts.Threadgroup}, nil
+}
+
+// cachedLibrary compiles source once per device (Device.libs); the
+// device owns the library and releases it with itself. Different sources
+// compile concurrently; callers of the same source wait for the one
+// compile, and a failed compile is not kept (the next call tries again).
+func (d *Device) cachedLibrary(ctx context.Context, source string, v MSLVersion) (*Library, error) {
+	key := libraryKey{source, v}
+	for {
+		d.libMu.Lock()
+		if d.libs == nil {
+			d.libs = map[libraryKey]*libraryEntry{}
+		}
+		e := d.libs[key]
+		if e == nil {
+			e = &libraryEntry{done: make(chan struct{})}
+			d.libs[key] = e
+			d.libMu.Unlock()
+			e.lib, e.err = d.NewLibraryVersion(ctx, source, v)
+			if e.err != nil {
+				d.libMu.Lock()
+				delete(d.libs, key)
+				d.libMu.Unlock()
+			}
+			close(e.done)
+			return e.lib, e.err
+		}
+		d.libMu.Unlock()
+		select {
+		case <-e.done:
+			if e.err == nil {
+				return e.lib, nil
+			}
+			// That compile failed (perhaps its caller's context ended): try again.
+		case <-ctx.Done():
+			return nil, fmt.Errorf("metal: compile library: %w", ctx.Err())
+		}
+	}
 }
 
 func constantType(t mslbind.ScalarType) ConstantType {

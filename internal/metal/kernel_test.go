@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -238,4 +239,62 @@ func TestFakeKernelEverySpecializationRoute(t *testing.T) {
 			t.Fatalf("o[%d] = %v, want %v", i, ov[i], want)
 		}
 	}
+}
+
+// TestFakeKernelLibrariesAreShared: kernels that differ only in function
+// constants share one compile, also when built concurrently; a different
+// macro value is a different source and compiles again.
+func TestFakeKernelLibrariesAreShared(t *testing.T) {
+	f, d := fakeDevice(t)
+	f.staticTGMem["main0"] = 1 << 10
+	ctx := context.Background()
+	compiles := func() int { return len(f.messages("device newLibraryWithSource")) }
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	kernels := make(chan *Kernel, 8)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			k, err := d.NewKernel(ctx, kernelSource(t, "matvec"), map[int]uint32{0: uint32(32 * (i + 1)), 1: 4})
+			errs <- err
+			kernels <- k
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	close(kernels)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k := range kernels {
+		k.Release()
+	}
+	if n := compiles(); n != 1 {
+		t.Errorf("8 specializations by function constants compiled %d libraries, want 1", n)
+	}
+	f.staticTGMem["main0"] = 64
+	for _, n := range []uint32{5, 6, 5} {
+		k, err := d.NewKernel(ctx, kernelSource(t, "spec"), map[int]uint32{0: 64, 1: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		k.Release()
+	}
+	if n := compiles(); n != 3 {
+		t.Errorf("array sizes 5, 6, 5 compiled %d libraries in all, want 3 (1 + 2)", n)
+	}
+	// A failed compile is not kept.
+	f.compileError = "error: broken"
+	if _, err := d.NewKernel(ctx, kernelSource(t, "order"), nil); err == nil {
+		t.Fatal("a failing compile succeeded")
+	}
+	f.compileError = ""
+	k, err := d.NewKernel(ctx, kernelSource(t, "order"), nil)
+	if err != nil {
+		t.Fatalf("the compile after a failure: %v", err)
+	}
+	k.Release()
 }

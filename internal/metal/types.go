@@ -15,6 +15,24 @@ type Device struct {
 	name       string
 	workingSet uint64
 	maxBuffer  int
+
+	// libs caches the libraries NewKernel compiled, by source and
+	// version: kernels specialized only by function constants share one
+	// compile. Released with the device.
+	libMu sync.Mutex
+	libs  map[libraryKey]*libraryEntry
+}
+
+// libraryEntry is one cached compile: done closes when lib or err is set.
+type libraryEntry struct {
+	done chan struct{}
+	lib  *Library
+	err  error
+}
+
+type libraryKey struct {
+	source  string
+	version MSLVersion
 }
 
 // Name is the device's product name as Metal reports it ("Apple M4 Max").
