@@ -271,3 +271,47 @@ func TestFixturesAreFresh(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckAgainstADescription(t *testing.T) {
+	m, ks, _ := load(t, "matvec")
+	b, err := Bind(m, ks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := Expect{
+		Bindings:          [][2]int{{0, 0}, {0, 1}, {0, 2}, {0, 3}},
+		PushConstantBytes: 8,
+		SpecConstants:     map[int]ScalarType{0: Uint32, 1: Uint32},
+		Threadgroup:       [3]uint32{128, 1, 1},
+		Spec:              map[int]uint32{0: 128},
+	}
+	if err := b.Check(m, good); err != nil {
+		t.Fatalf("a matching description: %v", err)
+	}
+	for _, c := range []struct {
+		name string
+		edit func(e *Expect)
+		want string
+	}{
+		{"a binding left out", func(e *Expect) { e.Bindings = e.Bindings[:3] }, "binding 3 ([[buffer(4)]]), the description does not bind it"},
+		{"a binding that does not exist", func(e *Expect) { e.Bindings = append(e.Bindings, [2]int{0, 7}) }, "no such resource"},
+		{"too few push bytes", func(e *Expect) { e.PushConstantBytes = 4 }, "reads 8 bytes of push constants"},
+		{"a spec constant of another type", func(e *Expect) { e.SpecConstants[1] = Float32 }, "constant 1 is uint in the kernel, float"},
+		{"an unknown spec constant", func(e *Expect) { e.SpecConstants[9] = Uint32 }, "constant 9"},
+		{"another threadgroup", func(e *Expect) { e.Spec = map[int]uint32{0: 64} }, "threadgroup [64 1 1]"},
+	} {
+		e := good
+		e.Bindings = slices.Clone(good.Bindings)
+		e.SpecConstants = maps.Clone(good.SpecConstants)
+		c.edit(&e)
+		if err := b.Check(m, e); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.name, err, c.want)
+		}
+	}
+	// Push constants the kernel does not read.
+	m2, ks2, _ := load(t, "decor")
+	b2, _ := Bind(m2, ks2)
+	if err := b2.Check(m2, Expect{Bindings: [][2]int{{0, 0}, {0, 1}, {0, 2}}, PushConstantBytes: 4}); err == nil {
+		t.Error("push constants for a kernel without any passed the check")
+	}
+}
