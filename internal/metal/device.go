@@ -26,10 +26,12 @@ func Open() (*Device, error) {
 			return fmt.Errorf("%w: MTLCreateSystemDefaultDevice found no Metal device", ErrUnavailable)
 		}
 		d = &Device{
-			id:         id,
-			name:       goString(send(id, sel.name)),
-			workingSet: sendU64(id, sel.recommendedMaxWorkingSetSize),
-			maxBuffer:  int(send(id, sel.maxBufferLength)),
+			id:            id,
+			name:          goString(send(id, sel.name)),
+			workingSet:    sendU64(id, sel.recommendedMaxWorkingSetSize),
+			maxBuffer:     int(send(id, sel.maxBufferLength)),
+			maxTGMemory:   int(send(id, sel.maxThreadgroupMemoryLength)),
+			unifiedMemory: sendBool(id, sel.hasUnifiedMemory),
 		}
 		return nil
 	})

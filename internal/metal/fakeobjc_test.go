@@ -187,6 +187,7 @@ func (f *fakeRuntime) bind() error {
 		f.classes[name] = id
 		return id
 	}
+	sendBool = func(id, s uintptr) bool { return f.msg(id, s).(bool) }
 	send = func(id, s uintptr) uintptr {
 		if f.block != nil && f.sels[s] == "waitUntilCompleted" {
 			<-f.block // the GPU is busy until the test says otherwise
@@ -347,6 +348,10 @@ func (f *fakeRuntime) msg(id, s uintptr, args ...any) any {
 		return uint64(48 << 30)
 	case "maxBufferLength":
 		return uintptr(32 << 30)
+	case "maxThreadgroupMemoryLength":
+		return uintptr(32 << 10)
+	case "hasUnifiedMemory":
+		return true
 	case "newBufferWithLength:options:":
 		b := f.newObj("buffer", false)
 		f.objs[b].mem = make([]byte, u(0))
@@ -634,7 +639,7 @@ func zeroResult(sel string) any {
 		return uint64(0)
 	case "GPUStartTime", "GPUEndTime":
 		return float64(0)
-	case "respondsToSelector:":
+	case "respondsToSelector:", "hasUnifiedMemory":
 		return false
 	}
 	return uintptr(0)

@@ -54,6 +54,10 @@ func (d *Device) NewKernel(ctx context.Context, src KernelSource, spec map[int]u
 	if err != nil {
 		return nil, fmt.Errorf("metal: kernel %s: %w", src.Name, err)
 	}
+	if limit := d.MaxThreadgroupMemoryLength(); limit > 0 && b.WorkgroupBytes > limit {
+		return nil, fmt.Errorf("metal: kernel %s declares %d bytes of shared memory, %s allows %d per threadgroup",
+			src.Name, b.WorkgroupBytes, d.name, limit)
+	}
 	known := map[int]bool{}
 	for _, s := range mod.SpecConstants {
 		known[s.SpecID] = true

@@ -42,6 +42,7 @@ var (
 
 	// objc_msgSend, by signature: receiver, selector, then the arguments.
 	send      func(id, sel uintptr) uintptr
+	sendBool  func(id, sel uintptr) bool
 	sendPtr   func(id, sel uintptr) unsafe.Pointer
 	sendU64   func(id, sel uintptr) uint64
 	sendF64   func(id, sel uintptr) float64
@@ -68,6 +69,7 @@ var sel struct {
 	stringWithUTF8String, utf8String, localizedDescription, code    uintptr
 	count, objectAtIndex                                            uintptr
 	name, recommendedMaxWorkingSetSize, maxBufferLength             uintptr
+	maxThreadgroupMemoryLength, hasUnifiedMemory                    uintptr
 	newBufferWithLength, newBufferWithBytesNoCopy, contents, length uintptr
 	setLanguageVersion, setMathMode, setFastMathEnabled             uintptr
 	newLibraryWithSource, newFunctionWithName, functionNames        uintptr
@@ -98,6 +100,7 @@ func selectorNames() []struct {
 		{&sel.count, "count"}, {&sel.objectAtIndex, "objectAtIndex:"},
 		{&sel.name, "name"}, {&sel.recommendedMaxWorkingSetSize, "recommendedMaxWorkingSetSize"},
 		{&sel.maxBufferLength, "maxBufferLength"},
+		{&sel.maxThreadgroupMemoryLength, "maxThreadgroupMemoryLength"}, {&sel.hasUnifiedMemory, "hasUnifiedMemory"},
 		{&sel.newBufferWithLength, "newBufferWithLength:options:"},
 		{&sel.newBufferWithBytesNoCopy, "newBufferWithBytesNoCopy:length:options:deallocator:"},
 		{&sel.contents, "contents"}, {&sel.length, "length"},

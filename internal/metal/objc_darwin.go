@@ -42,7 +42,7 @@ func bindSystem() error {
 		{libobjcPath, "objc_autoreleasePoolPop", []any{&autoreleasePoolPop}},
 		{libobjcPath, "sel_registerName", []any{&selRegisterName}},
 		{libobjcPath, "objc_getClass", []any{&objcGetClass}},
-		{libobjcPath, "objc_msgSend", []any{&send, &sendPtr, &sendU64, &sendF64, &send1, &sendBool1, &sendCStr,
+		{libobjcPath, "objc_msgSend", []any{&send, &sendBool, &sendPtr, &sendU64, &sendF64, &send1, &sendBool1, &sendCStr,
 			&send2, &send3, &send4, &send5, &sendErr1, &sendErr2, &sendBytes, &sendGrid, &sendRange}},
 	}
 	for _, f := range funcs {

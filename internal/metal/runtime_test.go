@@ -33,8 +33,10 @@ func fakeDevice(t *testing.T) (*fakeRuntime, *Device) {
 
 func TestFakeOpenDeviceAndBuffers(t *testing.T) {
 	_, d := fakeDevice(t)
-	if d.Name() != "Fake M4 Max" || d.RecommendedMaxWorkingSetSize() != 48<<30 || d.MaxBufferLength() != 32<<30 {
-		t.Errorf("device %q, working set %d, max buffer %d", d.Name(), d.RecommendedMaxWorkingSetSize(), d.MaxBufferLength())
+	if d.Name() != "Fake M4 Max" || d.RecommendedMaxWorkingSetSize() != 48<<30 || d.MaxBufferLength() != 32<<30 ||
+		d.MaxThreadgroupMemoryLength() != 32<<10 || !d.HasUnifiedMemory() {
+		t.Errorf("device %q, working set %d, max buffer %d, threadgroup memory %d, unified %v", d.Name(),
+			d.RecommendedMaxWorkingSetSize(), d.MaxBufferLength(), d.MaxThreadgroupMemoryLength(), d.HasUnifiedMemory())
 	}
 	z, err := d.NewBuffer(100)
 	if err != nil {

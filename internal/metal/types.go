@@ -15,6 +15,10 @@ type Device struct {
 	name       string
 	workingSet uint64
 	maxBuffer  int
+	// maxTGMemory is the threadgroup memory one threadgroup may use;
+	// unifiedMemory is true on Apple silicon (CPU and GPU share memory).
+	maxTGMemory   int
+	unifiedMemory bool
 
 	// libs caches the libraries NewKernel compiled, by source and
 	// version: kernels specialized only by function constants share one
@@ -60,6 +64,20 @@ func (d *Device) MaxBufferLength() int {
 	}
 	return d.maxBuffer
 }
+
+// MaxThreadgroupMemoryLength is the threadgroup (shared) memory a kernel's
+// threadgroup may use, in bytes (32 KiB on Apple GPUs).
+func (d *Device) MaxThreadgroupMemoryLength() int {
+	if d == nil {
+		return 0
+	}
+	return d.maxTGMemory
+}
+
+// HasUnifiedMemory reports whether the CPU and the GPU share memory (Apple
+// silicon): shared-storage buffers are then the GPU's own memory, and
+// wrapping mapped weights costs no copy and no bus transfer.
+func (d *Device) HasUnifiedMemory() bool { return d != nil && d.unifiedMemory }
 
 // Buffer is a shared-storage MTLBuffer: one allocation the CPU writes
 // through Contents and the GPU reads and writes, with no copies.
