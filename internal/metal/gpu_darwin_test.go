@@ -26,8 +26,9 @@ func openDevice(t *testing.T) *Device {
 		t.Fatalf("Open: %v", err)
 	}
 	t.Cleanup(d.Release)
-	t.Logf("device %q, recommended working set %.1f GiB, max buffer %.1f GiB",
-		d.Name(), float64(d.RecommendedMaxWorkingSetSize())/(1<<30), float64(d.MaxBufferLength())/(1<<30))
+	t.Logf("device %q, recommended working set %.1f GiB, max buffer %.1f GiB, threadgroup memory %d KiB, unified memory %v",
+		d.Name(), float64(d.RecommendedMaxWorkingSetSize())/(1<<30), float64(d.MaxBufferLength())/(1<<30),
+		d.MaxThreadgroupMemoryLength()>>10, d.HasUnifiedMemory())
 	if d.Name() == "" || d.RecommendedMaxWorkingSetSize() == 0 || d.MaxBufferLength() == 0 {
 		t.Errorf("device properties missing: name %q, working set %d, max buffer %d",
 			d.Name(), d.RecommendedMaxWorkingSetSize(), d.MaxBufferLength())
