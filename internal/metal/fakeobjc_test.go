@@ -1,10 +1,12 @@
 package metal
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"math"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -33,7 +35,10 @@ type fakeRuntime struct {
 	sels    map[uintptr]string
 	selIDs  map[string]uintptr
 	classes map[string]uintptr
-	pools   [][]uintptr
+	// pools are the autorelease pool stacks, one per thread (goroutine:
+	// withPool locks the goroutine to its thread for the pool's life);
+	// a pool token is its depth there.
+	pools map[uint64][][]uintptr
 
 	log        []string // "kind selector args", in order
 	violations []string
@@ -96,7 +101,7 @@ func installFake(t *testing.T) *fakeRuntime {
 	t.Helper()
 	f := &fakeRuntime{
 		t: t, objs: map[uintptr]*fakeObj{}, next: 0x1000, sels: map[uintptr]string{}, selIDs: map[string]uintptr{},
-		classes: map[string]uintptr{}, maxThreads: 1024, staticTGMem: map[string]int{}, exec: map[string]fakeKernel{},
+		classes: map[string]uintptr{}, pools: map[uint64][][]uintptr{}, maxThreads: 1024, staticTGMem: map[string]int{}, exec: map[string]fakeKernel{},
 		gpuTimes: [2]float64{100.0, 100.0025}, deviceName: "Fake M4 Max", mappings: map[uintptr][]byte{},
 	}
 	bindRuntime = f.bind
@@ -117,8 +122,10 @@ func (f *fakeRuntime) finish() {
 	for _, v := range f.violations {
 		f.t.Errorf("fake Metal: %s", v)
 	}
-	if len(f.pools) != 0 {
-		f.t.Errorf("fake Metal: %d autorelease pools never popped", len(f.pools))
+	for _, stack := range f.pools {
+		if len(stack) != 0 {
+			f.t.Errorf("fake Metal: %d autorelease pools never popped", len(stack))
+		}
 	}
 	var leaks []string
 	for id, o := range f.objs {
@@ -148,20 +155,23 @@ func (f *fakeRuntime) bind() error {
 	autoreleasePoolPush = func() uintptr {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		f.pools = append(f.pools, nil)
-		return uintptr(len(f.pools))
+		g := goid()
+		f.pools[g] = append(f.pools[g], nil)
+		return uintptr(len(f.pools[g]))
 	}
 	autoreleasePoolPop = func(pool uintptr) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		if int(pool) != len(f.pools) {
-			f.violate("autorelease pool %d popped while %d is the innermost", pool, len(f.pools))
+		g := goid()
+		stack := f.pools[g]
+		if int(pool) != len(stack) {
+			f.violate("autorelease pool %d popped while %d is the innermost on this thread", pool, len(stack))
 			return
 		}
-		for _, id := range f.pools[len(f.pools)-1] {
+		for _, id := range stack[len(stack)-1] {
 			f.releaseLocked(id)
 		}
-		f.pools = f.pools[:len(f.pools)-1]
+		f.pools[g] = stack[:len(stack)-1]
 	}
 	selRegisterName = func(name string) uintptr {
 		f.mu.Lock()
@@ -228,10 +238,11 @@ func (f *fakeRuntime) newObj(kind string, autoreleased bool) uintptr {
 	id := f.next
 	f.objs[id] = &fakeObj{kind: kind, refs: 1}
 	if autoreleased {
-		if len(f.pools) == 0 {
-			f.violate("%s autoreleased with no pool in place (leaks in a real process)", kind)
+		g := goid()
+		if stack := f.pools[g]; len(stack) == 0 {
+			f.violate("%s autoreleased with no pool in place on this thread (leaks in a real process)", kind)
 		} else {
-			f.pools[len(f.pools)-1] = append(f.pools[len(f.pools)-1], id)
+			stack[len(stack)-1] = append(stack[len(stack)-1], id)
 		}
 	}
 	return id
@@ -668,4 +679,15 @@ func (f *fakeRuntime) mapping(mem []byte) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.mappings[uintptr(unsafe.Pointer(unsafe.SliceData(mem)))] = mem
+}
+
+// goid is the calling goroutine's id, from its stack header ("goroutine N
+// [running]:"): the fake's stand-in for the thread an autorelease pool
+// belongs to.
+func goid() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	b = b[len("goroutine "):]
+	n, _ := strconv.ParseUint(string(b[:bytes.IndexByte(b, ' ')]), 10, 64)
+	return n
 }

@@ -5,13 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
-	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vlmrt/vlmrt/internal/quant"
 )
 
 // These tests drive the package's real code — every message it sends —
@@ -447,61 +444,6 @@ func TestFakeCancelWhileRunning(t *testing.T) {
 	close(f.block)
 	<-drained
 	q.Release()
-}
-
-// TestFakeMatVecQ8EndToEnd runs CommandQueue.MatVecQ8 with the fake GPU
-// executing matvec_q8 as MatVecQ8Reference: the bindings the Go side makes
-// are every [[buffer(n)]] Source declares, and the result arrives in y.
-func TestFakeMatVecQ8EndToEnd(t *testing.T) {
-	f, d := fakeDevice(t)
-	f.exec[KernelMatVecQ8] = func(groups, threads Size, buf map[int][]byte, _ map[int]uint32) {
-		rows, cols := int(le32(buf[MatVecQ8ArgParams], 0)), int(le32(buf[MatVecQ8ArgParams], 4))
-		if groups.Width*MatVecQ8RowsPerGroup < rows || threads.Width != SIMDWidth*MatVecQ8RowsPerGroup {
-			t.Errorf("grid %v × %v does not cover %d rows", groups, threads, rows)
-		}
-		q, _ := viewBytes[int8](buf[MatVecQ8ArgQ][:rows*cols])
-		s, _ := viewBytes[uint16](buf[MatVecQ8ArgScales][:2*rows*quant.BlocksPerRow(cols)])
-		x := viewF32(buf[MatVecQ8ArgX][:4*cols])
-		y := viewF32(buf[MatVecQ8ArgY][:4*rows])
-		w := &quant.Matrix{Rows: rows, Cols: cols, Q: q, Scales: s}
-		if err := MatVecQ8Reference(y, w, x); err != nil {
-			t.Error(err)
-		}
-	}
-	ctx := context.Background()
-	l, err := d.NewLibrary(ctx, Source)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := d.NewPipeline(ctx, l, KernelMatVecQ8)
-	l.Release()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Release()
-	q, _ := d.NewCommandQueue()
-	defer q.Release()
-	rng := rand.New(rand.NewPCG(1, 2))
-	rows, cols := 37, 100
-	w := randMatrix(rng, rows, cols)
-	x := randVector(rng, cols)
-	bufs := make([]*Buffer, 4)
-	for i, data := range [][]byte{AsBytes(w.Q), AsBytes(w.Scales), AsBytes(x), make([]byte, 4*rows)} {
-		if bufs[i], err = d.NewBufferFrom(data); err != nil {
-			t.Fatal(err)
-		}
-		defer bufs[i].Release()
-	}
-	if err := q.MatVecQ8(ctx, p, bufs[3], bufs[0], bufs[1], bufs[2], rows, cols); err != nil {
-		t.Fatal(err)
-	}
-	want := make([]float32, rows)
-	if err := MatVecQ8Reference(want, w, x); err != nil {
-		t.Fatal(err)
-	}
-	if got := viewF32(bufs[3].Contents()); !slices.Equal(got, want) {
-		t.Errorf("y = %v, want %v", got[:4], want[:4])
-	}
 }
 
 // TestFakeReplayPreEncodes: Replay commits the command buffer encoded
