@@ -63,9 +63,19 @@
 // drained.
 package metal
 
-import "errors"
+import "github.com/vlmrt/vlmrt/internal/gpu"
 
 // ErrUnavailable reports that Metal cannot be used: not darwin, the
 // framework or one of its symbols or classes is missing, or the machine has
-// no Metal device. Test with errors.Is; the wrapping error says which.
-var ErrUnavailable = errors.New("metal: unavailable")
+// no Metal device. Test with errors.Is; the wrapping error says which. It
+// is also gpu.ErrUnavailable: errors.Is(err, gpu.ErrUnavailable) holds for
+// every error that wraps it, so the engine falls back as it does when no
+// Vulkan device is found.
+var ErrUnavailable error = unavailable{}
+
+type unavailable struct{}
+
+func (unavailable) Error() string { return "metal: unavailable" }
+
+// Is makes ErrUnavailable match gpu.ErrUnavailable.
+func (unavailable) Is(target error) bool { return target == gpu.ErrUnavailable }

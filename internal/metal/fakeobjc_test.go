@@ -463,7 +463,11 @@ func (f *fakeRuntime) msg(id, s uintptr, args ...any) any {
 	case "newComputePipelineStateWithFunction:error:":
 		fn := f.objs[u(0)]
 		p := f.newObj("pipeline", false)
-		f.objs[p].fnName, f.objs[p].source, f.objs[p].consts = fn.fnName, fn.source, fn.consts
+		consts := sourceDefines(fn.source) // specialization by #define
+		for k, v := range fn.consts {
+			consts[k] = v
+		}
+		f.objs[p].fnName, f.objs[p].source, f.objs[p].consts = fn.fnName, fn.source, consts
 		return p
 	case "maxTotalThreadsPerThreadgroup":
 		return uintptr(f.maxThreads)
@@ -690,4 +694,19 @@ func goid() uint64 {
 	b = b[len("goroutine "):]
 	n, _ := strconv.ParseUint(string(b[:bytes.IndexByte(b, ' ')]), 10, 64)
 	return n
+}
+
+var specDefine = regexp.MustCompile(`(?m)^#define SPIRV_CROSS_CONSTANT_ID_(\d+) (\d+)u?$`)
+
+// sourceDefines reads the specialization a source was compiled with from
+// its leading #define SPIRV_CROSS_CONSTANT_ID_n lines, for the fake GPU's
+// kernels (in consts, as function constants are).
+func sourceDefines(source string) map[int]uint32 {
+	out := map[int]uint32{}
+	for _, m := range specDefine.FindAllStringSubmatch(source, -1) {
+		id, _ := strconv.Atoi(m[1])
+		v, _ := strconv.ParseUint(m[2], 10, 32)
+		out[id] = uint32(v)
+	}
+	return out
 }
