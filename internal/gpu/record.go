@@ -9,8 +9,8 @@ const (
 	lxArgmax  = 256
 	// matmulTN is the tokens a prefill workgroup shares each weight block
 	// with (≤ the lanes of a row, which write one token each).
-	matmulTN = 8
-	maxGroups  = 65535 // the smallest maxComputeWorkGroupCount Vulkan allows
+	matmulTN  = 8
+	maxGroups = 65535 // the smallest maxComputeWorkGroupCount Vulkan allows
 )
 
 // recorder appends kernel dispatches to a Commands, keeping the first
