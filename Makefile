@@ -77,6 +77,6 @@ fuzz-short:
 
 # On an Apple silicon Mac: kernel tests, the golden ladder and the bench on
 # the Metal GPU, the Core AI bridge on macOS 27; one table, one .tar.gz to
-# send back (README "Apple hardware"). Elsewhere it says what it would run.
+# send back (docs/apple.md). Elsewhere it says what it would run.
 apple-check:
 	scripts/apple-check.sh

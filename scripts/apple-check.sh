@@ -9,7 +9,7 @@
 #      (else one line saying it was skipped),
 # then prints one table (per-stage cosine and max error, tokens equal or not,
 # decode tok/s, bandwidth ratio against the GPU's measured bandwidth, vision
-# ms, the README's performance model confirmed or refuted) and packs every
+# ms, the performance model of docs/apple.md confirmed or refuted) and packs every
 # log into one .tar.gz to send back. It exits non-zero on any mismatch.
 #
 # Usage: scripts/apple-check.sh [--dry-run]
@@ -39,19 +39,21 @@ shape=${APPLE_CHECK_SHAPE:-4b}
 out=${APPLE_CHECK_OUT:-apple-check-out/$(date -u +%Y%m%dT%H%M%SZ)}
 
 # The packages whose tests run on the Metal GPU, and the golden ladder:
-# the GPU engine's tests select their device from VLMRT_GPU_DEVICE.
+# the GPU engine's tests (internal/gpu) open their device by
+# VLMRT_GPU_TEST_DEVICE (vulkan by default); VLMRT_TEST_BACKEND names the
+# backend for tests above the device.
 kernel_pkgs=${APPLE_CHECK_KERNEL_PKGS:-./internal/metal/... ./internal/gpu/...}
 ladder_pkgs=${APPLE_CHECK_LADDER_PKGS:-./internal/gpu/...}
 ladder_run=${APPLE_CHECK_LADDER_RUN:-Golden|Ladder|Token}
-export CGO_ENABLED=0 VLMRT_GPU_DEVICE=metal
+export CGO_ENABLED=0 VLMRT_GPU_TEST_DEVICE=metal VLMRT_TEST_BACKEND=metal
 
 # The plan, printed by --dry-run and off a Mac.
 plan() {
 	cat <<EOF
   CGO_ENABLED=0 go build -o $out/vlmrt ./cmd/vlmrt
-  CGO_ENABLED=0 go test -count=1 -json $kernel_pkgs                                  > $out/kernels.json
-  CGO_ENABLED=0 VLMRT_GPU_DEVICE=metal go test -count=1 -json -run '$ladder_run' $ladder_pkgs > $out/ladder.json
-  $out/vlmrt bench --backend metal --shape $shape --json                         > $out/bench.json
+  CGO_ENABLED=0 VLMRT_GPU_TEST_DEVICE=metal VLMRT_TEST_BACKEND=metal go test -count=1 -json $kernel_pkgs > $out/kernels.json
+  CGO_ENABLED=0 VLMRT_GPU_TEST_DEVICE=metal VLMRT_TEST_BACKEND=metal go test -count=1 -json -run '$ladder_run' $ladder_pkgs > $out/ladder.json
+  $out/vlmrt bench --backend metal --shape $shape --json                         > $out/bench.json   (once bench has --backend)
   on macOS 27: swift build -c release --package-path internal/coreai/bridge --product vlmrt_coreai
                swift run -c release --package-path internal/coreai/bridge vlmrt-coreai-check [\$VLMRT_COREAI_DECODER \$VLMRT_COREAI_VISION]
                go test -count=1 ./internal/coreai/... ./coreai/
@@ -77,7 +79,7 @@ fi
 macos=$(sw_vers -productVersion)
 major=${macos%%.*}
 if [ "$major" -lt 14 ]; then
-	echo "apple-check: macOS $macos; the check needs macOS 14 or later (the kernels compile as MSL 3.1)." >&2
+	echo "apple-check: macOS $macos; the check needs macOS 14 or later (the kernels compile as MSL 3.0; the check is written for 14+)." >&2
 	exit 2
 fi
 if ! command -v go >/dev/null 2>&1; then
@@ -141,7 +143,7 @@ fi
 if [ ! -x "$out/vlmrt" ]; then
 	missing bench "no vlmrt binary (the build failed)"
 elif ! "$out/vlmrt" bench --help 2>&1 | grep -q -- '-backend'; then
-	missing bench "not in this commit: vlmrt bench has no --backend flag yet (issue 12)"
+	missing bench "not in this commit: vlmrt bench has no --backend flag yet (the GPU backend's registration, issue 12/13)"
 else
 	step bench "$out/bench.json" "$out/vlmrt" bench --backend metal --shape "$shape" --json
 fi

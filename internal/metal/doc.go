@@ -12,8 +12,8 @@
 // form of SPIR-V specialization constants) and built for a threadgroup
 // size; a CommandQueue; and Commands, a recording of dispatches, memory
 // barriers, copies and fills that Submit encodes into one command buffer,
-// commits and waits for once. kernels.go holds a hand-written MSL kernel
-// (matvec_q8) and its pure-Go mirror.
+// commits and waits for once. OpenDevice (gpudevice.go) is the GPU engine's
+// gpu.Device on top of these.
 //
 // The package builds on every OS so that callers compile everywhere; off
 // darwin every entry point returns ErrUnavailable. On darwin the frameworks

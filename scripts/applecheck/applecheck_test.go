@@ -29,19 +29,19 @@ func TestDecodeBytesMatchTheBench(t *testing.T) {
 	}
 }
 
-// TestREADMEStatesTheModel: the README's tables are this program's output,
-// so the model apple-check tests is the one the README states.
-func TestREADMEStatesTheModel(t *testing.T) {
+// TestDocStatesTheModel: the tables of docs/apple.md are this program's output,
+// so the model apple-check tests is the one the docs state.
+func TestDocStatesTheModel(t *testing.T) {
 	var b bytes.Buffer
 	if err := writeModel(&b); err != nil {
 		t.Fatal(err)
 	}
-	readme, err := os.ReadFile("../../README.md")
+	readme, err := os.ReadFile("../../docs/apple.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Contains(readme, b.Bytes()) {
-		t.Errorf("README.md does not contain the output of `go run ./scripts/applecheck model`:\n%s", b.String())
+		t.Errorf("docs/apple.md does not contain the output of `go run ./scripts/applecheck model`:\n%s", b.String())
 	}
 }
 
@@ -142,14 +142,14 @@ func TestReportMismatches(t *testing.T) {
 			write(t, d, fileLadder, s)
 		}, "tokens decoder TestLadder/q8/image"},
 		{"a Metal test skipped", func(d string) {
-			write(t, d, fileKernels, `{"Action":"run","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestMatVecQ8OnGPU"}
-{"Action":"output","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestMatVecQ8OnGPU","Output":"    gpu_darwin_test.go:22: no Metal device on this machine\n"}
-{"Action":"skip","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestMatVecQ8OnGPU"}
+			write(t, d, fileKernels, `{"Action":"run","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestGPUDeviceAddOnMetal"}
+{"Action":"output","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestGPUDeviceAddOnMetal","Output":"    gpu_darwin_test.go:22: no Metal device on this machine\n"}
+{"Action":"skip","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestGPUDeviceAddOnMetal"}
 {"Action":"run","Package":"github.com/vlmrt/vlmrt/internal/metal/mslbind","Test":"TestFixturesAreFresh"}
 {"Action":"output","Package":"github.com/vlmrt/vlmrt/internal/metal/mslbind","Test":"TestFixturesAreFresh","Output":"    mslbind_test.go:240: SKIPPED: glslc or spirv-cross is not installed\n"}
 {"Action":"skip","Package":"github.com/vlmrt/vlmrt/internal/metal/mslbind","Test":"TestFixturesAreFresh"}
-{"Action":"run","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestPadInt32Layout"}
-{"Action":"pass","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestPadInt32Layout"}
+{"Action":"run","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestSpecializeMSL"}
+{"Action":"pass","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestSpecializeMSL"}
 `)
 		}, "kernel tests"},
 		{"nothing passed", func(d string) { write(t, d, fileKernels, "") }, "kernel tests"},
@@ -204,8 +204,8 @@ func TestReportToolSkipIsNotAMismatch(t *testing.T) {
 		write(t, d, fileKernels, `{"Action":"run","Package":"github.com/vlmrt/vlmrt/internal/metal/mslbind","Test":"TestFixturesAreFresh"}
 {"Action":"output","Package":"github.com/vlmrt/vlmrt/internal/metal/mslbind","Test":"TestFixturesAreFresh","Output":"    mslbind_test.go:240: SKIPPED: glslc or spirv-cross is not installed\n"}
 {"Action":"skip","Package":"github.com/vlmrt/vlmrt/internal/metal/mslbind","Test":"TestFixturesAreFresh"}
-{"Action":"run","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestMatVecQ8OnGPU"}
-{"Action":"pass","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestMatVecQ8OnGPU"}
+{"Action":"run","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestGPUDeviceAddOnMetal"}
+{"Action":"pass","Package":"github.com/vlmrt/vlmrt/internal/metal","Test":"TestGPUDeviceAddOnMetal"}
 `)
 	})
 	var out bytes.Buffer

@@ -3,7 +3,7 @@
 // table and decides).
 //
 //	go run ./scripts/applecheck report DIR   the table for an apple-check output directory; exit 1 on any mismatch
-//	go run ./scripts/applecheck model        the README's decode performance model (markdown)
+//	go run ./scripts/applecheck model        the decode performance model of docs/apple.md (markdown)
 package main
 
 import (

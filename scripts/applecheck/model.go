@@ -10,7 +10,7 @@ import (
 	"github.com/vlmrt/vlmrt/internal/quant"
 )
 
-// The decode performance model the README states and apple-check tests.
+// The decode performance model docs/apple.md states and apple-check tests.
 //
 // One greedy decode step on the GPU reads every decoder weight once: the
 // int8 linears of every layer and the int8 head, with their float16 block
@@ -41,15 +41,20 @@ const (
 	dispatchCostUS = 2.0
 	// submitCostUS is σ, an assumption: commit, schedule and wake the host.
 	submitCostUS = 100.0
-	// dispatchesPerLayer is the engine design's count: attention norm, the
-	// q/k/v matvecs, q/k norm with rotary and the KV write, attention
-	// scores, softmax and weighted sum, o projection with the residual,
-	// MLP norm, gate/up matvecs, SwiGLU, down projection with the residual.
-	// The GPU bench reports the real number (dispatches_per_token); the
-	// README's table uses this one.
-	dispatchesPerLayer = 12
+	// dispatchesPerLayer is what the GPU engine records per decoder layer
+	// for a decode step (internal/gpu/sequence.go, Sequence.record): the
+	// attention RMSNorm; the q, k and v matmuls; QK-norm with M-RoPE for q
+	// and for k; the KV-cache store of k and of v; attention; the o matmul
+	// with the residual; the MLP RMSNorm; the gate and up matmuls; SwiGLU;
+	// the down matmul with the residual — 15 dispatches in 10
+	// barrier-separated stages. (A sequence holding an image adds one
+	// DeepStack add in each of the first 3 layers.) The GPU bench reports
+	// the real number (dispatches_per_token).
+	dispatchesPerLayer = 15
+	// barriersPerLayer: the stages above are separated by 10 barriers.
+	barriersPerLayer = 10
 	// dispatchesOutside are the embedding lookup, the final norm, the head
-	// and the argmax.
+	// and the argmax (with 3 barriers between them and the layers).
 	dispatchesOutside = 4
 )
 
@@ -113,11 +118,11 @@ func predict(bytes int64, bandwidthGBs float64, dispatches int) prediction {
 // modelDispatches is N for a shape by the engine design's count.
 func modelDispatches(layers int) int { return layers*dispatchesPerLayer + dispatchesOutside }
 
-// modelContext is the context length the README's table assumes: the
+// modelContext is the context length the model's table assumes: the
 // bench's decode (an 11-token prompt, 32 steps) stays under it.
 const modelContext = 64
 
-// writeModel prints the README's performance model tables (markdown).
+// writeModel prints the performance model tables of docs/apple.md (markdown).
 func writeModel(w io.Writer) error {
 	var shapes []shapeBytes
 	for _, name := range bench.Shapes() {
@@ -127,11 +132,12 @@ func writeModel(w io.Writer) error {
 		}
 		shapes = append(shapes, decodeBytes(strings.ToUpper(name), cfg))
 	}
-	fmt.Fprintln(w, "| shape | bytes per token (weights + 1 embedding row) | + KV cache per token of context | dispatches per token (design) |")
-	fmt.Fprintln(w, "|---|---|---|---|")
+	fmt.Fprintln(w, "| shape | bytes per token (weights + 1 embedding row) | + KV cache per token of context | dispatches per token (as recorded) | barriers per token |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
 	for _, s := range shapes {
-		fmt.Fprintf(w, "| %s | %s (%.2f GB) | %s | %d (%d layers × %d + %d) |\n", s.Name, commas(s.WeightBytes), float64(s.WeightBytes)/1e9,
-			commas(s.KVBytesPerToken), modelDispatches(s.Layers), s.Layers, dispatchesPerLayer, dispatchesOutside)
+		fmt.Fprintf(w, "| %s | %s (%.2f GB) | %s | %d (%d layers × %d + %d) | %d (%d × %d + 3) |\n", s.Name, commas(s.WeightBytes), float64(s.WeightBytes)/1e9,
+			commas(s.KVBytesPerToken), modelDispatches(s.Layers), s.Layers, dispatchesPerLayer, dispatchesOutside,
+			s.Layers*barriersPerLayer+3, s.Layers, barriersPerLayer)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "| chip | nominal GB/s | assumed measured GB/s (×%.2f) |", measuredFraction)

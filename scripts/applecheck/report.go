@@ -413,7 +413,7 @@ func (t *table) bench(b *benchResult) {
 		case got > 1.15:
 			verdict = fmt.Sprintf("REFUTED: %.0f%% faster than modelled", 100*(got-1))
 		}
-		t.row("performance model (README)", fmt.Sprintf("%.1f tok/s, ratio %.2f predicted", p.TokS, p.Ratio), verdict)
+		t.row("performance model (docs/apple.md)", fmt.Sprintf("%.1f tok/s, ratio %.2f predicted", p.TokS, p.Ratio), verdict)
 	}
 }
 
