@@ -57,6 +57,7 @@ type fakeRuntime struct {
 	deviceName     string
 	mappings       map[uintptr][]byte // memory a test maps for NewBufferNoCopy, by address
 	block          chan struct{}      // non-nil: waitUntilCompleted waits for it to close
+	waiting        chan struct{}      // with block: receives when a host wait begins
 }
 
 // fakeKernel runs one dispatch on the host: buf[n] is the memory bound at
@@ -200,6 +201,10 @@ func (f *fakeRuntime) bind() error {
 	sendBool = func(id, s uintptr) bool { return f.msg(id, s).(bool) }
 	send = func(id, s uintptr) uintptr {
 		if f.block != nil && f.sels[s] == "waitUntilCompleted" {
+			select {
+			case f.waiting <- struct{}{}: // tell the test the host waits
+			default:
+			}
 			<-f.block // the GPU is busy until the test says otherwise
 		}
 		return f.msg(id, s).(uintptr)

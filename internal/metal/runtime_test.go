@@ -424,12 +424,12 @@ func TestFakeCancelWhileRunning(t *testing.T) {
 	q, _ := d.NewCommandQueue()
 	b, _ := d.NewBuffer(64)
 	defer b.Release()
-	f.block = make(chan struct{})
+	f.block, f.waiting = make(chan struct{}), make(chan struct{}, 1)
 	errc := make(chan error)
 	go func() {
 		errc <- q.Dispatch(ctx, p, Size{1, 1, 1}, Size{16, 1, 1}, BufferArg(0, b), BytesArg(1, u32(16)))
 	}()
-	time.Sleep(10 * time.Millisecond)
+	<-f.waiting // the command buffer is committed and the host waits for it
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "background") {
 		t.Errorf("cancelled while running: %v", err)
