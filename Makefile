@@ -95,3 +95,9 @@ fuzz:
 fuzz-short:
 	$(GO) test -count=1 -run '^Fuzz' ./internal/safetensors ./config ./bundle ./tokenizer ./vision ./server ./cmd/vlmrt
 	$(MAKE) fuzz FUZZ_TARGETS="$(filter-out ./cmd/vlmrt:FuzzPromptIDs,$(FUZZ_TARGETS))" FUZZTIME=1000x
+
+# On an Apple silicon Mac: kernel tests, the golden ladder and the bench on
+# the Metal GPU, the Core AI bridge on macOS 27; one table, one .tar.gz to
+# send back (docs/apple.md). Elsewhere it says what it would run.
+apple-check:
+	scripts/apple-check.sh

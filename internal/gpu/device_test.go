@@ -2,18 +2,23 @@ package gpu_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"testing"
 	"unsafe"
 
 	"github.com/vlmrt/vlmrt/internal/gpu"
+	"github.com/vlmrt/vlmrt/internal/metal"
 	"github.com/vlmrt/vlmrt/internal/vulkan"
 )
 
 // The GPU tests run on whatever Vulkan device the machine has: lavapipe
 // (Mesa's CPU driver) in CI. Without a Vulkan loader they skip, loudly.
+// VLMRT_GPU_TEST_DEVICE=metal runs them on the Metal device instead (on a
+// Mac: make apple-check); vulkan, the default, can be named too.
 
 var (
 	devOnce sync.Once
@@ -23,20 +28,33 @@ var (
 
 func device(t testing.TB) gpu.Device {
 	t.Helper()
-	devOnce.Do(func() {
-		d, err := vulkan.Open(vulkan.Options{})
-		if err == nil {
-			dev = d
-		}
-		devErr = err
-	})
+	which := os.Getenv("VLMRT_GPU_TEST_DEVICE")
+	devOnce.Do(func() { dev, devErr = openTestDevice(which) })
 	if devErr != nil {
 		if errors.Is(devErr, gpu.ErrUnavailable) {
+			if which == "metal" {
+				t.Skipf("SKIP: no Metal device (%v)", devErr)
+			}
 			t.Skipf("SKIP: no Vulkan device (%v); install mesa-vulkan-drivers libvulkan1 to run the GPU tests", devErr)
 		}
 		t.Fatal(devErr)
 	}
 	return dev
+}
+
+// openTestDevice opens the device VLMRT_GPU_TEST_DEVICE names.
+func openTestDevice(which string) (gpu.Device, error) {
+	switch which {
+	case "", "vulkan":
+		d, err := vulkan.Open(vulkan.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
+	case "metal":
+		return metal.OpenDevice()
+	}
+	return nil, fmt.Errorf("VLMRT_GPU_TEST_DEVICE=%q: want vulkan or metal", which)
 }
 
 func opsModel(t testing.TB) *gpu.Model {

@@ -58,3 +58,7 @@ func TestCheckBufferSize(t *testing.T) {
 		}
 	}
 }
+
+// fakeBuffer is a Buffer as darwin would make it, for checks that never
+// reach Metal.
+func fakeBuffer(n int) *Buffer { return &Buffer{id: 1, contents: make([]byte, n)} }

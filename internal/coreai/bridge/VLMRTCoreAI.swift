@@ -6,10 +6,10 @@
 // on the macOS 27 beta; expect to adjust names when building it for real.
 // The Go side and the ABI are tested against fake/fake_bridge.c instead.
 //
-// Build (macOS 27 SDK):
-//   swiftc -O -parse-as-library -emit-library -module-name VLMRTCoreAI \
-//     VLMRTCoreAI.swift -o libvlmrt_coreai.dylib
-// then put the dylib next to the vlmrt executable or set VLMRT_COREAI_BRIDGE.
+// Build (macOS 27 SDK), from the repository root (Package.swift):
+//   swift build -c release --package-path internal/coreai/bridge --product vlmrt_coreai
+// then put .build/release/libvlmrt_coreai.dylib next to the vlmrt
+// executable or point VLMRT_COREAI_BRIDGE at it.
 //
 // Design: one handle = one decoder/vision pair with its own KV state and
 // static inputs, driven through the low-level runtime (AIModel +
