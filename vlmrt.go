@@ -17,6 +17,7 @@ package vlmrt
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 	"github.com/vlmrt/vlmrt/hub"
 	"github.com/vlmrt/vlmrt/internal/bridge"
 	"github.com/vlmrt/vlmrt/internal/engine"
+	"github.com/vlmrt/vlmrt/internal/gpu"
 	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/tokenizer"
 )
@@ -37,7 +39,8 @@ type Backend string
 
 const (
 	// BackendAuto picks the engine: the one the VLMRT_BACKEND environment
-	// variable names when it is set, else the CPU.
+	// variable names when it is set; else Metal on Apple silicon when a
+	// Metal device opens; else the CPU. Info.Backend says which ran.
 	BackendAuto Backend = ""
 	// BackendCPU is the portable pure-Go engine, the reference for all others.
 	BackendCPU Backend = "cpu"
@@ -47,8 +50,10 @@ const (
 	// by index or name. A machine without a Vulkan loader or device gets an
 	// ErrUnsupportedInput naming what is missing.
 	BackendVulkan Backend = "vulkan"
-	// BackendMetal is the Apple GPU engine; this build does not include it
-	// yet, and asking for it is an ErrUnsupportedInput.
+	// BackendMetal is the GPU engine on Apple's Metal (internal/gpu over
+	// internal/metal, no cgo): the same kernels as Vulkan, translated to
+	// Metal Shading Language. darwin only; it has not yet run on a Mac (see
+	// the README). Elsewhere asking for it is an ErrUnsupportedInput.
 	BackendMetal Backend = "metal"
 	// BackendCoreAI runs a Core AI bundle pair's .aimodel graphs through the
 	// C-ABI bridge (internal/coreai; macOS 27). It takes the seed contract
@@ -150,18 +155,21 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if o.backend == BackendAuto {
+	auto := o.backend == BackendAuto
+	if auto {
 		o.backend = Backend(os.Getenv("VLMRT_BACKEND"))
+		auto = o.backend == BackendAuto
 	}
-	if o.backend == BackendAuto {
+	if auto {
 		o.backend = BackendCPU
+		if goruntime.GOOS == "darwin" && goruntime.GOARCH == "arm64" {
+			o.backend = BackendMetal // falls back to the CPU below when no Metal device opens
+		}
 	}
 	if _, ok := engine.Lookup(string(o.backend)); !ok {
 		switch o.backend {
 		case BackendCoreAI:
 			return nil, fmt.Errorf(`%w: backend %q is not included in this build of vlmrt (import _ "github.com/vlmrt/vlmrt/coreai" to add it; the vlmrt command has it on macOS)`, ErrUnsupportedInput, o.backend)
-		case BackendMetal:
-			return nil, fmt.Errorf("%w: backend %q is not included in this build of vlmrt", ErrUnsupportedInput, o.backend)
 		}
 		return nil, fmt.Errorf("%w: unknown backend %q (this build has %q)", ErrUnsupportedInput, o.backend, engine.Backends())
 	}
@@ -191,11 +199,18 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := engine.Open(ctx, string(o.backend), engine.OpenRequest{
+	req := engine.OpenRequest{
 		Path: path, Location: loc, Precision: o.precision.weights(), NoVision: o.noVision,
 		ContextLength: o.contextLen, KVCacheF16: o.kvF16, Threads: o.threads,
 		Progress: func(p engine.Progress) { o.progress(LoadProgress(p)) },
-	})
+	}
+	e, err := engine.Open(ctx, string(o.backend), req)
+	if auto && o.backend != BackendCPU && errors.Is(err, gpu.ErrUnavailable) {
+		// Automatic choice: no usable GPU (found before any weight was
+		// read), so the CPU engine runs.
+		o.backend = BackendCPU
+		e, err = engine.Open(ctx, string(o.backend), req)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/internal/gpu"
 	"github.com/vlmrt/vlmrt/internal/kernels"
+	"github.com/vlmrt/vlmrt/internal/metal"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
 	"github.com/vlmrt/vlmrt/internal/vulkan"
 	"github.com/vlmrt/vlmrt/internal/weights"
@@ -80,8 +81,9 @@ type Options struct {
 	// ImageTokens lists native-resolution budgets (max image tokens) at
 	// which vision and prefill are measured (see native.go); empty = none.
 	ImageTokens []int
-	// Backend is the engine measured: "cpu" (default) or "vulkan" (the GPU
-	// engine; the bandwidth is then the device's, probed by its own kernel).
+	// Backend is the engine measured: "cpu" (default), or "vulkan" or
+	// "metal" (the GPU engine on that device; the bandwidth is then the
+	// device's, probed by its own kernel).
 	Backend string
 }
 
@@ -360,8 +362,8 @@ func (o *Options) normalize() error {
 	if o.Backend == "" {
 		o.Backend = "cpu"
 	}
-	if o.Backend != "cpu" && o.Backend != "vulkan" {
-		return fmt.Errorf("bench: backend %q: want cpu or vulkan", o.Backend)
+	if _, ok := gpuDevices[o.Backend]; !ok && o.Backend != "cpu" {
+		return fmt.Errorf("bench: backend %q: want cpu, vulkan or metal", o.Backend)
 	}
 	switch {
 	case o.Threads < 0:
@@ -433,9 +435,9 @@ func (o *Options) engine(ctx context.Context, needVision bool, progress func(str
 	if t, err := src.Tensor("model.language_model.embed_tokens.weight"); err == nil {
 		embedRow = int64(t.DType.Size() * cfg.Text.HiddenSize)
 	}
-	if o.Backend == "vulkan" {
-		progress("uploading to the Vulkan device")
-		dev, err := vulkan.OpenDevice()
+	if openDevice, ok := gpuDevices[o.Backend]; ok {
+		progress("uploading to the " + o.Backend + " device")
+		dev, err := openDevice()
 		if err == nil {
 			e, err = gpu.NewEngine(ctx, dev, e.CPU(), cfg, nil, 0, false, nil)
 		} else {
@@ -639,3 +641,6 @@ func Engine(ctx context.Context, opt Options, progress func(string)) (e *engine.
 	}
 	return e, func() { e.Close(); closeFn() }, nil
 }
+
+// gpuDevices are the GPU engine's devices by backend name.
+var gpuDevices = map[string]func() (gpu.Device, error){"vulkan": vulkan.OpenDevice, "metal": metal.OpenDevice}

@@ -64,7 +64,7 @@ func (d *Device) checkKernel(k *gpu.Kernel, spec []uint32) error {
 	case k.SharedBytes < 0 || uint32(k.SharedBytes) > lim.MaxComputeSharedMemorySize:
 		return fmt.Errorf("vulkan: kernel %s needs %d bytes of shared memory, the device (%s) has %d per workgroup", k.Name, k.SharedBytes, d.phys.Info.Name, lim.MaxComputeSharedMemorySize)
 	}
-	if len(spec) > 0 && k.Spec[0] == "local_size_x" {
+	if len(spec) > 0 && (k.Spec[0] == "LX" || k.Spec[0] == "local_size_x") { // constant 0 is the workgroup size (gpu.Kernel)
 		if x := spec[0]; x == 0 || x > lim.MaxComputeWorkGroupSize[0] || x > lim.MaxComputeWorkGroupInvocations {
 			return fmt.Errorf("vulkan: kernel %s: workgroup size %d, the device allows 1..%d", k.Name, x, min(lim.MaxComputeWorkGroupSize[0], lim.MaxComputeWorkGroupInvocations))
 		}
