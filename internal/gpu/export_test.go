@@ -82,14 +82,9 @@ func (r *Recorder) Barrier() { (*recorder)(r).barrier() }
 // Attention runs the attention kernel: causal over a float16 cache (tokens
 // buffer holding the base index) or non-causal over float32 rows.
 func (r *Recorder) Attention(causal bool, tokens, q, k, v, out Buffer, heads, kvHeads, headDim, n, kvLen, qStride, kvStride, kOff, vOff, oStride int, scale float32) {
-	c, f16 := uint32(0), uint32(0)
-	if causal {
-		c, f16 = 1, 1
-	}
-	(*recorder)(r).run("attention", []uint32{lxDefault, c, f16, uint32(ceil(headDim, lxDefault))}, [3]int{heads, n, 1},
+	(*recorder)(r).attention(causal, causal, tokens, q, k, v, out, heads, n,
 		attentionPush{HeadDim: uint32(headDim), Group: uint32(heads / kvHeads), KvLen: uint32(kvLen), Scale: scale,
-			QStride: uint32(qStride), KvStride: uint32(kvStride), KOff: uint32(kOff), VOff: uint32(vOff), OStride: uint32(oStride)},
-		tokens, q, k, v, out)
+			QStride: uint32(qStride), KvStride: uint32(kvStride), KOff: uint32(kOff), VOff: uint32(vOff), OStride: uint32(oStride)})
 }
 
 func (r *Recorder) KVStore(tokens, src, cache Buffer, kvDim, n int) {

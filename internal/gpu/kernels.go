@@ -12,7 +12,7 @@ import (
 )
 
 // KernelNames lists the kernels of the engine (one GLSL file each).
-var KernelNames = []string{"embed", "norm", "rope", "matmul", "kvstore", "attention", "act", "add", "argmax", "bandwidth"}
+var KernelNames = []string{"embed", "norm", "rope", "matmul", "kvstore", "attention", "attention_rows", "act", "add", "argmax", "bandwidth"}
 
 // reflection is the part of spirv-cross --reflect the Go side relies on.
 type reflection struct {

@@ -183,8 +183,17 @@ func TestAddAndCopy(t *testing.T) {
 	compare(t, "copy", read(t, yb, n+5), want, 0)
 }
 
+// The attention tests run both kernels: attention_rows (what a CPU driver
+// gets) and the shared-memory one GPUs get.
 func TestAttentionCausalF16(t *testing.T) {
+	for _, style := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gpu-style=%v", style), func(t *testing.T) { testAttentionCausalF16(t, style) })
+	}
+}
+
+func testAttentionCausalF16(t *testing.T, gpuStyle bool) {
 	m := opsModel(t)
+	m.SetGPUStyle(gpuStyle)
 	rng := rand.New(rand.NewPCG(11, 12))
 	for _, sh := range []struct{ heads, kvHeads, hd, base, n int }{{4, 2, 32, 0, 5}, {4, 2, 32, 70, 1}, {8, 1, 128, 130, 3}, {2, 2, 6, 0, 1}} {
 		kvd, qd := sh.kvHeads*sh.hd, sh.heads*sh.hd
@@ -218,7 +227,14 @@ func TestAttentionCausalF16(t *testing.T) {
 }
 
 func TestAttentionFull(t *testing.T) {
+	for _, style := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gpu-style=%v", style), func(t *testing.T) { testAttentionFull(t, style) })
+	}
+}
+
+func testAttentionFull(t *testing.T, gpuStyle bool) {
 	m := opsModel(t)
+	m.SetGPUStyle(gpuStyle)
 	rng := rand.New(rand.NewPCG(13, 14))
 	for _, sh := range []struct{ heads, hd, n int }{{4, 16, 16}, {2, 64, 100}, {3, 8, 1}} {
 		hidden := sh.heads * sh.hd

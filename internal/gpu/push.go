@@ -41,6 +41,7 @@ type attentionPush struct {
 	QStride, QOff         uint32
 	KvStride, KOff, VOff  uint32
 	OStride, OOff         uint32
+	Rows                  uint32 // query rows (attention_rows bounds its invocations by it)
 }
 
 type actPush struct{ Count uint32 }

@@ -12,7 +12,7 @@ import (
 // packed from.
 var pushTypes = map[string]any{
 	"embed": embedPush{}, "norm": normPush{}, "rope": ropePush{}, "matmul": matmulPush{},
-	"kvstore": kvstorePush{}, "attention": attentionPush{}, "act": actPush{}, "add": addPush{},
+	"kvstore": kvstorePush{}, "attention": attentionPush{}, "attention_rows": attentionPush{}, "act": actPush{}, "add": addPush{},
 	"argmax": argmaxPush{}, "bandwidth": bandwidthPush{},
 }
 

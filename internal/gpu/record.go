@@ -7,6 +7,7 @@ import "math"
 const (
 	lxDefault = 64
 	lxArgmax  = 256
+	lxRows    = 16 // attention_rows: query rows per workgroup
 	// matmulTN is the tokens a prefill workgroup shares each weight block
 	// with (≤ the lanes of a row, which write one token each).
 	matmulTN  = 8
@@ -155,3 +156,21 @@ func (r *recorder) deepStack(tokens, images Buffer, layer, stride int, x Buffer,
 }
 
 func attentionScale(headDim int) float32 { return float32(1 / math.Sqrt(float64(headDim))) }
+
+// attention is one attention dispatch: rows query rows of heads heads
+// against keys and values with the layouts of a. causal reads the step's
+// base index from tokens (the decoder); otherwise every row sees a.KvLen
+// keys (the vision tower). f16 means k and v hold float16.
+func (r *recorder) attention(causal, f16 bool, tokens, q, k, v, out Buffer, heads, rows int, a attentionPush) {
+	if tokens == nil {
+		tokens = r.m.dummy
+	}
+	a.Rows = uint32(rows)
+	hd := int(a.HeadDim)
+	c, h := boolBit(causal), boolBit(f16)
+	if r.m.cpuDevice() {
+		r.run("attention_rows", []uint32{lxRows, c, h, uint32(hd)}, [3]int{heads, ceil(rows, lxRows), 1}, a, tokens, q, k, v, out)
+		return
+	}
+	r.run("attention", []uint32{lxDefault, c, h, uint32(ceil(hd, lxDefault))}, [3]int{heads, rows, 1}, a, tokens, q, k, v, out)
+}

@@ -488,10 +488,9 @@ func (s *Sequence) record(r *recorder, n int, want engine.Logits, pick bool) {
 				kvstorePush{KvDim: uint32(kvd)}, s.tokens, kv.src, kv.cache)
 		}
 		r.barrier()
-		r.run("attention", []uint32{lxDefault, 1, s.kvF16, uint32(ceil(hd, lxDefault))}, [3]int{m.heads, n, 1},
+		r.attention(true, s.kvF16 == 1, s.tokens, s.q, s.kcache[li], s.vcache[li], s.att, m.heads, n,
 			attentionPush{HeadDim: uint32(hd), Group: uint32(m.heads / m.kvHeads), Scale: attentionScale(hd),
-				QStride: uint32(qd), KvStride: uint32(kvd), OStride: uint32(qd)},
-			s.tokens, s.q, s.kcache[li], s.vcache[li], s.att)
+				QStride: uint32(qd), KvStride: uint32(kvd), OStride: uint32(qd)})
 		r.barrier()
 		r.matmul(l.o, s.att, 0, s.x, 0, h, n, matmulAccumulate)
 		r.barrier()

@@ -222,11 +222,10 @@ func (e *visionEncode) block(r *recorder, b *visionBlock) {
 	r.barrier()
 	// Full (non-causal) attention of every patch over all n, into hn.
 	e.chunks(n, func(lo, rows int) {
-		r.run("attention", []uint32{lxDefault, 0, 0, uint32(ceil(hd, lxDefault))}, [3]int{v.heads, rows, 1},
+		r.attention(false, false, nil, e.qkv, e.qkv, e.qkv, e.hn, v.heads, rows,
 			attentionPush{HeadDim: uint32(hd), Group: 1, KvLen: uint32(n), Scale: 1,
 				QStride: uint32(3 * h), QOff: uint32(lo * 3 * h), KvStride: uint32(3 * h), KOff: uint32(h), VOff: uint32(2 * h),
-				OStride: uint32(h), OOff: uint32(lo * h)},
-			r.m.dummy, e.qkv, e.qkv, e.qkv, e.hn)
+				OStride: uint32(h), OOff: uint32(lo * h)})
 	})
 	r.barrier()
 	r.matmul(b.proj, e.hn, 0, e.x, 0, h, n, matmulAccumulate)

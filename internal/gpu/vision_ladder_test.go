@@ -244,9 +244,15 @@ func TestVisionGreedy(t *testing.T) {
 			if _, err := s.AddImage(ctx, img); err != nil {
 				t.Fatal(err)
 			}
+			// The prompt, with logits for the rows the oracle stored (its
+			// last ones): the head runs on those only.
 			n := len(prompt.ExtIDs)
-			logits := make([]float32, n*V)
-			if err := s.Forward(ctx, prompt.ExtIDs, prompt.PositionsTHW, engine.AllLogits, logits); err != nil {
+			first := g.FullLogitsPositions[0]
+			if err := s.Forward(ctx, prompt.ExtIDs[:first], prompt.PositionsTHW[:first], engine.NoLogits, nil); err != nil {
+				t.Fatal(err)
+			}
+			logits := make([]float32, n*V) // row i: the prediction after token i
+			if err := s.Forward(ctx, prompt.ExtIDs[first:], prompt.PositionsTHW[first:], engine.AllLogits, logits[first*V:]); err != nil {
 				t.Fatal(err)
 			}
 			want := tensor(t, "decoder_"+mode+".safetensors", "image.logits_last")

@@ -8,7 +8,8 @@
 // float16 when F16=1. CAUSAL=0 (the vision tower): every query sees the
 // kv_len keys. Rows of q, k, v and out have strides and offsets in floats
 // (the vision tower's fused qkv rows); o_off places a chunk of query rows
-// (the vision tower's, in chunks of rows). Workgroups: (heads, n).
+// (the vision tower's, in chunks of rows). Workgroups: (heads, rows).
+// attention_rows.comp is the same math for CPU drivers.
 #include "common.glsl"
 layout(constant_id = 1) const uint CAUSAL = 1;
 layout(constant_id = 2) const uint F16 = 0;
@@ -21,7 +22,7 @@ layout(std430, binding = 3) readonly buffer V { uint v[]; };
 layout(std430, binding = 4) writeonly buffer O { float o[]; };
 layout(push_constant) uniform P {
     uint head_dim; uint group; uint kv_len; float scale;
-    uint q_stride; uint q_off; uint kv_stride; uint k_off; uint v_off; uint o_stride; uint o_off;
+    uint q_stride; uint q_off; uint kv_stride; uint k_off; uint v_off; uint o_stride; uint o_off; uint rows;
 } p;
 
 shared float qs[MAXD * LX];

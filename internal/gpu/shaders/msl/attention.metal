@@ -73,6 +73,7 @@ struct P
     uint v_off;
     uint o_stride;
     uint o_off;
+    uint rows;
 };
 
 constant uint CAUSAL_tmp [[function_constant(1)]];
