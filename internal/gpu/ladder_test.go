@@ -272,31 +272,8 @@ func TestLadder(t *testing.T) {
 					t.Errorf("S=1 and chunked prefill differ: max abs %.3g", se.maxAbs)
 				}
 
-				// Rung 4: greedy continuation, argmax on the device (one id
-				// per step), fed back as text at index + delta.
-				delta := prompt.PositionsTHW[n-1][0] - int32(n-1)
-				next := int32(argmax(logits[(n-1)*V:]))
-				bound := 2 * max(le.maxAbs, logitTol)
-				compared := 0
-				for step, w := range g.Greedy.Tokens {
-					if g.Greedy.Top2Margin[step] < bound {
-						t.Logf("greedy: stop comparing at step %d (golden margin %.4f < %.4f)", step, g.Greedy.Top2Margin[step], bound)
-						break
-					}
-					if next != w {
-						t.Fatalf("greedy step %d: token %d, golden %d; golden %v", step, next, w, g.Greedy.Tokens)
-					}
-					compared++
-					p := int32(s.Len()) + delta
-					next, err = s.ForwardPick(ctx, []int32{next}, [][3]int32{{p, p, p}}, engine.Sampling{}, nil, 0)
-					if err != nil {
-						t.Fatal(err)
-					}
-				}
-				t.Logf("%s/%s greedy: %d/%d tokens identical to the oracle", mode, name, compared, len(g.Greedy.Tokens))
-				if compared < len(g.Greedy.Tokens)/2 {
-					t.Errorf("only %d greedy tokens compared", compared)
-				}
+				// Rung 4: greedy continuation, argmax on the device.
+				greedyCompare(t, s, prompt, g, logits[(n-1)*V:], le.maxAbs, mode+"/"+name)
 			})
 		}
 	}
@@ -368,5 +345,39 @@ func TestSplitBuffers(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// greedyCompare continues s greedily from the prediction last (the logits
+// after the prompt's last token), picking each token on the device (one id
+// per step) and feeding it back as text at index + the prompt's rope
+// delta, and compares with the oracle's tokens up to the first step whose
+// golden margin is too small for the measured logit error to decide.
+func greedyCompare(t *testing.T, s *gpu.Sequence, prompt goldenPrompt, g goldenDecoder, last []float32, logitErr float64, what string) {
+	t.Helper()
+	ctx := context.Background()
+	n := len(prompt.ExtIDs)
+	delta := prompt.PositionsTHW[n-1][0] - int32(n-1)
+	next := int32(argmax(last))
+	bound := 2 * max(logitErr, logitTol)
+	compared := 0
+	for step, w := range g.Greedy.Tokens {
+		if g.Greedy.Top2Margin[step] < bound {
+			t.Logf("greedy: stop comparing at step %d (golden margin %.4f < %.4f)", step, g.Greedy.Top2Margin[step], bound)
+			break
+		}
+		if next != w {
+			t.Fatalf("greedy step %d: token %d, golden %d; golden %v", step, next, w, g.Greedy.Tokens)
+		}
+		compared++
+		p := int32(s.Len()) + delta
+		var err error
+		if next, err = s.ForwardPick(ctx, []int32{next}, [][3]int32{{p, p, p}}, engine.Sampling{}, nil, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%s greedy: %d/%d tokens identical to the oracle", what, compared, len(g.Greedy.Tokens))
+	if compared < len(g.Greedy.Tokens)/2 {
+		t.Errorf("only %d greedy tokens compared", compared)
 	}
 }

@@ -264,28 +264,7 @@ func TestVisionGreedy(t *testing.T) {
 			if le.maxAbs > logitTol {
 				t.Errorf("logits max abs %.3g > %g", le.maxAbs, logitTol)
 			}
-			delta := prompt.PositionsTHW[n-1][0] - int32(n-1)
-			next := int32(argmax(logits[(n-1)*V:]))
-			bound := 2 * max(le.maxAbs, logitTol)
-			compared := 0
-			for step, w := range g.Greedy.Tokens {
-				if g.Greedy.Top2Margin[step] < bound {
-					t.Logf("greedy: stop comparing at step %d (golden margin %.4f < %.4f)", step, g.Greedy.Top2Margin[step], bound)
-					break
-				}
-				if next != w {
-					t.Fatalf("greedy step %d: token %d, golden %d; golden %v", step, next, w, g.Greedy.Tokens)
-				}
-				compared++
-				pos := int32(s.Len()) + delta
-				if next, err = s.ForwardPick(ctx, []int32{next}, [][3]int32{{pos, pos, pos}}, engine.Sampling{}, nil, 0); err != nil {
-					t.Fatal(err)
-				}
-			}
-			t.Logf("%s greedy with the device-encoded image: %d/%d tokens identical to the oracle", mode, compared, len(g.Greedy.Tokens))
-			if compared < len(g.Greedy.Tokens)/2 {
-				t.Errorf("only %d greedy tokens compared", compared)
-			}
+			greedyCompare(t, s, prompt, g, logits[(n-1)*V:], le.maxAbs, mode+" with the device-encoded image")
 		})
 	}
 }
