@@ -14,6 +14,7 @@ import (
 // Backend is the GPU engine as an engine.Backend: the decoder on a device,
 // sequences with their KV caches and static image buffers on it.
 type Backend struct {
+	batchState
 	dev  Device
 	m    *Model
 	host *engine.CPU // the mapped files (the decoder and vision tower are on the device)
@@ -69,6 +70,7 @@ func (b *Backend) EncodeImage(ctx context.Context, patches []float32, gridH, gri
 // Close implements engine.Backend: the device memory, then the device, then
 // the host side.
 func (b *Backend) Close() error {
+	b.releaseBatch()
 	b.m.Close()
 	err := b.dev.Close()
 	if b.host != nil {

@@ -9,7 +9,7 @@ import (
 // declares them (push_test.go checks names and offsets against the SPIR-V
 // reflection). All fields are 32-bit, so the layout is the fields in order.
 
-type embedPush struct{ Hidden, Vocab, ImageStride, Row0, Rows, Images uint32 }
+type embedPush struct{ Hidden, Vocab, ImageStride, Row0, Rows, Images, XOff uint32 }
 
 type normPush struct {
 	D          uint32
@@ -33,7 +33,7 @@ const (
 	matmulBias       = 1 << 1
 )
 
-type kvstorePush struct{ KvDim, CacheOff uint32 }
+type kvstorePush struct{ KvDim, CacheOff, SrcOff uint32 }
 
 type attentionPush struct {
 	HeadDim, Group, KvLen uint32

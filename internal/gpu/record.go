@@ -146,13 +146,14 @@ func (r *recorder) add(mode uint32, x Buffer, xOff int, y Buffer, yOff, count in
 		addPush{Count: uint32(count), XOff: uint32(xOff), YOff: uint32(yOff)}, r.m.dummy, x, y)
 }
 
-// deepStack records the addition of DeepStack feature layer (of the
-// sequence's image slots, images [slot][stride]) to the rows of x whose
-// tokens (tokens buffer) are image tokens.
-func (r *recorder) deepStack(tokens, images Buffer, layer, stride int, x Buffer, n int) {
+// deepStack records the addition of DeepStack feature layer (of a
+// sequence's image slots, images [slot][stride]) to those of the rows
+// row0 .. row0+n-1 of x whose tokens (the sequence's tokens buffer) are
+// image tokens.
+func (r *recorder) deepStack(tokens, images Buffer, layer, stride int, x Buffer, row0, n int) {
 	h := r.m.hidden
 	r.run("add", []uint32{lxDefault, addDeepStack}, [3]int{ceil(h, lxDefault), n, 1},
-		addPush{Count: uint32(h), XOff: uint32((1 + layer) * h), Vocab: uint32(r.m.vocab), ImageStride: uint32(stride)}, tokens, images, x)
+		addPush{Count: uint32(h), XOff: uint32((1 + layer) * h), YOff: uint32(row0 * h), Vocab: uint32(r.m.vocab), ImageStride: uint32(stride)}, tokens, images, x)
 }
 
 func attentionScale(headDim int) float32 { return float32(1 / math.Sqrt(float64(headDim))) }

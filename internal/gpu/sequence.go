@@ -33,16 +33,14 @@ type Sequence struct {
 	slots, slotCap int
 	added          []addedImage
 
-	tokens, rot, result           Buffer // [1+maxChunk] int32; [maxChunk][2][half] f32; [2] int32
-	x, hn, q, k, v, att, gate, up Buffer
-	logits                        Buffer
-	logitRows                     int
+	tokens Buffer       // [1+maxChunk] int32: the sequence index of the first row, then the rows' ids
+	act    *activations // the scratch of the sequence's own forward passes
 
 	step      Commands // the recorded one-token step (LastLogits, argmax)
 	stepValid bool
 	chunk     Commands // re-recorded per prefill chunk
 
-	bufs []Buffer // scratch buffers to release
+	bufs []Buffer // buffers to release
 
 	// Tracer, when set, sees the hidden state of every token at every
 	// stage (the oracle's golden ladder): the recorded pass then also
@@ -61,26 +59,15 @@ func (m *Model) NewSequence() (*Sequence, error) {
 	if m.KVCacheF16 {
 		s.kvF16 = 1
 	}
-	qd, kvd := m.heads*m.headDim, m.kvHeads*m.headDim
-	for _, b := range []struct {
-		dst  *Buffer
-		size int
-	}{
-		{&s.tokens, 1 + maxChunk}, {&s.rot, maxChunk * m.headDim}, {&s.result, 2},
-		{&s.x, maxChunk * m.hidden}, {&s.hn, maxChunk * m.hidden}, {&s.q, maxChunk * qd},
-		{&s.k, maxChunk * kvd}, {&s.v, maxChunk * kvd}, {&s.att, maxChunk * qd},
-		{&s.gate, maxChunk * m.inter}, {&s.up, maxChunk * m.inter}, {&s.logits, m.vocab},
-	} {
-		buf, err := m.dev.NewBuffer(int64(b.size) * 4)
-		if err != nil {
-			s.Close()
-			return nil, err
-		}
-		*b.dst = buf
-		s.bufs = append(s.bufs, buf)
-	}
-	s.logitRows = 1
 	var err error
+	if s.tokens, err = m.dev.NewBuffer(4 * (1 + maxChunk)); err != nil {
+		return nil, err
+	}
+	s.bufs = append(s.bufs, s.tokens)
+	if s.act, err = m.newActivations(maxChunk); err != nil {
+		s.Close()
+		return nil, err
+	}
 	if s.step, err = m.dev.NewCommands(); err == nil {
 		s.chunk, err = m.dev.NewCommands()
 	}
@@ -274,14 +261,7 @@ func (s *Sequence) ForwardPick(ctx context.Context, ids []int32, positions [][3]
 	if err := s.forward(ctx, ids, positions, engine.LastLogits, nil, true); err != nil {
 		return 0, err
 	}
-	var res [2]int32
-	if err := s.result.Read(0, asBytes(res[:])); err != nil {
-		return 0, err
-	}
-	if res[1] != 1 {
-		return 0, fmt.Errorf("gpu: the logits are not finite")
-	}
-	return res[0], nil
+	return s.act.picked()
 }
 
 func (s *Sequence) forward(ctx context.Context, ids []int32, positions [][3]int32, want engine.Logits, logits []float32, pick bool) error {
@@ -346,13 +326,12 @@ func (s *Sequence) runChunk(ctx context.Context, ids []int32, positions [][3]int
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if want == engine.AllLogits && n > s.logitRows {
-		b, err := m.dev.NewBuffer(int64(maxChunk*m.vocab) * 4)
+	if want == engine.AllLogits {
+		grown, err := s.act.reserveLogits(m, n)
 		if err != nil {
 			return err
 		}
-		s.logits.Release()
-		s.logits, s.logitRows, s.stepValid = b, maxChunk, false
+		s.stepValid = s.stepValid && !grown
 	}
 	tok := make([]int32, 1+n)
 	tok[0] = int32(s.n)
@@ -360,13 +339,7 @@ func (s *Sequence) runChunk(ctx context.Context, ids []int32, positions [][3]int
 	if err := s.tokens.Write(0, asBytes(tok)); err != nil {
 		return err
 	}
-	half := m.headDim / 2
-	rot := make([]float32, n*m.headDim)
-	for i, p := range positions {
-		r := rot[i*m.headDim:]
-		m.rotary.CosSin(r[:half], r[half:2*half], p)
-	}
-	if err := s.rot.Write(0, asBytes(rot)); err != nil {
+	if err := s.act.writeAngles(m, positions); err != nil {
 		return err
 	}
 
@@ -388,7 +361,11 @@ func (s *Sequence) runChunk(ctx context.Context, ids []int32, positions [][3]int
 			return err
 		}
 		r := &recorder{m: m, c: c}
-		s.record(r, n, want, replay || pick)
+		var tr *Sequence
+		if s.Tracer != nil {
+			tr = s
+		}
+		m.recordPass(r, s.act, []segment{{s, 0, n}}, want, replay || pick, tr)
 		if r.err != nil {
 			return r.err
 		}
@@ -406,7 +383,7 @@ func (s *Sequence) runChunk(ctx context.Context, ids []int32, positions [][3]int
 		}
 	}
 	if out != nil {
-		return s.logits.Read(0, asBytes(out))
+		return s.act.logits.Read(0, asBytes(out))
 	}
 	return nil
 }
@@ -415,12 +392,8 @@ func (s *Sequence) runChunk(ctx context.Context, ids []int32, positions [][3]int
 // output before and after the DeepStack add, the final norm.
 func traceStages(m *Model) int { return 2 + 2*len(m.layers) }
 
-// traceCopy records the copy of n rows of src (from row first) into trace
-// stage k.
+// traceCopy records the copy of n rows of src into trace stage k.
 func (s *Sequence) traceCopy(r *recorder, k int, src Buffer, n int) {
-	if s.Tracer == nil {
-		return
-	}
 	h := s.m.hidden
 	r.barrier()
 	r.add(addCopy, src, 0, s.trace, k*maxChunk*h, n*h)
@@ -452,87 +425,6 @@ func (s *Sequence) readTrace(n int) error {
 	return nil
 }
 
-// record appends the decoder's forward pass over n tokens (the same math
-// as internal/decoder's Forward, one kernel per step of it).
-func (s *Sequence) record(r *recorder, n int, want engine.Logits, pick bool) {
-	m := s.m
-	h, hd := m.hidden, m.headDim
-	qd, kvd := m.heads*hd, m.kvHeads*hd
-	images := s.images
-	if images == nil {
-		images = m.dummy
-	}
-	stride := m.imageStride()
-
-	for i, part := range m.embed {
-		r.run("embed", []uint32{lxDefault, m.embedFormat}, [3]int{ceil(h, lxDefault), n, 1},
-			embedPush{Hidden: uint32(h), Vocab: uint32(m.vocab), ImageStride: uint32(stride), Row0: uint32(part.row0), Rows: uint32(part.rows), Images: boolBit(i == 0)},
-			s.tokens, part.buf, images, s.x)
-	}
-	s.traceCopy(r, 0, s.x, n)
-	r.barrier()
-	for li := range m.layers {
-		l := &m.layers[li]
-		// Attention block: RMSNorm → q, k, v → QK-norm and M-RoPE → cache → attention → o (+ residual).
-		r.norm(rmsNorm, s.x, 0, s.hn, 0, l.inputNorm, nil, h, n, m.eps)
-		r.barrier()
-		r.matmul(l.q, s.hn, 0, s.q, 0, qd, n, 0)
-		r.matmul(l.k, s.hn, 0, s.k, 0, kvd, n, 0)
-		r.matmul(l.v, s.hn, 0, s.v, 0, kvd, n, 0)
-		r.barrier()
-		r.rope(s.q, l.qNorm, s.rot, 0, m.heads, n, hd, qd, 0, m.eps, 1)
-		r.rope(s.k, l.kNorm, s.rot, 0, m.kvHeads, n, hd, kvd, 0, m.eps, 1)
-		r.barrier()
-		for _, kv := range [2]struct{ src, cache Buffer }{{s.k, s.kcache[li]}, {s.v, s.vcache[li]}} {
-			r.run("kvstore", []uint32{lxDefault, s.kvF16}, [3]int{ceil(kvd, lxDefault), n, 1},
-				kvstorePush{KvDim: uint32(kvd)}, s.tokens, kv.src, kv.cache)
-		}
-		r.barrier()
-		r.attention(true, s.kvF16 == 1, s.tokens, s.q, s.kcache[li], s.vcache[li], s.att, m.heads, n,
-			attentionPush{HeadDim: uint32(hd), Group: uint32(m.heads / m.kvHeads), Scale: attentionScale(hd),
-				QStride: uint32(qd), KvStride: uint32(kvd), OStride: uint32(qd)})
-		r.barrier()
-		r.matmul(l.o, s.att, 0, s.x, 0, h, n, matmulAccumulate)
-		r.barrier()
-		// MLP block: RMSNorm → down(silu(gate) · up) (+ residual).
-		r.norm(rmsNorm, s.x, 0, s.hn, 0, l.postNorm, nil, h, n, m.eps)
-		r.barrier()
-		r.matmul(l.gate, s.hn, 0, s.gate, 0, m.inter, n, 0)
-		r.matmul(l.up, s.hn, 0, s.up, 0, m.inter, n, 0)
-		r.barrier()
-		r.act(actSwiGLU, s.gate, s.up, n*m.inter)
-		r.barrier()
-		r.matmul(l.down, s.gate, 0, s.x, 0, h, n, matmulAccumulate)
-		s.traceCopy(r, 1+2*li, s.x, n)
-		r.barrier()
-		if li < m.deepstack && s.slots > 0 {
-			r.deepStack(s.tokens, images, li, stride, s.x, n)
-			r.barrier()
-		}
-		s.traceCopy(r, 2+2*li, s.x, n)
-	}
-	if s.Tracer != nil {
-		r.barrier()
-		r.norm(rmsNorm, s.x, 0, s.hn, 0, m.norm, nil, h, n, m.eps)
-		s.traceCopy(r, traceStages(m)-1, s.hn, n)
-		r.barrier()
-	}
-	if want == engine.NoLogits {
-		return
-	}
-	first, rows := n-1, 1
-	if want == engine.AllLogits {
-		first, rows = 0, n
-	}
-	r.norm(rmsNorm, s.x, first*h, s.hn, 0, m.norm, nil, h, rows, m.eps)
-	r.barrier()
-	r.matmul(m.head, s.hn, 0, s.logits, 0, m.vocab, rows, 0)
-	if pick {
-		r.barrier()
-		r.run("argmax", []uint32{lxArgmax}, [3]int{1, 1, 1}, argmaxPush{Count: uint32(m.vocab)}, s.logits, s.result)
-	}
-}
-
 // Close implements engine.Sequence.
 func (s *Sequence) Close() error {
 	if s.closed {
@@ -550,8 +442,8 @@ func (s *Sequence) Close() error {
 	if s.images != nil {
 		s.images.Release()
 	}
-	if s.logits != nil {
-		s.logits.Release()
+	if s.act != nil {
+		s.act.release()
 	}
 	return nil
 }

@@ -3,7 +3,7 @@
 // (MODE 2, a device-side copy). MODE 1 is the DeepStack addition: for each
 // token i whose id is an extension id vocab+slot, the slot's DeepStack row
 // at x_off in the sequence's static image buffer ([slot][image_stride]) is
-// added to row i of y ([n][count]). Workgroups: (gx, gy) with
+// added to row i of y ([n][count] from y_off). Workgroups: (gx, gy) with
 // index = gy*65535*LX + x for MODE 0 and 2; (ceil(count/LX), n) for MODE 1.
 #include "common.glsl"
 layout(constant_id = 1) const uint MODE = 0;
@@ -25,5 +25,5 @@ void main() {
     uint i = gl_WorkGroupID.y;
     int id = tok[1u + i];
     if (d >= p.count || uint(id) < p.vocab) return;
-    y[i * p.count + d] += x[(uint(id) - p.vocab) * p.image_stride + p.x_off + d];
+    y[p.y_off + i * p.count + d] += x[(uint(id) - p.vocab) * p.image_stride + p.x_off + d];
 }

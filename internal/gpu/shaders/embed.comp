@@ -4,7 +4,8 @@
 // image buffer. The table may be split by rows into parts (a device's
 // largest buffer binding): a dispatch per part writes the tokens whose ids
 // fall in rows row0 .. row0+rows-1, and the one with images=1 the image
-// tokens. Workgroups: (ceil(hidden/LX), n).
+// tokens. Row i goes to x[x_off + i*hidden] (a batched step's rows hold
+// several sequences). Workgroups: (ceil(hidden/LX), n).
 #include "common.glsl"
 layout(constant_id = 1) const uint TABLE = 0; // 0 float32, 1 float16, 2 bfloat16
 
@@ -12,7 +13,7 @@ layout(std430, binding = 0) readonly buffer Tokens { int tok[]; };  // [0] base 
 layout(std430, binding = 1) readonly buffer Table { uint table[]; };
 layout(std430, binding = 2) readonly buffer Images { float images[]; }; // [slot][image_stride]
 layout(std430, binding = 3) writeonly buffer X { float x[]; };
-layout(push_constant) uniform P { uint hidden; uint vocab; uint image_stride; uint row0; uint rows; uint images; } p;
+layout(push_constant) uniform P { uint hidden; uint vocab; uint image_stride; uint row0; uint rows; uint images; uint x_off; } p;
 
 void main() {
     uint i = gl_WorkGroupID.y;
@@ -35,5 +36,5 @@ void main() {
         if (p.images == 0u) return;
         v = images[(uint(id) - p.vocab) * p.image_stride + d];
     }
-    x[i * p.hidden + d] = v;
+    x[p.x_off + i * p.hidden + d] = v;
 }

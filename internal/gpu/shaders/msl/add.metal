@@ -35,9 +35,9 @@ struct Tokens
     int tok[1];
 };
 
-constant uint _145_tmp [[function_constant(0)]];
-constant uint _145 = is_function_constant_defined(_145_tmp) ? _145_tmp : 1u;
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_145, 1u, 1u);
+constant uint _148_tmp [[function_constant(0)]];
+constant uint _148 = is_function_constant_defined(_148_tmp) ? _148_tmp : 1u;
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_148, 1u, 1u);
 
 kernel void add_main(constant P& p [[buffer(3)]], const device Tokens& _96 [[buffer(0)]], const device X& _59 [[buffer(1)]], device Y& _50 [[buffer(2)]], uint3 gl_WorkGroupID [[threadgroup_position_in_grid]], uint3 gl_GlobalInvocationID [[thread_position_in_grid]])
 {
@@ -76,7 +76,7 @@ kernel void add_main(constant P& p [[buffer(3)]], const device Tokens& _96 [[buf
     {
         return;
     }
-    uint _124 = (i * p.count) + d_1;
-    _50.y[_124] += _59.x[(((uint(id) - p.vocab) * p.image_stride) + p.x_off) + d_1];
+    uint _127 = (p.y_off + (i * p.count)) + d_1;
+    _50.y[_127] += _59.x[(((uint(id) - p.vocab) * p.image_stride) + p.x_off) + d_1];
 }
 

@@ -13,6 +13,7 @@ struct P
     uint row0;
     uint rows;
     uint images;
+    uint x_off;
 };
 
 struct Tokens
@@ -41,9 +42,9 @@ struct X
     float x[1];
 };
 
-constant uint _187_tmp [[function_constant(0)]];
-constant uint _187 = is_function_constant_defined(_187_tmp) ? _187_tmp : 1u;
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_187, 1u, 1u);
+constant uint _191_tmp [[function_constant(0)]];
+constant uint _191 = is_function_constant_defined(_191_tmp) ? _191_tmp : 1u;
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_191, 1u, 1u);
 constant uint LX_tmp [[function_constant(0)]];
 constant uint LX = is_function_constant_defined(LX_tmp) ? LX_tmp : 64u;
 
@@ -116,6 +117,6 @@ kernel void embed_main(constant P& p [[buffer(4)]], const device Tokens& _54 [[b
         }
         v = _160.images[((uint(id) - p.vocab) * p.image_stride) + d];
     }
-    _178.x[(i * p.hidden) + d] = v;
+    _178.x[(p.x_off + (i * p.hidden)) + d] = v;
 }
 

@@ -16,6 +16,7 @@ struct P
 {
     uint kv_dim;
     uint cache_off;
+    uint src_off;
 };
 
 struct Cache
@@ -28,9 +29,9 @@ struct Src
     float src[1];
 };
 
-constant uint _125_tmp [[function_constant(0)]];
-constant uint _125 = is_function_constant_defined(_125_tmp) ? _125_tmp : 1u;
-constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_125, 1u, 1u);
+constant uint _135_tmp [[function_constant(0)]];
+constant uint _135 = is_function_constant_defined(_135_tmp) ? _135_tmp : 1u;
+constant uint3 gl_WorkGroupSize [[maybe_unused]] = uint3(_135, 1u, 1u);
 constant uint LX_tmp [[function_constant(0)]];
 constant uint LX = is_function_constant_defined(LX_tmp) ? LX_tmp : 64u;
 
@@ -43,7 +44,7 @@ kernel void kvstore_main(const device Tokens& _26 [[buffer(0)]], constant P& p [
     {
         if (d < p.kv_dim)
         {
-            _52.cache[(p.cache_off + (row * p.kv_dim)) + d] = as_type<uint>(_67.src[(i * p.kv_dim) + d]);
+            _52.cache[(p.cache_off + (row * p.kv_dim)) + d] = as_type<uint>(_67.src[(p.src_off + (i * p.kv_dim)) + d]);
         }
     }
     else
@@ -51,7 +52,7 @@ kernel void kvstore_main(const device Tokens& _26 [[buffer(0)]], constant P& p [
         uint e = d * 2u;
         if (e < p.kv_dim)
         {
-            float2 v = float2(_67.src[(i * p.kv_dim) + e], _67.src[((i * p.kv_dim) + e) + 1u]);
+            float2 v = float2(_67.src[(p.src_off + (i * p.kv_dim)) + e], _67.src[((p.src_off + (i * p.kv_dim)) + e) + 1u]);
             _52.cache[((p.cache_off + (row * p.kv_dim)) + e) >> uint(1)] = as_type<uint>(half2(v));
         }
     }
