@@ -36,6 +36,16 @@ func (m *Model) maxLoopGroups() int {
 	return maxGroups
 }
 
+// rowLX is the workgroup size of the kernels that reduce one row per
+// workgroup (norm, rope): on a CPU driver a single invocation per row, as
+// barriers cost more there than the row's arithmetic.
+func (m *Model) rowLX() uint32 {
+	if m.cpuDevice() {
+		return 1
+	}
+	return lxDefault
+}
+
 // cpuDevice reports a driver that runs kernels on the host CPU (lavapipe).
 // Tests set gpuStyle to run the kernels' GPU-shaped variants on lavapipe.
 func (m *Model) cpuDevice() bool { return m.dev.Info().Type == "cpu" && !m.gpuStyle }
@@ -101,7 +111,7 @@ func (r *recorder) norm(mode uint32, x Buffer, xOff int, y Buffer, yOff int, w, 
 	if b == nil {
 		b = r.m.dummy
 	}
-	r.run("norm", []uint32{lxDefault, mode}, [3]int{rows, 1, 1},
+	r.run("norm", []uint32{r.m.rowLX(), mode}, [3]int{rows, 1, 1},
 		normPush{D: uint32(d), Eps: eps, XOff: uint32(xOff), YOff: uint32(yOff)}, x, y, w, b)
 }
 
@@ -113,7 +123,7 @@ func (r *recorder) rope(x Buffer, w Buffer, rot Buffer, rotOff, heads, n, headDi
 	if w == nil {
 		normed, w = 0, r.m.dummy
 	}
-	r.run("rope", []uint32{lxDefault, normed}, [3]int{heads, n, 1},
+	r.run("rope", []uint32{r.m.rowLX(), normed}, [3]int{heads, n, 1},
 		ropePush{HeadDim: uint32(headDim), RowStride: uint32(rowStride), XOff: uint32(xOff), Eps: eps, Scale: scale, RotOff: uint32(rotOff)}, x, w, rot)
 }
 
