@@ -76,8 +76,21 @@ func testMatmul(t *testing.T, gpuStyle bool) {
 	}
 }
 
-func TestNorm(t *testing.T) {
-	m := opsModel(t)
+func TestNorm(t *testing.T) { bothStyles(t, testNorm) }
+
+// bothStyles runs a kernel test with the variants a CPU driver gets and
+// with those a GPU gets (the model's gpuStyle), both on this device.
+func bothStyles(t *testing.T, test func(t *testing.T, m *gpu.Model)) {
+	for _, style := range []bool{false, true} {
+		t.Run(fmt.Sprintf("gpu-style=%v", style), func(t *testing.T) {
+			m := opsModel(t)
+			m.SetGPUStyle(style)
+			test(t, m)
+		})
+	}
+}
+
+func testNorm(t *testing.T, m *gpu.Model) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, d := range []int{1, 31, 64, 100, 1000} {
 		for _, layer := range []bool{false, true} {
@@ -99,8 +112,9 @@ func TestNorm(t *testing.T) {
 	}
 }
 
-func TestRope(t *testing.T) {
-	m := opsModel(t)
+func TestRope(t *testing.T) { bothStyles(t, testRope) }
+
+func testRope(t *testing.T, m *gpu.Model) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for _, sh := range []struct{ heads, n, hd int }{{4, 3, 32}, {2, 5, 128}, {3, 1, 6}, {1, 2, 200}} {
 		for _, norm := range []bool{true, false} {
