@@ -40,20 +40,21 @@ out=${APPLE_CHECK_OUT:-apple-check-out/$(date -u +%Y%m%dT%H%M%SZ)}
 
 # The packages whose tests run on the Metal GPU, and the golden ladder:
 # the GPU engine's tests (internal/gpu) open their device by
-# VLMRT_GPU_TEST_DEVICE (vulkan by default); VLMRT_TEST_BACKEND names the
+# VLMRT_GPU_TEST_DEVICE (vulkan by default); VLMRT_BACKEND names the
 # backend for tests above the device.
 kernel_pkgs=${APPLE_CHECK_KERNEL_PKGS:-./internal/metal/... ./internal/gpu/...}
 ladder_pkgs=${APPLE_CHECK_LADDER_PKGS:-./internal/gpu/...}
 ladder_run=${APPLE_CHECK_LADDER_RUN:-Golden|Ladder|Token}
-export CGO_ENABLED=0 VLMRT_GPU_TEST_DEVICE=metal VLMRT_TEST_BACKEND=metal
+export CGO_ENABLED=0 VLMRT_GPU_TEST_DEVICE=metal VLMRT_BACKEND=metal
 
 # The plan, printed by --dry-run and off a Mac.
 plan() {
 	cat <<EOF
   CGO_ENABLED=0 go build -o $out/vlmrt ./cmd/vlmrt
-  CGO_ENABLED=0 VLMRT_GPU_TEST_DEVICE=metal VLMRT_TEST_BACKEND=metal go test -count=1 -json $kernel_pkgs > $out/kernels.json
-  CGO_ENABLED=0 VLMRT_GPU_TEST_DEVICE=metal VLMRT_TEST_BACKEND=metal go test -count=1 -json -run '$ladder_run' $ladder_pkgs > $out/ladder.json
-  $out/vlmrt bench --backend metal --shape $shape --json                         > $out/bench.json   (once bench has --backend)
+  CGO_ENABLED=0 VLMRT_GPU_TEST_DEVICE=metal VLMRT_BACKEND=metal go test -count=1 -json $kernel_pkgs > $out/kernels.json
+  CGO_ENABLED=0 VLMRT_GPU_TEST_DEVICE=metal VLMRT_BACKEND=metal go test -count=1 -json -run '$ladder_run' $ladder_pkgs > $out/ladder.json
+  CGO_ENABLED=0 VLMRT_BACKEND=metal go test -count=1 -json . ./cmd/vlmrt ./server > $out/golden.json
+  $out/vlmrt bench --backend metal --shape $shape --json                         > $out/bench.json
   on macOS 27: swift build -c release --package-path internal/coreai/bridge --product vlmrt_coreai
                swift run -c release --package-path internal/coreai/bridge vlmrt-coreai-check [\$VLMRT_COREAI_DECODER \$VLMRT_COREAI_VISION]
                go test -count=1 ./internal/coreai/... ./coreai/
@@ -140,6 +141,9 @@ if [ -n "$ladder" ]; then
 else
 	missing "golden ladder" "not in this commit: $ladder_pkgs (the GPU engine, issue 12) does not exist yet"
 fi
+# Every golden-token test of the library, the CLI and the server through
+# the public API (VLMRT_BACKEND=metal makes BackendAuto open Metal).
+step "golden tokens" "$out/golden.json" go test -count=1 -json . ./cmd/vlmrt ./server
 if [ ! -x "$out/vlmrt" ]; then
 	missing bench "no vlmrt binary (the build failed)"
 elif ! "$out/vlmrt" bench --help 2>&1 | grep -q -- '-backend'; then
