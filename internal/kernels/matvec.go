@@ -105,6 +105,10 @@ func matVecQ8EachRows(y []float32, w *quant.Matrix, x []float32, n, r0, r1 int) 
 	if r0 >= r1 || n == 0 {
 		return
 	}
+	if n == 1 {
+		matVecQ8Rows(y, w, x, r0, r1)
+		return
+	}
 	rows, cols, bpr := w.Rows, w.Cols, w.BlocksPerRow()
 	full := cols / quant.BlockSize
 	if !haveAsm || full == 0 {
