@@ -57,3 +57,9 @@ func matVecQ8EachBlocks(y *float32, q *int8, scales *uint16, x *float32, rows, b
 		x, y = addFloat(x, xStride), addFloat(y, yStride)
 	}
 }
+
+func fmaPeak(iters int) { goFMAPeak(iters) }
+
+func fmaPeakFLOPs() int { return goFMAPeakFLOPs }
+
+func peakPath() string { return PathGeneric }

@@ -169,3 +169,13 @@ func BenchmarkMatVecQ8Each(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkPeakGFLOPs(b *testing.B) {
+	for b.Loop() {
+		g, err := MeasurePeakGFLOPs(context.Background(), runtime.GOMAXPROCS(0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(g, "GFLOP/s")
+	}
+}

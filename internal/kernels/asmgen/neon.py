@@ -273,6 +273,22 @@ axpy8:
 
 axpydone:
 	RET
+
+// func fmaPeakNEON(iters int)
+//
+// The FMA peak probe (MeasurePeakGFLOPs): 24 independent accumulators
+// (more than FMA pipes × latency on any arm64 core) += v30·v31, zero
+// operands, nothing loaded: 24 × 4 lanes × 2 = 192 FLOPs per iteration.
+TEXT ·fmaPeakNEON(SB), NOSPLIT, $0-8
+	MOVD iters+0(FP), R0
+""" + "".join(f"\tVEOR V{r}.B16, V{r}.B16, V{r}.B16\n" for r in list(range(24)) + [30, 31]) + """	CBZ  R0, peakdone
+
+peakloop:
+""" + "".join(f"\t@fmla v{r}.4s, v30.4s, v31.4s\n" for r in range(24)) + """	SUBS $1, R0, R0
+	BNE  peakloop
+
+peakdone:
+	RET
 """
 
 
