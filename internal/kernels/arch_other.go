@@ -54,7 +54,9 @@ func scaleAsm(x *float32, n int, s float32)             {}
 func matVecQ8EachBlocks(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride, n, xStride, yStride int) {
 	for ; n > 0; n-- {
 		matVecQ8Blocks(y, q, scales, x, rows, blocks, rowBytes, scaleStride)
-		x, y = addFloat(x, xStride), addFloat(y, yStride)
+		if n > 1 { // not past the last vector: checkptr rejects that
+			x, y = addFloat(x, xStride), addFloat(y, yStride)
+		}
 	}
 }
 

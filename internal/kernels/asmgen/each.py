@@ -293,9 +293,9 @@ func matVecQ8EachBlocks(y *float32, q *int8, scales *uint16, x *float32, rows, b
 {cases}		default:
 			matVecQ8Blocks(y, q, scales, x, rows, blocks, rowBytes, scaleStride)
 		}}
-		x = addFloat(x, g*xStride)
-		y = addFloat(y, g*yStride)
-		n -= g
+		if n -= g; n > 0 {{ // not past the last vector: checkptr rejects that
+			x, y = addFloat(x, g*xStride), addFloat(y, g*yStride)
+		}}
 	}}
 }}
 """
