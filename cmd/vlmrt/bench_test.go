@@ -50,11 +50,11 @@ func TestBenchModel(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	checkBenchJSON(t, stdout)
-	stdout, stderr, code = runCLI(t, "", "bench", "--model", tinyA, "--probe-mib", "16", "--skip", "vision,prefill-s1")
+	stdout, stderr, code = runCLI(t, "", "bench", "--model", tinyA, "--probe-mib", "16", "--skip", "vision,prefill-s1", "--batch", "2", "--batch-tokens", "2")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, s := range []string{"decode bandwidth ratio", "prefill (batched)", "bytes per token"} {
+	for _, s := range []string{"decode bandwidth ratio", "prefill (batched)", "bytes per token", "FMA peak", "of peak", "batched decode", "ratio to B=1"} {
 		if !strings.Contains(stdout, s) {
 			t.Errorf("table lacks %q:\n%s", s, stdout)
 		}
@@ -70,6 +70,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"--decode-tokens", "4"},
 		{"--skip", "audio"},
 		{"--probe-mib", "0"},
+		{"--batch", "two"},
 		{"extra"},
 	} {
 		_, stderr, code := runCLI(t, "", append([]string{"bench"}, args...)...)

@@ -13,6 +13,7 @@ import (
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/internal/f16"
+	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
 	"github.com/vlmrt/vlmrt/internal/weights"
 	goruntime "runtime"
@@ -226,7 +227,8 @@ func TestRunTiny(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, k := range []string{"read_bandwidth_gbs", "decode_tok_s", "bytes_per_token", "decode_bandwidth_ratio",
-		"prefill_tok_s", "prefill_s1_tok_s", "vision_ms", "threads", "vision_gflop", "vision_gflops", "prefill_gflop_per_token"} {
+		"prefill_tok_s", "prefill_s1_tok_s", "vision_ms", "threads", "vision_gflop", "vision_gflops", "prefill_gflop_per_token",
+		"peak_gflops", "prefill_peak_ratio", "vision_peak_ratio"} {
 		v, ok := m[k].(float64)
 		if !ok || !(v > 0) || math.IsInf(v, 0) {
 			t.Errorf("%s = %v, want a positive number", k, m[k])
@@ -251,6 +253,13 @@ func TestRunTiny(t *testing.T) {
 		t.Errorf("sizes: prefill %d (image %d), S=1 %d, decode %d, patches %d; want 211 (196), 32, 32, 784",
 			res.PrefillTokens, res.ImageTokens, res.PrefillS1Tokens, res.DecodeTokens, res.VisionPatches)
 	}
+	if res.PrefillPeakRatio != res.PrefillGFLOPs/res.PeakGFLOPs || res.VisionPeakRatio != res.VisionGFLOPs/res.PeakGFLOPs || res.PeakPath != kernels.PeakPath() {
+		t.Errorf("peak %v GFLOP/s (%s): ratios %v, %v do not follow from prefill %v and vision %v GFLOP/s",
+			res.PeakGFLOPs, res.PeakPath, res.PrefillPeakRatio, res.VisionPeakRatio, res.PrefillGFLOPs, res.VisionGFLOPs)
+	}
+	if res.BatchDecode != nil {
+		t.Errorf("batched decode measured without Options.Batch: %+v", res.BatchDecode)
+	}
 	if g := res.VisionGFLOP / (res.VisionMs / 1e3); math.Abs(g-res.VisionGFLOPs) > 1e-9*g {
 		t.Errorf("vision GFLOP/s %v, GFLOP over seconds gives %v", res.VisionGFLOPs, g)
 	}
@@ -258,7 +267,7 @@ func TestRunTiny(t *testing.T) {
 	if err := res.WriteTable(&table); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{"read bandwidth", "decode", "bytes per token", "decode bandwidth ratio", "prefill (batched)", "prefill (S=1)", "vision encode"} {
+	for _, s := range []string{"read bandwidth", "FMA peak", "decode", "bytes per token", "decode bandwidth ratio", "prefill (batched)", "prefill (S=1)", "vision encode", "of peak"} {
 		if !strings.Contains(table.String(), s) {
 			t.Errorf("table lacks %q:\n%s", s, table.String())
 		}
@@ -306,6 +315,39 @@ func TestRunProbeWithoutDecode(t *testing.T) {
 	}
 }
 
+// TestRunBatch: --batch measures B = 1 (the base) and every size asked,
+// in order, with ratios to B = 1, in the JSON and the table.
+func TestRunBatch(t *testing.T) {
+	opt := tinyOptions()
+	opt.Skip = []string{StepVision, StepBandwidth, StepPeak, StepPrefill, StepPrefillS1}
+	opt.Batch, opt.BatchTokens = []int{4, 2, 4}, 3
+	res, err := Run(context.Background(), opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.BatchDecode) != 3 {
+		t.Fatalf("batch results %+v, want B = 1, 2, 4", res.BatchDecode)
+	}
+	for i, b := range res.BatchDecode {
+		want := []int{1, 2, 4}[i]
+		if b.B != want || b.Steps != 3 || !(b.TokS > 0) || !(b.StepMs > 0) || b.Ratio != b.TokS/res.BatchDecode[0].TokS {
+			t.Errorf("result %d: %+v, want B %d over 3 steps, ratio to B=1", i, b, want)
+		}
+	}
+	if res.PeakGFLOPs != 0 || res.PrefillPeakRatio != 0 {
+		t.Errorf("skipped peak measured: %v, %v", res.PeakGFLOPs, res.PrefillPeakRatio)
+	}
+	js, _ := json.Marshal(res)
+	if !strings.Contains(string(js), `"batch_decode":[{"b":1,"steps":3,"tok_s":`) {
+		t.Errorf("JSON lacks batch_decode: %s", js)
+	}
+	var table bytes.Buffer
+	res.WriteTable(&table)
+	if !strings.Contains(table.String(), "batched decode") || !strings.Contains(table.String(), "ratio to B=1") || strings.Contains(table.String(), "FMA peak") {
+		t.Errorf("table:\n%s", table.String())
+	}
+}
+
 func TestRunRejectsBadOptions(t *testing.T) {
 	for _, tc := range []struct {
 		opt  func(*Options)
@@ -319,6 +361,8 @@ func TestRunRejectsBadOptions(t *testing.T) {
 		{func(o *Options) { o.BandwidthBytes = 1000 }, "1000 bytes"},
 		{func(o *Options) { o.S1Tokens = -2 }, "S=1"},
 		{func(o *Options) { o.ModelDir = "/nonexistent/model" }, "/nonexistent/model"},
+		{func(o *Options) { o.Batch = []int{2, 0} }, "batch size 0"},
+		{func(o *Options) { o.BatchTokens = -1 }, "batch tokens -1"},
 	} {
 		opt := tinyOptions()
 		opt.Skip = []string{StepBandwidth}

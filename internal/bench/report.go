@@ -27,6 +27,10 @@ func (r *Result) WriteTable(w io.Writer) error {
 		}
 		row("read bandwidth", fmt.Sprintf("%.1f GB/s", r.ReadBandwidthGBs), how)
 	}
+	if r.PeakGFLOPs > 0 {
+		row("FMA peak", fmt.Sprintf("%.0f GFLOP/s", r.PeakGFLOPs),
+			fmt.Sprintf("float32 FMAs on registers, %s vectors, %d threads, best of 5 passes", r.PeakPath, r.Threads))
+	}
 	if !skipped(StepDecode) {
 		row("decode", fmt.Sprintf("%.2f tok/s", r.DecodeTokS),
 			fmt.Sprintf("%d greedy steps after a %d-token prompt", r.DecodeTokens, r.DecodePromptTokens))
@@ -45,8 +49,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	if !skipped(StepPrefill) {
 		row("prefill (batched)", fmt.Sprintf("%.1f tok/s", r.PrefillTokS),
-			fmt.Sprintf("%d-token prompt (%d image tokens), %s; %.2f GFLOP/token, %.0f GFLOP/s",
-				r.PrefillTokens, r.ImageTokens, chunk, r.PrefillGFLOPPerToken, r.PrefillGFLOPs))
+			fmt.Sprintf("%d-token prompt (%d image tokens), %s; %.2f GFLOP/token, %.0f GFLOP/s%s",
+				r.PrefillTokens, r.ImageTokens, chunk, r.PrefillGFLOPPerToken, r.PrefillGFLOPs, ofPeak(r.PrefillPeakRatio)))
 	}
 	if !skipped(StepPrefillS1) {
 		row("prefill (S=1)", fmt.Sprintf("%.2f tok/s", r.PrefillS1TokS),
@@ -54,11 +58,35 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	if !skipped(StepVision) {
 		row("vision encode", fmt.Sprintf("%.0f ms", r.VisionMs),
-			fmt.Sprintf("one 448×448 image (%d patches): %.1f GFLOP at %.0f GFLOP/s", r.VisionPatches, r.VisionGFLOP, r.VisionGFLOPs))
+			fmt.Sprintf("one 448×448 image (%d patches): %.1f GFLOP at %.0f GFLOP/s%s", r.VisionPatches, r.VisionGFLOP, r.VisionGFLOPs, ofPeak(r.VisionPeakRatio)))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	writeBatchTable(w, r.BatchDecode)
 	writeBudgetTable(w, r.ImageBudgets)
 	return nil
+}
+
+// ofPeak notes a rate's fraction of the FMA peak (nothing when the peak
+// was not measured).
+func ofPeak(ratio float64) string {
+	if ratio <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" = %.2f of peak", ratio)
+}
+
+// writeBatchTable prints the batched decode sizes (Options.Batch).
+func writeBatchTable(w io.Writer, rs []BatchResult) {
+	if len(rs) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nbatched decode: B sequences stepping together (one pass over the weights per step), %d steps each\n", rs[0].Steps)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "B\taggregate tok/s\tratio to B=1\tstep ms\n")
+	for _, b := range rs {
+		fmt.Fprintf(tw, "%d\t%.2f\t%.2f\t%.1f\n", b.B, b.TokS, b.Ratio, b.StepMs)
+	}
+	tw.Flush()
 }

@@ -32,11 +32,12 @@ const (
 	StepPrefill   = "prefill"    // batched prefill of the multimodal prompt
 	StepPrefillS1 = "prefill-s1" // the same prompt one token per step
 	StepDecode    = "decode"
+	StepPeak      = "peak" // the float32 FMA peak probe
 )
 
 // Steps lists every measurement, in the order Run performs them.
 func Steps() []string {
-	return []string{StepBandwidth, StepVision, StepPrefill, StepPrefillS1, StepDecode}
+	return []string{StepBandwidth, StepPeak, StepVision, StepPrefill, StepPrefillS1, StepDecode}
 }
 
 // Defaults of Options.
@@ -85,6 +86,11 @@ type Options struct {
 	// "metal" (the GPU engine on that device; the bandwidth is then the
 	// device's, probed by its own kernel).
 	Backend string
+	// Batch lists batch sizes B (1..64) at which B sequences decode
+	// together (see batchDecode); empty = not measured.
+	Batch []int
+	// BatchTokens is the steps each batch size is timed over (0 = 16).
+	BatchTokens int
 }
 
 // Result is one benchmark run. The first eight fields are issue 6's
@@ -107,6 +113,17 @@ type Result struct {
 	// DispatchesPerToken is the kernel dispatches of one decode step (GPU
 	// backends; one command buffer and one host wait per step).
 	DispatchesPerToken int `json:"dispatches_per_token,omitempty"`
+
+	// PeakGFLOPs is the float32 FMA peak of the CPU (kernels.MeasurePeakGFLOPs
+	// on all threads, PeakPath's vectors); the ratios are prefill's and
+	// vision's GFLOP/s over it.
+	PeakGFLOPs       float64 `json:"peak_gflops"`
+	PeakPath         string  `json:"peak_path,omitempty"`
+	PrefillPeakRatio float64 `json:"prefill_peak_ratio"`
+	VisionPeakRatio  float64 `json:"vision_peak_ratio"`
+	// BatchDecode is the decode of B sequences stepping together
+	// (Options.Batch), aggregate tok/s and its ratio to B = 1.
+	BatchDecode []BatchResult `json:"batch_decode,omitempty"`
 
 	// Model is the shape name or the model directory.
 	Model string `json:"model"`
@@ -215,6 +232,16 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		}
 	}
 
+	if !skip(StepPeak) && opt.Backend == "cpu" { // a GPU's prefill is not measured against the CPU
+		progress(fmt.Sprintf("float32 FMA peak (%s vectors, %d threads)", kernels.PeakPath(), res.Threads))
+		g, err := kernels.MeasurePeakGFLOPs(ctx, res.Threads)
+		if err != nil {
+			return nil, err
+		}
+		res.PeakGFLOPs = g
+		res.PeakPath = kernels.PeakPath()
+	}
+
 	loadStart := time.Now()
 	needVision := !skip(StepVision)
 	e, embedRow, closeFn, err := opt.engine(ctx, needVision, progress)
@@ -320,6 +347,15 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 			res.DecodeBandwidthRatio = float64(res.BytesPerToken) * tokS / (res.ReadBandwidthGBs * 1e9)
 		}
 	}
+	if len(opt.Batch) > 0 {
+		if res.BatchDecode, err = batchDecode(ctx, e, opt.Batch, opt.BatchTokens, rng, progress); err != nil {
+			return nil, err
+		}
+	}
+	if res.PeakGFLOPs > 0 {
+		res.PrefillPeakRatio = res.PrefillGFLOPs / res.PeakGFLOPs
+		res.VisionPeakRatio = res.VisionGFLOPs / res.PeakGFLOPs
+	}
 	if len(opt.ImageTokens) > 0 && needVision {
 		if res.ImageBudgets, err = measureBudgets(ctx, e, opt, rng, progress); err != nil {
 			return nil, err
@@ -359,6 +395,9 @@ func (o *Options) normalize() error {
 	if o.BandwidthBytes == 0 {
 		o.BandwidthBytes = DefaultBandwidthBytes
 	}
+	if o.BatchTokens == 0 {
+		o.BatchTokens = DefaultBatchTokens
+	}
 	if o.Backend == "" {
 		o.Backend = "cpu"
 	}
@@ -378,6 +417,14 @@ func (o *Options) normalize() error {
 		return fmt.Errorf("bench: prefill chunk %d must be ≥ 0 (0 = the runtime's default)", o.PrefillChunk)
 	case o.BandwidthBytes < 1<<20:
 		return fmt.Errorf("bench: bandwidth probe of %d bytes is too small (want ≥ 1 MiB; the default 1 GiB is far larger than any cache)", o.BandwidthBytes)
+	}
+	if o.BatchTokens < 1 {
+		return fmt.Errorf("bench: batch tokens %d must be ≥ 1", o.BatchTokens)
+	}
+	for _, b := range o.Batch {
+		if b < 1 || b > 64 {
+			return fmt.Errorf("bench: batch size %d must be within 1..64", b)
+		}
 	}
 	for _, n := range o.ImageTokens {
 		if n < 4 || n > 16384 {

@@ -11,9 +11,9 @@ import (
 // Batch is the scratch of ForwardBatch: several sequences advanced by one
 // token each in one pass over the weights. Every int8 linear layer runs as
 // B matrix-vector products sharing one pass over the matrix
-// (kernels.Pool.MatVecQ8Each: each block of weight rows is read from
-// memory once and used by the B rows while in cache, and each row is
-// computed exactly as a single sequence's step computes it); attention
+// (kernels.Pool.MatVecQ8Each: each weight block is read from memory and
+// widened to float32 once for the B rows, and each row is computed exactly
+// as a single sequence's step computes it); attention
 // runs per sequence on its own cache. A Batch belongs to one Model and must not be
 // used by two goroutines at once; it is reused across steps, so a steady
 // step allocates nothing.

@@ -95,3 +95,35 @@ func expSubSumAsm(x *float32, n int, m float32) float32 { return expSubSumAVX2(x
 func sigmoidMulAsm(x *float32, n int, a, b float32)     { sigmoidMulAVX2(x, n, a, b) }
 func maxAsm(x *float32, n int) float32                  { return maxAVX2(x, n) }
 func scaleAsm(x *float32, n int, s float32)             { scaleAVX2(x, n, s) }
+
+// Implemented in peak_amd64.s: the FMA peak probe, on the CPU's widest
+// vectors whatever path the kernels run.
+
+//go:noescape
+func fmaPeakAVX512(iters int)
+
+//go:noescape
+func fmaPeakAVX2(iters int)
+
+func fmaPeak(iters int) {
+	switch {
+	case cpuAVX512:
+		fmaPeakAVX512(iters)
+	case cpuAVX2:
+		fmaPeakAVX2(iters)
+	default:
+		goFMAPeak(iters)
+	}
+}
+
+func fmaPeakFLOPs() int {
+	switch {
+	case cpuAVX512:
+		return 512
+	case cpuAVX2:
+		return 192
+	}
+	return goFMAPeakFLOPs
+}
+
+func peakPath() string { return archPaths()[0] }

@@ -52,3 +52,14 @@ func expSubSumAsm(x *float32, n int, m float32) float32 { return 0 }
 func sigmoidMulAsm(x *float32, n int, a, b float32)     {}
 func maxAsm(x *float32, n int) float32                  { return 0 }
 func scaleAsm(x *float32, n int, s float32)             {}
+
+// Implemented in f32_arm64.s: the FMA peak probe (every arm64 CPU has NEON).
+
+//go:noescape
+func fmaPeakNEON(iters int)
+
+func fmaPeak(iters int) { fmaPeakNEON(iters) }
+
+func fmaPeakFLOPs() int { return 192 }
+
+func peakPath() string { return PathNEON }

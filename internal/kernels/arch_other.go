@@ -50,3 +50,18 @@ func expSubSumAsm(x *float32, n int, m float32) float32 { return 0 }
 func sigmoidMulAsm(x *float32, n int, a, b float32)     {}
 func maxAsm(x *float32, n int) float32                  { return 0 }
 func scaleAsm(x *float32, n int, s float32)             {}
+
+func matVecQ8EachBlocks(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride, n, xStride, yStride int) {
+	for ; n > 0; n-- {
+		matVecQ8Blocks(y, q, scales, x, rows, blocks, rowBytes, scaleStride)
+		if n > 1 { // not past the last vector: checkptr rejects that
+			x, y = addFloat(x, xStride), addFloat(y, yStride)
+		}
+	}
+}
+
+func fmaPeak(iters int) { goFMAPeak(iters) }
+
+func fmaPeakFLOPs() int { return goFMAPeakFLOPs }
+
+func peakPath() string { return PathGeneric }

@@ -157,3 +157,69 @@ axpy8:
 
 axpydone:
 	RET
+
+// func fmaPeakNEON(iters int)
+//
+// The FMA peak probe (MeasurePeakGFLOPs): 24 independent accumulators
+// (more than FMA pipes × latency on any arm64 core) += v30·v31, zero
+// operands, nothing loaded: 24 × 4 lanes × 2 = 192 FLOPs per iteration.
+TEXT ·fmaPeakNEON(SB), NOSPLIT, $0-8
+	MOVD iters+0(FP), R0
+	VEOR V0.B16, V0.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VEOR V2.B16, V2.B16, V2.B16
+	VEOR V3.B16, V3.B16, V3.B16
+	VEOR V4.B16, V4.B16, V4.B16
+	VEOR V5.B16, V5.B16, V5.B16
+	VEOR V6.B16, V6.B16, V6.B16
+	VEOR V7.B16, V7.B16, V7.B16
+	VEOR V8.B16, V8.B16, V8.B16
+	VEOR V9.B16, V9.B16, V9.B16
+	VEOR V10.B16, V10.B16, V10.B16
+	VEOR V11.B16, V11.B16, V11.B16
+	VEOR V12.B16, V12.B16, V12.B16
+	VEOR V13.B16, V13.B16, V13.B16
+	VEOR V14.B16, V14.B16, V14.B16
+	VEOR V15.B16, V15.B16, V15.B16
+	VEOR V16.B16, V16.B16, V16.B16
+	VEOR V17.B16, V17.B16, V17.B16
+	VEOR V18.B16, V18.B16, V18.B16
+	VEOR V19.B16, V19.B16, V19.B16
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+	VEOR V22.B16, V22.B16, V22.B16
+	VEOR V23.B16, V23.B16, V23.B16
+	VEOR V30.B16, V30.B16, V30.B16
+	VEOR V31.B16, V31.B16, V31.B16
+	CBZ  R0, peakdone
+
+peakloop:
+	WORD $0x4e3fcfc0 // fmla v0.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfc1 // fmla v1.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfc2 // fmla v2.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfc3 // fmla v3.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfc4 // fmla v4.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfc5 // fmla v5.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfc6 // fmla v6.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfc7 // fmla v7.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfc8 // fmla v8.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfc9 // fmla v9.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfca // fmla v10.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfcb // fmla v11.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfcc // fmla v12.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfcd // fmla v13.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfce // fmla v14.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfcf // fmla v15.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfd0 // fmla v16.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfd1 // fmla v17.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfd2 // fmla v18.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfd3 // fmla v19.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfd4 // fmla v20.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfd5 // fmla v21.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfd6 // fmla v22.4s, v30.4s, v31.4s
+	WORD $0x4e3fcfd7 // fmla v23.4s, v30.4s, v31.4s
+	SUBS $1, R0, R0
+	BNE  peakloop
+
+peakdone:
+	RET

@@ -28,6 +28,40 @@ func goDotQ8(q []int8, scales []uint16, x []float32) float32 {
 	return sum
 }
 
+// goDotQ8Each computes goDotQ8(q, scales, x[b·len(q):]) for the n ≤
+// eachGroup vectors of x (rows of len(q)) into sums[:n], bit for bit: each
+// block is converted to float32 once (the conversion is exact, so the
+// products are goDotQ8's), then every vector runs goDotQ8's loop on it.
+func goDotQ8Each(sums *[eachGroup]float32, q []int8, scales []uint16, x []float32, n int) {
+	*sums = [eachGroup]float32{}
+	cols := len(q)
+	var wq [32]float32
+	for b, s := range scales {
+		lo, hi := b*32, min(b*32+32, cols)
+		wb := wq[:hi-lo]
+		for c, v := range q[lo:hi] {
+			wb[c] = float32(v)
+		}
+		f := f16.ToF32(s)
+		for i := 0; i < n; i++ {
+			xb := x[i*cols+lo : i*cols+hi]
+			xb = xb[:len(wb)]
+			var a0, a1, a2, a3 float32
+			c := 0
+			for ; c+4 <= len(wb); c += 4 {
+				a0 += wb[c] * xb[c]
+				a1 += wb[c+1] * xb[c+1]
+				a2 += wb[c+2] * xb[c+2]
+				a3 += wb[c+3] * xb[c+3]
+			}
+			for ; c < len(wb); c++ {
+				a0 += wb[c] * xb[c]
+			}
+			sums[i] += ((a0 + a1) + (a2 + a3)) * f
+		}
+	}
+}
+
 // goDequantQ8 widens len(q) values: dst[c] = q[c]·scale[c/32].
 func goDequantQ8(dst []float32, q []int8, scales []uint16) {
 	for b, s := range scales {

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/vlmrt/vlmrt/internal/quant"
 )
@@ -93,6 +94,63 @@ func matVecQ8Rows(y []float32, w *quant.Matrix, x []float32, r0, r1 int) {
 		y[r] += goDotQ8(w.Q[r*cols+tail:(r+1)*cols], w.Scales[r*bpr+full:(r+1)*bpr], x[tail:cols])
 	}
 }
+
+// matVecQ8EachRows computes rows [r0, r1) of y[b] = deq(W)·x[b] for the n
+// vectors, each bit-identical to matVecQ8Rows on x[b] alone: the kernels
+// walk the rows once, widening each block of a row for all n vectors (the
+// same per-vector operations in the same order as the single kernel; only
+// the widening is shared), then add the short last block as matVecQ8Rows
+// does.
+func matVecQ8EachRows(y []float32, w *quant.Matrix, x []float32, n, r0, r1 int) {
+	if r0 >= r1 || n == 0 {
+		return
+	}
+	if n == 1 {
+		matVecQ8Rows(y, w, x, r0, r1)
+		return
+	}
+	rows, cols, bpr := w.Rows, w.Cols, w.BlocksPerRow()
+	full := cols / quant.BlockSize
+	if !haveAsm || full == 0 {
+		goMatVecQ8Each(y, w, x, n, r0, r1)
+		return
+	}
+	matVecQ8EachBlocks(&y[r0], &w.Q[r0*cols], &w.Scales[r0*bpr], &x[0], r1-r0, full, cols, 2*bpr, n, 4*cols, 4*rows)
+	if full == bpr {
+		return
+	}
+	tail := full * quant.BlockSize
+	for b := 0; b < n; b++ {
+		xb := x[b*cols+tail : (b+1)*cols]
+		for r := r0; r < r1; r++ {
+			y[b*rows+r] += goDotQ8(w.Q[r*cols+tail:(r+1)*cols], w.Scales[r*bpr+full:(r+1)*bpr], xb)
+		}
+	}
+}
+
+// goMatVecQ8Each is the pure-Go matVecQ8EachRows: goDotQ8 for each vector,
+// the int8 → float32 conversion of each block done once for up to
+// eachGroup vectors.
+func goMatVecQ8Each(y []float32, w *quant.Matrix, x []float32, n, r0, r1 int) {
+	rows, cols, bpr := w.Rows, w.Cols, w.BlocksPerRow()
+	var sums [eachGroup]float32
+	for b0 := 0; b0 < n; b0 += eachGroup {
+		g := min(n-b0, eachGroup)
+		xg := x[b0*cols : (b0+g)*cols]
+		for r := r0; r < r1; r++ {
+			goDotQ8Each(&sums, w.Q[r*cols:(r+1)*cols], w.Scales[r*bpr:(r+1)*bpr], xg, g)
+			for b := 0; b < g; b++ {
+				y[(b0+b)*rows+r] = sums[b]
+			}
+		}
+	}
+}
+
+// eachGroup is how many vectors goDotQ8Each serves at once.
+const eachGroup = 8
+
+// addFloat advances a float32 pointer by off bytes.
+func addFloat(p *float32, off int) *float32 { return (*float32)(unsafe.Add(unsafe.Pointer(p), off)) }
 
 // checkQ8 guards the assembly against out-of-bounds access: a mismatch is
 // a bug in the calling model code, reported with the shapes involved.

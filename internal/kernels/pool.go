@@ -146,17 +146,17 @@ func (p *Pool) acquire() bool {
 func (p *Pool) release() { p.mu.Unlock() }
 
 // MatVecQ8Each computes n matrix-vector products y[b] = deq(W)·x[b] (x
-// [n, w.Cols], y [n, w.Rows]) in one pass over W: each block of weight rows
-// is read from memory once and stays in cache while every vector uses it,
-// and each output is computed exactly as MatVecQ8 computes it. It is the
-// decode step of several sequences at once (the weights, not the
-// arithmetic, bound a decode step).
+// [n, w.Cols], y [n, w.Rows]) in one pass over W, each output exactly
+// (bit for bit) as MatVecQ8 computes it for x[b] alone. It is the decode
+// step of several sequences at once: each weight block is read from memory
+// once and widened to float32 once for all n vectors, so n sequences cost
+// far less than n steps (see matVecQ8EachRows).
 func (p *Pool) MatVecQ8Each(y []float32, w *quant.Matrix, x []float32, n int) {
 	checkQ8(y, w, x, n)
-	t := matVecEachTask{y: y, w: w, x: x, n: n}
 	if n == 0 {
 		return
 	}
+	t := matVecEachTask{y: y, w: w, x: x, n: n}
 	if w.Rows*w.Cols < parallelMin || !p.acquire() {
 		t.run(0, 0, w.Rows)
 		return
@@ -167,10 +167,6 @@ func (p *Pool) MatVecQ8Each(y []float32, w *quant.Matrix, x []float32, n int) {
 	p.release()
 }
 
-// eachRows is how many weight rows one pass keeps in cache for the n
-// vectors (16 rows of a 4096-wide int8 matrix: 64 KiB).
-const eachRows = 16
-
 type matVecEachTask struct {
 	y []float32
 	w *quant.Matrix
@@ -178,15 +174,7 @@ type matVecEachTask struct {
 	n int
 }
 
-func (t *matVecEachTask) run(_, lo, hi int) {
-	rows, cols := t.w.Rows, t.w.Cols
-	for r0 := lo; r0 < hi; r0 += eachRows {
-		r1 := min(r0+eachRows, hi)
-		for b := 0; b < t.n; b++ {
-			matVecQ8Rows(t.y[b*rows:(b+1)*rows], t.w, t.x[b*cols:(b+1)*cols], r0, r1)
-		}
-	}
-}
+func (t *matVecEachTask) run(_, lo, hi int) { matVecQ8EachRows(t.y, t.w, t.x, t.n, lo, hi) }
 
 // scratchFor returns slot's buffer with at least n floats; p.mu held.
 func (p *Pool) scratchFor(slot, n int) []float32 {

@@ -1,33 +1,55 @@
 package kernels
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
 )
 
 // TestMatVecQ8Each: n products sharing one pass over W give, row for row,
-// exactly what MatVecQ8 gives each vector alone (on the caller and on a
-// pool; ragged row counts and a short last scale block included).
+// exactly what MatVecQ8 gives each vector alone, on every path, on the
+// caller and on a pool, for every n the batched kernels specialize (1..8)
+// and beyond (groups), with ragged row counts, columns that are not a
+// multiple of the 32-column block (a short last scale block), fewer
+// columns than a block, and odd block counts (the kernels' single-block
+// tail). The results are also checked against the scalar reference.
 func TestMatVecQ8Each(t *testing.T) {
-	rng := rand.New(rand.NewPCG(21, 22))
-	pool := NewPool(2)
-	defer pool.Close()
-	for _, sh := range []struct{ rows, cols, n int }{{7, 64, 3}, {37, 100, 2}, {600, 512, 5}, {1000, 256, 8}} {
-		w := randQ8(rng, sh.rows, sh.cols)
-		x := randF32(rng, sh.n*sh.cols)
-		want := make([]float32, sh.n*sh.rows)
-		for b := 0; b < sh.n; b++ {
-			MatVecQ8(want[b*sh.rows:(b+1)*sh.rows], w, x[b*sh.cols:(b+1)*sh.cols])
+	eachPath(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(21, 22))
+		pool := NewPool(2)
+		defer pool.Close()
+		type shape struct{ rows, cols, n int }
+		shs := []shape{{7, 64, 3}, {37, 100, 2}, {600, 512, 5}, {1000, 256, 8}, {3, 7, 4}, {5, 96, 11}, {300, 2560, 8}}
+		for n := 1; n <= 9; n++ {
+			shs = append(shs, shape{1 + rng.IntN(70), 1 + rng.IntN(400), n})
+			shs = append(shs, shape{1 + rng.IntN(40), 32 * (1 + rng.IntN(9)), n})
 		}
-		for _, p := range []*Pool{nil, pool} {
-			got := make([]float32, sh.n*sh.rows)
-			p.MatVecQ8Each(got, w, x, sh.n)
-			if !slices.Equal(got, want) {
-				t.Errorf("%+v, %d threads: MatVecQ8Each differs from MatVecQ8 per vector", sh, p.Threads())
+		for _, sh := range shs {
+			w := randQ8(rng, sh.rows, sh.cols)
+			x := randF32(rng, sh.n*sh.cols)
+			want := make([]float32, sh.n*sh.rows)
+			for b := 0; b < sh.n; b++ {
+				MatVecQ8(want[b*sh.rows:(b+1)*sh.rows], w, x[b*sh.cols:(b+1)*sh.cols])
+			}
+			ref := make([]float32, sh.n*sh.rows)
+			refMatMulQ8(ref, w, x, sh.n)
+			tol := gamma(q8Depth(sh.cols))
+			for _, p := range []*Pool{nil, pool} {
+				got := randF32(rng, sh.n*sh.rows) // garbage the kernel must overwrite
+				p.MatVecQ8Each(got, w, x, sh.n)
+				for i, v := range got {
+					if v != want[i] {
+						t.Fatalf("%+v, %d threads: y[%d,%d] = %v, MatVecQ8 alone gives %v",
+							sh, p.Threads(), i/sh.rows, i%sh.rows, v, want[i])
+					}
+					b, r := i/sh.rows, i%sh.rows
+					exact, abs := exactQ8(w, r, x[b*sh.cols:(b+1)*sh.cols])
+					checkClose(t, fmt.Sprintf("%+v y[%d,%d]", sh, b, r), v, ref[i], exact, abs, tol, tol)
+				}
 			}
 		}
-	}
+	})
 }
 
 // TestPoolLifecycle: a pool starts no worker until a parallel call, counts
