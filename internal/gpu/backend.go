@@ -45,6 +45,10 @@ func (b *Backend) Info() engine.ModelInfo {
 	return engine.ModelInfo{Vocab: b.m.vocab, DecodeBytesPerToken: b.m.BytesPerToken, Device: d.API + ": " + d.Name}
 }
 
+// Model is the model on the device (for measurements that run its parts,
+// such as the vision tower's traced encode).
+func (b *Backend) Model() *Model { return b.m }
+
 // Device describes the device the model runs on.
 func (b *Backend) Device() DeviceInfo { return b.dev.Info() }
 
