@@ -117,3 +117,6 @@ func (im *Image) Rows() ([]float32, error) {
 // its MLP rows at most rows at a time (0: the default), so that small
 // images exercise the chunking large ones need.
 func (m *Model) SetVisionChunk(rows int) { m.visionChunk = rows }
+
+// CheckDeviceMemory is checkDeviceMemory.
+var CheckDeviceMemory = checkDeviceMemory
