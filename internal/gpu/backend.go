@@ -50,6 +50,16 @@ func (b *Backend) Info() engine.ModelInfo {
 // such as the vision tower's traced encode).
 func (b *Backend) Model() *Model { return b.m }
 
+// Live reports the buffers the backend's device holds and their bytes,
+// when the device counts them (ok false otherwise).
+func (b *Backend) Live() (buffers int, bytes int64, ok bool) {
+	if c, is := b.dev.(interface{ Live() (int, int64) }); is {
+		buffers, bytes = c.Live()
+		return buffers, bytes, true
+	}
+	return 0, 0, false
+}
+
 // Device describes the device the model runs on.
 func (b *Backend) Device() DeviceInfo { return b.dev.Info() }
 
