@@ -398,7 +398,8 @@ func (b *Batch) start(sl *batchSlot, j *batchJob, n int) {
 		images = append(images, enc)
 	}
 	t, err := sl.s.Start(j.ctx, engine.Input{IDs: j.ids[n:], Images: images}, j.opt)
-	releaseImages(images) // Start copied them into the conversation (or failed)
+	// Start copied the images into the conversation (or failed).
+	releaseImages(images)
 	if err != nil { // the session is back at the kept prefix
 		j.end(t.Stats(), err)
 		return
