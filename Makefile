@@ -43,12 +43,14 @@ test-arm64:
 # The GPU engine on a Vulkan device (lavapipe, Mesa's CPU driver, in CI;
 # scripts/vulkan-deps.sh installs it with apt-get when it is missing): the
 # kernel tests and the golden ladder of internal/gpu, the binding's tests,
-# then every golden-token, image, multi-turn, CLI and server test of the
-# CPU engine again with VLMRT_BACKEND=vulkan.
+# then every golden-token, image, multi-turn, CLI, server and stress test of
+# the CPU engine again with VLMRT_BACKEND=vulkan, and the GPU engine's
+# cancellation latency.
 test-vulkan:
 	@scripts/vulkan-deps.sh
 	CGO_ENABLED=0 $(GO) test -count=1 ./internal/gpu/... ./internal/vulkan/...
 	VLMRT_BACKEND=vulkan CGO_ENABLED=0 $(GO) test -count=1 . ./cmd/vlmrt ./server
+	VLMRT_BACKEND=vulkan CGO_ENABLED=0 $(GO) test -count=1 -run 'TestCancelLatencyVulkan' ./internal/bench
 
 # Regenerates the kernels' SPIR-V, MSL and reflection from the GLSL
 # (internal/gpu/shaders/*.comp; needs glslc, spirv-cross, spirv-tools).
@@ -84,7 +86,8 @@ FUZZ_TARGETS := \
 	./internal/safetensors:FuzzParse ./config:FuzzParse ./bundle:FuzzParseMetadata \
 	./bundle:FuzzCheckpointIndex ./tokenizer:FuzzLoad ./tokenizer:FuzzRenderChat \
 	./tokenizer:FuzzEncodeDecode ./vision:FuzzDecode ./vision:FuzzOrientation \
-	./vision:FuzzPreprocessNative ./server:FuzzChatRequest ./cmd/vlmrt:FuzzPromptIDs
+	./vision:FuzzPreprocessNative ./server:FuzzChatRequest ./cmd/vlmrt:FuzzPromptIDs \
+	./internal/gpu:FuzzKernelReflection ./internal/gpu:FuzzRowsPerPart
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
@@ -97,7 +100,7 @@ fuzz:
 # pass on a loaded 2-core machine can fail with the fuzzer's own deadline).
 # FuzzPromptIDs runs a whole `vlmrt run` per input, so it runs its seeds only.
 fuzz-short:
-	$(GO) test -count=1 -run '^Fuzz' ./internal/safetensors ./config ./bundle ./tokenizer ./vision ./server ./cmd/vlmrt
+	$(GO) test -count=1 -run '^Fuzz' ./internal/safetensors ./config ./bundle ./tokenizer ./vision ./server ./cmd/vlmrt ./internal/gpu
 	$(MAKE) fuzz FUZZ_TARGETS="$(filter-out ./cmd/vlmrt:FuzzPromptIDs,$(FUZZ_TARGETS))" FUZZTIME=1000x
 
 # On an Apple silicon Mac: kernel tests, the golden ladder and the bench on

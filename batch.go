@@ -391,12 +391,15 @@ func (b *Batch) start(sl *batchSlot, j *batchJob, n int) {
 		}
 		enc, err := e.EncodeGrid(j.ctx, im.prep.patches, im.prep.grid.Rows, im.prep.grid.Cols)
 		if err != nil {
+			releaseImages(images)
 			j.end(engine.Stats{}, fmt.Errorf("image %d: %w", i+1, err))
 			return
 		}
 		images = append(images, enc)
 	}
 	t, err := sl.s.Start(j.ctx, engine.Input{IDs: j.ids[n:], Images: images}, j.opt)
+	// Start copied the images into the conversation (or failed).
+	releaseImages(images)
 	if err != nil { // the session is back at the kept prefix
 		j.end(t.Stats(), err)
 		return

@@ -7,6 +7,7 @@ import (
 	"image"
 	"io"
 	"iter"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -151,6 +152,16 @@ func (m *Model) NewChat(opts ...ChatOption) *Chat {
 	}
 	if m != nil && m.engine != nil {
 		c.s = m.engine.NewSession()
+		// A dropped Chat gives its KV cache back (device memory on a GPU
+		// backend, which the garbage collector does not see) once
+		// collected, unless the Model was closed first (then the device
+		// is gone and nothing is left to release).
+		runtime.AddCleanup(c, func(s *engine.Session) {
+			if m.acquire() == nil {
+				s.Close()
+				m.mu.RUnlock()
+			}
+		}, c.s)
 	}
 	return c
 }
@@ -287,6 +298,9 @@ func (c *Chat) send(ctx context.Context, msgs []Message, opts []SendOption, yiel
 	if err != nil {
 		return nil, err
 	}
+	// The turn copies the images into the conversation; their encodings
+	// (device memory on a GPU backend) are not needed after it.
+	defer releaseImages(images)
 	resp := &Response{}
 	var text strings.Builder
 	est, err := c.s.Generate(ctx, engine.Input{IDs: in, Images: images}, gen.engineOptions(), func(t engine.Token) bool {
@@ -344,11 +358,21 @@ func (c *Chat) buildInput(ctx context.Context, msgs []Message) ([]int32, []*engi
 	for i, p := range prepared {
 		im, err := e.EncodeGrid(ctx, p.patches, p.grid.Rows, p.grid.Cols)
 		if err != nil {
+			releaseImages(images)
 			return nil, nil, fmt.Errorf("image %d: %w", i+1, err)
 		}
 		images = append(images, im)
 	}
 	return ids, images, nil
+}
+
+// releaseImages frees encoded images once a turn no longer needs them:
+// a GPU backend holds each in a device buffer the garbage collector does
+// not see.
+func releaseImages(images []*engine.Image) {
+	for _, im := range images {
+		im.Handle.Release()
+	}
 }
 
 // render tokenizes a turn's messages (after the system prompt when first,

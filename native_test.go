@@ -102,8 +102,10 @@ func TestNativeImagesOfDifferentSizes(t *testing.T) {
 
 // TestImageLimit: WithImageLimit refuses the turn that would pass either
 // limit before any encoding, leaves the conversation unchanged, and Reset
-// clears the count.
+// clears the count. `make test-vulkan` runs it again on the GPU engine
+// (VLMRT_BACKEND=vulkan), where images are encoded on the device.
 func TestImageLimit(t *testing.T) {
+	t.Logf("backend %s", model(t).Info().Backend)
 	img := vlmrt.ImageFile("testdata/tiny-a/golden/image1.png")
 	gen := vlmrt.WithGenerate(vlmrt.GenerateOptions{MaxTokens: 1})
 	c := model(t).NewChat(gen, vlmrt.WithImageLimit(2, 0))

@@ -10,12 +10,14 @@ import (
 	"time"
 
 	"github.com/vlmrt/vlmrt"
+	"github.com/vlmrt/vlmrt/internal/gpu"
 )
 
 // TestConcurrentStress runs many chats on one model from many goroutines
 // for a bounded time, cancelling some at random: every finished answer
 // equals a single-threaded run of the same prompt, every cancelled one is a
-// prefix of it, and rounds leave no goroutines or heap behind.
+// prefix of it, and rounds leave no goroutines, heap or (on the GPU
+// engine) device buffers behind.
 func TestConcurrentStress(t *testing.T) {
 	m := model(t)
 	ctx := context.Background()
@@ -49,7 +51,8 @@ func TestConcurrentStress(t *testing.T) {
 					}
 					var got []int32
 					var err error
-					for tok, e := range m.NewChat(gen).Send(cctx, prompts[i]) {
+					c := m.NewChat(gen)
+					for tok, e := range c.Send(cctx, prompts[i]) {
 						if e != nil {
 							err = e
 							break
@@ -60,6 +63,11 @@ func TestConcurrentStress(t *testing.T) {
 						}
 					}
 					cancel()
+					// Half the chats are closed, half dropped: a dropped one
+					// gives its KV cache back when collected.
+					if rng.IntN(2) == 0 {
+						c.Close()
+					}
 					mu.Lock()
 					runs++
 					switch {
@@ -88,12 +96,36 @@ func TestConcurrentStress(t *testing.T) {
 		runtime.ReadMemStats(&ms)
 		return runtime.NumGoroutine(), ms.HeapInuse
 	}
+	// On the GPU engine (VLMRT_BACKEND=vulkan) every conversation's KV
+	// cache and every image live in device buffers: a round must give them
+	// all back, or a server would run out of device memory.
+	device := func() (int, int64, bool) {
+		if b, ok := vlmrt.EngineOf(m).Backend.(*gpu.Backend); ok {
+			return b.Live()
+		}
+		return 0, 0, false
+	}
 	round(1, 500*time.Millisecond) // warm up pools and caches
 	g0, h0 := inUse()
+	b0, bytes0, onDevice := device()
 	for r := range 3 {
 		runs, cancels := round(uint64(r+2), time.Second)
 		g, h := inUse()
 		t.Logf("round %d: %d turns (%d cancelled); goroutines %d (start %d), heap in use %.1f MiB (start %.1f)", r, runs, cancels, g, g0, float64(h)/(1<<20), float64(h0)/(1<<20))
+		if onDevice {
+			b, bytes, _ := device()
+			// Dropped chats are released by cleanups the collections in
+			// inUse queued; give them a moment to run.
+			for i := 0; i < 20 && b != b0; i++ {
+				runtime.GC()
+				time.Sleep(50 * time.Millisecond)
+				b, bytes, _ = device()
+			}
+			t.Logf("round %d: %d device buffers, %.1f MiB (start %d, %.1f MiB)", r, b, float64(bytes)/(1<<20), b0, float64(bytes0)/(1<<20))
+			if b != b0 || bytes != bytes0 {
+				t.Errorf("round %d left %d device buffers (%d bytes) behind", r, b-b0, bytes-bytes0)
+			}
+		}
 		if g > g0+2 {
 			t.Errorf("round %d left %d goroutines behind", r, g-g0)
 		}

@@ -199,13 +199,22 @@ func linkSnapshot(blob, pointer string) error {
 	if err := os.MkdirAll(filepath.Dir(pointer), 0o755); err != nil {
 		return err
 	}
-	if err := os.Remove(pointer); err != nil && !os.IsNotExist(err) {
-		return err
-	}
+	// The link is made under a hidden name and renamed over the pointer,
+	// so a run killed here leaves the old entry or the new one, never a
+	// missing file where one was.
 	if rel, err := filepath.Rel(filepath.Dir(pointer), blob); err == nil {
-		if os.Symlink(rel, pointer) == nil {
+		tmp := filepath.Join(filepath.Dir(pointer), ".vlmrt-link-"+filepath.Base(pointer))
+		os.Remove(tmp) // left by a killed run
+		if os.Symlink(rel, tmp) == nil {
+			if err := os.Rename(tmp, pointer); err != nil {
+				os.Remove(tmp)
+				return err
+			}
 			return nil
 		}
+	}
+	if err := os.Remove(pointer); err != nil && !os.IsNotExist(err) {
+		return err
 	}
 	if os.Link(blob, pointer) == nil {
 		return nil

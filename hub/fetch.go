@@ -58,7 +58,13 @@ func (c *client) fetchBlob(ctx context.Context, commit string, job fileJob) erro
 	offset := st.Size()
 	if job.size >= 0 && offset > job.size {
 		// Longer than the file can be: not a prefix of it.
+		c.notice(fmt.Sprintf("%s: discarding an interrupted download of %d bytes (longer than the file's %d); starting over", job.name, offset, job.size))
 		offset = 0
+	} else if offset > 0 && offset == job.size {
+		c.notice(fmt.Sprintf("%s: an interrupted download had received all %d bytes; checking and keeping them", job.name, offset))
+	} else if offset > 0 {
+		// The bytes are checked with the rest: the hash covers the whole file.
+		c.notice(fmt.Sprintf("%s: resuming an interrupted download at byte %d of %s", job.name, offset, sizeText(job.size)))
 	}
 	if err := f.Truncate(offset); err != nil {
 		return fmt.Errorf("%s: %w", job.name, err)
@@ -159,6 +165,7 @@ func (c *client) fetchRange(ctx context.Context, commit string, job fileJob, f *
 		if err := f.Truncate(0); err != nil {
 			return 0, fmt.Errorf("%s: %w", job.name, err)
 		}
+		c.notice(fmt.Sprintf("%s: the server refused to resume at the kept bytes; starting over", job.name))
 		return 0, &networkError{fmt.Errorf("server rejected resume range; restarting %s", job.name)}
 	default:
 		return 0, c.statusError(resp, job.name)
@@ -210,6 +217,19 @@ func (c *client) fetchRange(ctx context.Context, commit string, job fileJob, f *
 	}
 	c.report(job, *offset, total)
 	return got, nil
+}
+
+func (c *client) notice(msg string) {
+	if c.opt.Notice != nil {
+		c.opt.Notice(msg)
+	}
+}
+
+func sizeText(n int64) string {
+	if n < 0 {
+		return "an unknown size"
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 func (c *client) report(job fileJob, done, total int64) {

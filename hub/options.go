@@ -51,6 +51,10 @@ type Options struct {
 	// complete). It runs on the downloading goroutine, so it must be quick.
 	Progress func(Progress)
 
+	// Notice, if set, is told what a download does beyond fetching: that it
+	// resumes or redoes what an interrupted earlier run left behind.
+	Notice func(string)
+
 	// HTTPClient is used for every request; nil = a client with sane timeouts.
 	HTTPClient *http.Client
 }

@@ -236,6 +236,11 @@ func (e *Encoder) EncodeTrace(ctx context.Context, patches []float32, gridH, gri
 		b.forward(s, &e.shape, consts.cos, consts.sin)
 		trace("block_out."+strconv.Itoa(i), x, n, hidden)
 		for _, k := range e.deepstackAfter[i] {
+			// A DeepStack merger costs about half a block: checking before
+			// it keeps a cancelled encode from running a block and a merger.
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
 			dst := out.DeepstackEmbeds[k*tokens*e.outHidden : (k+1)*tokens*e.outHidden]
 			e.deepstack[k].forward(dst, s, &e.shape, x, e.unit)
 		}

@@ -44,6 +44,13 @@ func runPull(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if bar != nil {
 		opt.Progress = bar.update
 	}
+	// Say when a download picks up what an interrupted one left behind.
+	opt.Notice = func(msg string) {
+		if bar != nil {
+			bar.clear()
+		}
+		fmt.Fprintln(stderr, "vlmrt pull: "+msg)
+	}
 	dir, err := hub.Download(ctx, names[0], opt)
 	if bar != nil {
 		// Erase the bar before anything else is printed on the terminal.

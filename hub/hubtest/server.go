@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // File is one file of the imitated repository.
@@ -70,6 +71,10 @@ type Server struct {
 	// WrongSHA256 lists LFS files whose published sha256 (listing and
 	// X-Linked-Etag) is wrong, to imitate corruption in transit.
 	WrongSHA256 map[string]bool
+	// Throttle, when set, makes file bodies go out in 64 KiB pieces with
+	// this pause between them, so a download takes long enough to be
+	// interrupted part-way (the crash-consistency tests kill a client).
+	Throttle time.Duration
 	// NoBlobs makes the listing omit sizes, blob ids and LFS data, as the
 	// Hub does without ?blobs=true, so the client must ask HEAD for etags.
 	NoBlobs bool
@@ -299,6 +304,7 @@ func (s *Server) serveBody(w http.ResponseWriter, r *http.Request, f File) {
 	} else {
 		stalling = false
 	}
+	throttle := s.Throttle
 	s.mu.Unlock()
 
 	if rg := r.Header.Get("Range"); rg != "" && !ignoreRange {
@@ -335,6 +341,14 @@ func (s *Server) serveBody(w http.ResponseWriter, r *http.Request, f File) {
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
 		return
+	}
+	for throttle > 0 && len(body) > 64<<10 {
+		if _, err := w.Write(body[:64<<10]); err != nil {
+			return
+		}
+		w.(http.Flusher).Flush()
+		body = body[64<<10:]
+		time.Sleep(throttle)
 	}
 	w.Write(body)
 }

@@ -16,6 +16,10 @@ type Cache struct {
 	// Tracer, when set, receives hidden states (see Tracer); nil costs one
 	// check per layer.
 	Tracer Tracer
+	// Limit caps the tokens the k/v buffers grow to (0: none): growth
+	// doubles, and without a cap a cache at 20k tokens of a 32k context
+	// would take room for 40k.
+	Limit int
 
 	m    *Model
 	n    int         // tokens held
@@ -85,6 +89,9 @@ func (c *Cache) storeKV(li, base int, k, v []float32) {
 	}
 }
 
+// Capacity is the tokens the k/v buffers have room for.
+func (c *Cache) Capacity() int { return c.cap }
+
 // Len is the number of tokens in the cache (the next token's sequence index).
 func (c *Cache) Len() int { return c.n }
 
@@ -104,6 +111,9 @@ func (c *Cache) reserve(total int) {
 		return
 	}
 	newCap := max(total, 2*c.cap, 64)
+	if c.Limit > 0 {
+		newCap = max(total, min(newCap, c.Limit))
+	}
 	kvd := c.m.kvHeads * c.m.headDim
 	for l := range c.m.layers {
 		if c.half {

@@ -31,6 +31,10 @@ type CPU struct {
 	// image encode of this model (started on first use, stopped by Close).
 	Pool *kernels.Pool
 
+	// contextLength bounds each sequence's KV cache allocation (the
+	// memory check counts the cache at this length).
+	contextLength int
+
 	files   io.Closer // the mapped weights, closed by Close (nil: none)
 	batches sync.Pool // *decoder.Batch scratch, reused by StepBatch
 }
@@ -61,7 +65,7 @@ func NewCPU(ctx context.Context, src weights.Source, cfg *config.Model, opt Load
 	if err := checkContextLength(cfg, opt.ContextLength); err != nil {
 		return nil, err
 	}
-	b := &CPU{KVCacheF16: opt.KVCacheF16, Pool: kernels.NewPool(opt.Threads)}
+	b := &CPU{KVCacheF16: opt.KVCacheF16, Pool: kernels.NewPool(opt.Threads), contextLength: ContextLength(cfg, opt.ContextLength)}
 	var err error
 	if !opt.NoVision {
 		progress("vision encoder")
@@ -111,6 +115,16 @@ func openCPU(ctx context.Context, req OpenRequest) (*Engine, error) {
 // it too (the GPU engine uploads what it bound), so every backend reads a
 // model by the same rules.
 func LoadCPU(ctx context.Context, req OpenRequest) (*CPU, *config.Model, *tokenizer.Tokenizer, error) {
+	return loadCPU(ctx, req, false)
+}
+
+// LoadForDevice is LoadCPU for a backend that moves the model to a device:
+// the host memory check counts the weights only.
+func LoadForDevice(ctx context.Context, req OpenRequest) (*CPU, *config.Model, *tokenizer.Tokenizer, error) {
+	return loadCPU(ctx, req, true)
+}
+
+func loadCPU(ctx context.Context, req OpenRequest, onDevice bool) (*CPU, *config.Model, *tokenizer.Tokenizer, error) {
 	if req.Progress == nil {
 		req.Progress = func(Progress) {}
 	}
@@ -124,8 +138,16 @@ func LoadCPU(ctx context.Context, req OpenRequest) (*CPU, *config.Model, *tokeni
 		return nil, nil, nil, err
 	}
 	// Refuse a model that cannot fit before copying gigabytes into memory
-	// (the OS would kill the process half-way instead).
-	if err := memfit.Check(fmt.Sprintf("%s in %s", req.Path, req.Precision), residentBytes(set, cfg.TieWordEmbeddings, req.Precision, req.NoVision)); err != nil {
+	// (the OS would kill the process half-way instead). A model bound for
+	// a device keeps its KV cache and scratch there (checked by the GPU
+	// engine against the device's memory).
+	need := memfit.Need{Weights: residentBytes(set, cfg.TieWordEmbeddings, req.Precision, req.NoVision)}
+	if !onDevice {
+		need.ContextLength = ContextLength(cfg, req.ContextLength)
+		need.KVCache = KVCacheBytes(cfg.Text, need.ContextLength, req.KVCacheF16)
+		need.Scratch = scratchBytes(cfg, need.ContextLength, req.NoVision)
+	}
+	if err := memfit.Check(fmt.Sprintf("%s in %s", req.Path, req.Precision), need); err != nil {
 		set.Close()
 		return nil, nil, nil, err
 	}
@@ -165,6 +187,7 @@ func (b *CPU) NewSequence(context.Context) (Sequence, error) {
 	if b.KVCacheF16 {
 		c = b.Decoder.NewCacheF16()
 	}
+	c.Limit = b.contextLength
 	return &cpuSequence{m: b.Decoder, c: c, st: *decoder.TextOnly()}, nil
 }
 
@@ -339,12 +362,29 @@ var (
 	_ BatchStepper   = (*CPU)(nil)
 )
 
+// scratchBytes estimates the per-step buffers: a sequence's prefill chunk
+// of 64 tokens (residual, attention and MLP rows, new keys and values),
+// its attention scores over the context and its logits, and one image's
+// encode at the fixed grid (the tower's rows and a score tile).
+func scratchBytes(cfg *config.Model, contextLength int, noVision bool) int64 {
+	t := cfg.Text
+	const chunk = 64
+	rows := 3*t.HiddenSize + 2*t.NumHeads*t.HeadDim + 2*t.IntermediateSize + 2*t.NumKVHeads*t.HeadDim
+	b := 4 * (int64(chunk)*int64(rows) + int64(contextLength) + int64(t.VocabSize))
+	if !noVision {
+		v := cfg.Vision
+		n := int64(FixedGrid(v).NumPatches())
+		b += 4 * (n*int64(6*v.HiddenSize+max(v.IntermediateSize, v.HiddenSize)) + 1<<20)
+	}
+	return b
+}
+
 // residentBytes estimates the memory loading takes beyond the mapped files:
 // decoder linears and the head quantized to int8 with a float16 scale per
 // 32 values (or widened to float32), norms and the vision tower widened to
 // float32. The embedding and tensors already stored as int8 stay mapped
-// and are paged in on use, so they do not count; the KV cache grows with
-// the conversation and is bounded by the context length.
+// and are paged in on use, so they do not count. The KV cache and scratch
+// are counted apart (KVCacheBytes, scratchBytes).
 func residentBytes(set *safetensors.Set, tied bool, p weights.Precision, noVision bool) int64 {
 	var total int64
 	for _, name := range set.Names() {

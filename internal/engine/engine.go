@@ -59,13 +59,7 @@ func New(cfg *config.Model, tok *tokenizer.Tokenizer, be Backend, contextLength 
 	if err := checkContextLength(cfg, contextLength); err != nil {
 		return nil, err
 	}
-	e := &Engine{Config: cfg, Backend: be, Tokenizer: tok, Grid: FixedGrid(cfg.Vision), ContextLength: contextLength}
-	if e.ContextLength <= 0 {
-		e.ContextLength = min(max(cfg.Text.MaxPositions, 0), DefaultContextLength)
-		if e.ContextLength == 0 {
-			e.ContextLength = DefaultContextLength
-		}
-	}
+	e := &Engine{Config: cfg, Backend: be, Tokenizer: tok, Grid: FixedGrid(cfg.Vision), ContextLength: ContextLength(cfg, contextLength)}
 	if tok != nil {
 		e.EOS = tok.EOSIDs()
 	} else {
@@ -73,6 +67,29 @@ func New(cfg *config.Model, tok *tokenizer.Tokenizer, be Backend, contextLength 
 		e.EOS = cfg.EOSTokenIDs
 	}
 	return e, nil
+}
+
+// ContextLength is the context a request for n tokens gets: n, or for 0
+// the model's max_position_embeddings capped at DefaultContextLength.
+func ContextLength(cfg *config.Model, n int) int {
+	if n > 0 {
+		return n
+	}
+	if n = min(max(cfg.Text.MaxPositions, 0), DefaultContextLength); n == 0 {
+		n = DefaultContextLength
+	}
+	return n
+}
+
+// KVCacheBytes is one conversation's keys and values at n tokens: every
+// layer keeps a key and a value row of kv_heads·head_dim per token, in
+// float32 or (f16) float16.
+func KVCacheBytes(t config.Text, n int, f16 bool) int64 {
+	per := int64(4)
+	if f16 {
+		per = 2
+	}
+	return 2 * int64(t.NumLayers) * int64(t.NumKVHeads) * int64(t.HeadDim) * int64(n) * per
 }
 
 // checkContextLength refuses a context beyond the model's position table

@@ -7,6 +7,7 @@ import (
 
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/tokenizer"
+	"github.com/vlmrt/vlmrt/vision"
 
 	"github.com/vlmrt/vlmrt/internal/engine"
 )
@@ -44,6 +45,20 @@ func (im *Image) Release() {
 func (b *Backend) Info() engine.ModelInfo {
 	d := b.dev.Info()
 	return engine.ModelInfo{Vocab: b.m.vocab, DecodeBytesPerToken: b.m.BytesPerToken, Device: d.API + ": " + d.Name}
+}
+
+// Model is the model on the device (for measurements that run its parts,
+// such as the vision tower's traced encode).
+func (b *Backend) Model() *Model { return b.m }
+
+// Live reports the buffers the backend's device holds and their bytes,
+// when the device counts them (ok false otherwise).
+func (b *Backend) Live() (buffers int, bytes int64, ok bool) {
+	if c, is := b.dev.(interface{ Live() (int, int64) }); is {
+		buffers, bytes = c.Live()
+		return buffers, bytes, true
+	}
+	return 0, 0, false
 }
 
 // Device describes the device the model runs on.
@@ -94,7 +109,7 @@ func Opener(openDevice func() (Device, error)) engine.Opener {
 		if err != nil {
 			return nil, err
 		}
-		host, cfg, tok, err := engine.LoadCPU(ctx, req)
+		host, cfg, tok, err := engine.LoadForDevice(ctx, req)
 		if err != nil {
 			dev.Close()
 			return nil, err
@@ -111,6 +126,20 @@ func NewEngine(ctx context.Context, dev Device, host *engine.CPU, cfg *config.Mo
 	if progress == nil {
 		progress = func(engine.Progress) {}
 	}
+	ctxLen := engine.ContextLength(cfg, contextLength)
+	var vp *vision.Params
+	if host.Vision != nil {
+		p := host.Vision.Params()
+		vp = &p
+	}
+	// Refuse a model the device cannot hold before uploading any of it: an
+	// allocation failing half-way says less, and some drivers overcommit
+	// and fail later, mid-run.
+	if err := checkDeviceMemory(dev.Info(), DeviceNeed(host.Decoder.Params(), vp, ctxLen, kvF16)); err != nil {
+		host.Close()
+		dev.Close()
+		return nil, err
+	}
 	stage := "upload to " + dev.Info().Name
 	progress(engine.Progress{Stage: stage})
 	m, err := Upload(ctx, dev, host.Decoder.Params(), func(done int64) { progress(engine.Progress{Stage: stage, Done: done}) })
@@ -119,8 +148,9 @@ func NewEngine(ctx context.Context, dev Device, host *engine.CPU, cfg *config.Mo
 		dev.Close()
 		return nil, err
 	}
-	if host.Vision != nil {
-		if err := m.UploadVision(ctx, host.Vision.Params()); err != nil {
+	m.contextLength = ctxLen
+	if vp != nil {
+		if err := m.UploadVision(ctx, *vp); err != nil {
 			m.Close()
 			host.Close()
 			dev.Close()

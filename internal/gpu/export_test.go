@@ -120,3 +120,6 @@ func (m *Model) SetVisionChunk(rows int) { m.visionChunk = rows }
 
 // NewTestBackend is a Backend over m alone (no host model), for StepBatch.
 func NewTestBackend(m *Model) *Backend { return &Backend{dev: m.dev, m: m} }
+
+// CheckDeviceMemory is checkDeviceMemory.
+var CheckDeviceMemory = checkDeviceMemory

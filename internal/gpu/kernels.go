@@ -99,11 +99,24 @@ func loadKernel(name string) (*Kernel, []PushMember, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	return parseKernel(name, spv, string(msl), js)
+}
+
+// Bounds on what a reflection may describe: far above any kernel's, low
+// enough that a corrupt file cannot make the loader allocate without end.
+const (
+	maxSpecConstants = 64
+	maxPushBytes     = 4096
+)
+
+// parseKernel builds a kernel's description from its code and reflection
+// (spirv-cross --reflect JSON), refusing anything the Go side cannot bind.
+func parseKernel(name string, spv []byte, msl string, js []byte) (*Kernel, []PushMember, error) {
 	var r reflection
 	if err := json.Unmarshal(js, &r); err != nil {
 		return nil, nil, fmt.Errorf("reflection: %w", err)
 	}
-	k := &Kernel{Name: name, SPIRV: spv, MSL: string(msl), Buffers: len(r.SSBOs)}
+	k := &Kernel{Name: name, SPIRV: spv, MSL: msl, Buffers: len(r.SSBOs)}
 	for i, b := range r.SSBOs {
 		if b.Set != 0 {
 			return nil, nil, fmt.Errorf("buffer %s in set %d, want 0", b.Name, b.Set)
@@ -125,6 +138,9 @@ func loadKernel(name string) (*Kernel, []PushMember, error) {
 			if m.Type != "uint" && m.Type != "float" && m.Type != "int" {
 				return nil, nil, fmt.Errorf("push constant %s has type %s; the Go side packs 32-bit scalars only", m.Name, m.Type)
 			}
+			if m.Offset < 0 || m.Offset%4 != 0 || m.Offset+4 > maxPushBytes {
+				return nil, nil, fmt.Errorf("push constant %s at offset %d: want a multiple of 4 below %d", m.Name, m.Offset, maxPushBytes)
+			}
 			push = append(push, PushMember{Name: m.Name, Offset: m.Offset})
 			k.PushBytes = max(k.PushBytes, m.Offset+4)
 		}
@@ -132,6 +148,9 @@ func loadKernel(name string) (*Kernel, []PushMember, error) {
 	for _, s := range r.SpecConstants {
 		if s.Name == "" {
 			continue // the workgroup-size composite glslc emits beside LX
+		}
+		if s.ID < 0 || s.ID >= maxSpecConstants {
+			return nil, nil, fmt.Errorf("specialization constant %s has id %d, want 0..%d", s.Name, s.ID, maxSpecConstants-1)
 		}
 		for len(k.Spec) <= s.ID {
 			k.Spec = append(k.Spec, "")

@@ -39,6 +39,10 @@ type Model struct {
 	// stored). Set it before making sequences.
 	KVCacheF16 bool
 
+	// contextLength caps a sequence's KV buffers (0: no cap; growth
+	// doubles, so a cap keeps the cache within what DeviceNeed counted).
+	contextLength int
+
 	gpuStyle       bool         // use GPU-shaped kernel variants even on a CPU driver (tests)
 	stepDispatches atomic.Int64 // dispatches of the last recorded decode step
 	visionChunk    int          // rows per row-wise vision dispatch (0: visionRows); tests lower it

@@ -186,6 +186,9 @@ func (s *Sequence) reserveKV(n int) error {
 	}
 	m := s.m
 	capRows := max(n, 2*s.capacity, 256)
+	if m.contextLength > 0 {
+		capRows = max(n, min(capRows, m.contextLength))
+	}
 	rowBytes := int64(m.kvHeads*m.headDim) * int64(4-2*s.kvF16)
 	grow := func(old []Buffer) ([]Buffer, error) {
 		next := make([]Buffer, len(m.layers))

@@ -81,10 +81,7 @@ func (u *uploader) linear(ctx context.Context, l *weights.Linear, dummy Buffer) 
 	} else {
 		m.format = 1
 	}
-	per := l.Rows
-	if limit := u.dev.Info().MaxBufferBytes; limit > 0 {
-		per = int(max(1, min(int64(l.Rows), (limit-4)/rowBytes)))
-	}
+	per := rowsPerPart(l.Rows, rowBytes, u.dev.Info().MaxBufferBytes)
 	for r0 := 0; r0 < l.Rows; r0 += per {
 		p := matrixPart{row0: r0, rows: min(per, l.Rows-r0), scales: dummy}
 		lo, hi := r0*l.Cols, (r0+p.rows)*l.Cols
@@ -131,10 +128,7 @@ func (u *uploader) table(ctx context.Context, tb *weights.Table) ([]tablePart, u
 		return nil, 0, fmt.Errorf("gpu: embedding table %q has dtype %s; the GPU engine reads F32, F16 or BF16", t.Name, t.DType)
 	}
 	rowBytes := len(t.Data) / tb.Rows
-	per := tb.Rows
-	if limit := u.dev.Info().MaxBufferBytes; limit > 0 {
-		per = int(max(1, min(int64(tb.Rows), (limit-4)/int64(rowBytes))))
-	}
+	per := rowsPerPart(tb.Rows, int64(rowBytes), u.dev.Info().MaxBufferBytes)
 	var parts []tablePart
 	for r0 := 0; r0 < tb.Rows; r0 += per {
 		p := tablePart{row0: r0, rows: min(per, tb.Rows-r0)}
@@ -146,6 +140,19 @@ func (u *uploader) table(ctx context.Context, tb *weights.Table) ([]tablePart, u
 		parts = append(parts, p)
 	}
 	return parts, format, nil
+}
+
+// rowsPerPart is how many rows of rowBytes each go in one buffer when a
+// buffer binding holds at most limit bytes (≤ 0: no limit): as many as fit
+// below the limit with room to round up to a word, at least one, at most
+// rows. A row larger than the limit gets a part of its own, which the
+// device then refuses with its own error rather than this one dividing by
+// zero or looping.
+func rowsPerPart(rows int, rowBytes, limit int64) int {
+	if limit <= 0 || rowBytes <= 0 || rows <= 1 {
+		return max(rows, 1)
+	}
+	return int(max(1, min(int64(rows), (limit-4)/rowBytes)))
 }
 
 func (u *uploader) release() {

@@ -104,8 +104,7 @@ func (e *visionEncode) release() {
 }
 
 // run encodes the patches into a new image buffer: the patch embedding,
-// then one Run per block (the DeepStack mergers fed by a block in its
-// Run), then the main merger.
+// then one Run per block and per DeepStack merger, then the main merger.
 func (e *visionEncode) run(ctx context.Context, patches []float32, trace vision.TraceFunc) (*Image, error) {
 	m, v := e.m, e.v
 	if err := e.writeInputs(patches); err != nil {
@@ -127,14 +126,13 @@ func (e *visionEncode) run(ctx context.Context, patches []float32, trace vision.
 		// CPU's order of additions.
 		r.matmul(v.patchEmbed, e.patches, 0, e.x, 0, v.hidden, e.n, matmulAccumulate)
 	}}}
+	// Each DeepStack merger is a step of its own (about half a block), so
+	// a cancelled encode waits for at most one block's Run.
 	for i := range v.blocks {
-		steps = append(steps, step{"block_out." + strconv.Itoa(i), func(r *recorder) {
-			e.block(r, &v.blocks[i])
-			for _, k := range v.deepstackAfter[i] {
-				r.barrier()
-				e.merge(r, &v.deepstack[k], img, (1+k)*v.out)
-			}
-		}})
+		steps = append(steps, step{"block_out." + strconv.Itoa(i), func(r *recorder) { e.block(r, &v.blocks[i]) }})
+		for _, k := range v.deepstackAfter[i] {
+			steps = append(steps, step{"", func(r *recorder) { e.merge(r, &v.deepstack[k], img, (1+k)*v.out) }})
+		}
 	}
 	steps = append(steps, step{"", func(r *recorder) { e.merge(r, &v.merger, img, 0) }})
 

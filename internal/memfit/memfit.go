@@ -12,19 +12,19 @@ import (
 	"strings"
 )
 
-// Available returns the bytes this process can still allocate: Linux's
+// Available returns the bytes this process can still allocate: on Linux
 // MemAvailable, lowered to the cgroup's memory.max headroom when a limit
-// is set. ok is false where it cannot be read (other systems): callers
-// then skip the check rather than guess.
+// is set; on macOS the physical memory (see available_darwin.go). ok is
+// false where it cannot be read (other systems): callers then skip the
+// check rather than guess.
 func Available() (bytes int64, ok bool) {
-	avail, ok := meminfoAvailable("/proc/meminfo")
-	if !ok {
-		return 0, false
+	if avail, ok := meminfoAvailable("/proc/meminfo"); ok {
+		if limit, used, ok := cgroupLimit("/sys/fs/cgroup"); ok && limit-used < avail {
+			avail = max(limit-used, 0)
+		}
+		return avail, true
 	}
-	if limit, used, ok := cgroupLimit("/sys/fs/cgroup"); ok && limit-used < avail {
-		avail = max(limit-used, 0)
-	}
-	return avail, true
+	return systemAvailable()
 }
 
 func meminfoAvailable(path string) (int64, bool) {
@@ -69,15 +69,50 @@ func cgroupLimit(dir string) (limit, used int64, ok bool) {
 // whose swap or overcommit the estimate does not see.
 const EnvSkip = "VLMRT_SKIP_MEMORY_CHECK"
 
-// Check refuses need bytes when less is available, naming both numbers.
-func Check(what string, need int64) error {
-	if os.Getenv(EnvSkip) != "" {
+// Need is what a model will take once loaded and in use.
+type Need struct {
+	// Weights: the bound weights beyond what stays mapped from the files.
+	Weights int64
+	// KVCache: one conversation's keys and values at ContextLength tokens
+	// (each further concurrent conversation takes as much again).
+	KVCache       int64
+	ContextLength int
+	// Scratch: the per-step buffers (a prefill chunk, one image's encode).
+	Scratch int64
+}
+
+// Total is the sum of the parts.
+func (n Need) Total() int64 { return n.Weights + n.KVCache + n.Scratch }
+
+// String names the parts, for an error that says where the memory goes.
+func (n Need) String() string {
+	return fmt.Sprintf("weights %s, KV cache for %d tokens %s, scratch %s", GB(n.Weights), n.ContextLength, GB(n.KVCache), GB(n.Scratch))
+}
+
+// GB formats bytes as decimal gigabytes (megabytes below 0.1 GB).
+func GB(b int64) string {
+	if b < 100e6 {
+		return fmt.Sprintf("%.1f MB", float64(b)/1e6)
+	}
+	return fmt.Sprintf("%.1f GB", float64(b)/1e9)
+}
+
+// available is Available, replaced by tests.
+var available = Available
+
+// Skipped reports whether the user turned the checks off (EnvSkip).
+func Skipped() bool { return os.Getenv(EnvSkip) != "" }
+
+// Check refuses what needs when less memory is available, naming both
+// numbers and where the need comes from.
+func Check(what string, need Need) error {
+	if Skipped() {
 		return nil
 	}
-	avail, ok := Available()
-	if !ok || need <= avail {
+	avail, ok := available()
+	if !ok || need.Total() <= avail {
 		return nil
 	}
-	return fmt.Errorf("%s needs about %.1f GB of memory but only %.1f GB is available (MemAvailable, cgroup limit); free memory, choose a smaller model or precision, or set %s=1 to try anyway",
-		what, float64(need)/1e9, float64(avail)/1e9, EnvSkip)
+	return fmt.Errorf("%s needs about %s of memory (%s) but only %s is available; free memory, choose a smaller model or precision, shorten the context (--ctx, WithContextLength) or halve the KV cache (--kv-f16), or set %s=1 to try anyway",
+		what, GB(need.Total()), need, GB(avail), EnvSkip)
 }

@@ -119,6 +119,7 @@ func (d *Device) NewBuffer(size int64) (gpu.Buffer, error) {
 		d.releaseCount(&d.live.buffers)
 		return nil, err
 	}
+	d.addBytes(int64(vsize))
 	return &Buffer{d: d, size: size, raw: rb}, nil
 }
 
@@ -190,6 +191,7 @@ func (b *Buffer) Release() {
 	b.d.freeBuffer(b.raw)
 	b.raw = nil
 	b.d.releaseCount(&b.d.live.buffers)
+	b.d.addBytes(-max(4, (b.size+3)&^3))
 }
 
 // handle is the VkBuffer, 0 once released.

@@ -50,6 +50,8 @@ type Device struct {
 	mu     sync.Mutex
 	closed bool
 	live   struct{ buffers, pipelines, commands int }
+	// liveBytes is the device memory the live buffers hold (Live).
+	liveBytes int64
 }
 
 var _ gpu.Device = (*Device)(nil)
@@ -237,6 +239,20 @@ func (d *Device) destroy() {
 }
 
 // acquire counts a new object made by d; it fails once d is closed.
+// Live reports the buffers the device holds and their bytes: a test that
+// runs many conversations checks that every round gives its memory back.
+func (d *Device) Live() (buffers int, bytes int64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.live.buffers, d.liveBytes
+}
+
+func (d *Device) addBytes(n int64) {
+	d.mu.Lock()
+	d.liveBytes += n
+	d.mu.Unlock()
+}
+
 func (d *Device) acquire(n *int) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
