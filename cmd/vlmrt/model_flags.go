@@ -28,7 +28,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.model, "model", "", "model: checkpoint or bundle `DIR`, or a Hugging Face repo id (ORG/NAME, downloaded to the HF cache)")
 	fs.StringVar(&f.precision, "precision", "int8", "decoder weights: int8 (quantized at load) or f32")
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0 = all cores)")
-	fs.IntVar(&f.ctxLen, "ctx", 0, "context length in tokens (0 = model default, at most 32768)")
+	fs.IntVar(&f.ctxLen, "ctx", 0, "context length in tokens (0 = 8192, or the model's maximum when smaller; at most the model's maximum)")
 	fs.BoolVar(&f.kvF16, "kv-f16", false, "keep the KV cache in float16 (half the memory per token of context)")
 	fs.StringVar(&f.backend, "backend", "", "engine: cpu, vulkan (a Vulkan GPU), or coreai (a Core AI bundle pair on macOS 27; darwin builds only); default $VLMRT_BACKEND, else cpu")
 }

@@ -42,8 +42,12 @@ type Engine struct {
 }
 
 // DefaultContextLength caps the default context: the KV cache grows with
-// use, but a bound keeps a runaway conversation from exhausting memory.
-const DefaultContextLength = 32768
+// use, but a bound keeps a runaway conversation from exhausting memory, and
+// the memory check before loading counts a full one (the 4B's float32 cache
+// at 8192 tokens is 2.4 GB; at 32768 it would be 9.7 GB, refusing the 4B on
+// a 16 GB machine). ollama and llama.cpp default to a few thousand tokens
+// too; --ctx / WithContextLength raise it up to the model's maximum.
+const DefaultContextLength = 8192
 
 // New binds an opened backend to the model's config and tokenizer (nil:
 // ids in, ids out). contextLength 0 means the model's
