@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/vlmrt/vlmrt"
@@ -155,6 +156,40 @@ func TestLogprobsExact(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkStep(t, *first, want, 5)
+
+	// Two requests decoding together (one batched step for both) get
+	// every step's numbers. A fresh batch: a slot's cached prefix would be
+	// reused, its prompt prefilled in other chunks (equal to rounding).
+	b2 := m.NewBatch(2)
+	defer b2.Close()
+	var wg sync.WaitGroup
+	got := make([][]vlmrt.Token, 2)
+	errs := make([]error, 2)
+	for i := range got {
+		wg.Go(func() {
+			r := req
+			r.MaxTokens = len(greedy)
+			_, errs[i] = b2.GenerateFunc(ctx, r, func(tok vlmrt.Token) error {
+				got[i] = append(got[i], tok)
+				return nil
+			})
+		})
+	}
+	wg.Wait()
+	for i, toks := range got {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if len(toks) != len(greedy) {
+			t.Fatalf("batched request %d: %d tokens, want %d", i, len(toks), len(greedy))
+		}
+		for j, tok := range toks {
+			if tok.ID != greedy[j] {
+				t.Fatalf("batched request %d token %d: %d, greedy %d", i, j, tok.ID, greedy[j])
+			}
+			checkStep(t, tok, rows[j], 5)
+		}
+	}
 	req.Logprobs, req.TopLogprobs = false, 0
 	if _, err := b.GenerateFunc(ctx, req, func(tok vlmrt.Token) error {
 		if tok.TopLogprobs != nil || tok.Logprob != 0 || tok.Bytes != nil {
