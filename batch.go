@@ -93,7 +93,7 @@ func (b *Batch) GenerateFunc(ctx context.Context, req Request, fn func(Token) er
 			}
 			resp.Tokens = append(resp.Tokens, t.ID)
 			text.WriteString(t.Text)
-			if cbErr = fn(publicToken(t)); cbErr != nil {
+			if cbErr = fn(b.m.publicToken(t)); cbErr != nil {
 				cancel()
 			}
 		}

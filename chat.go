@@ -32,7 +32,29 @@ type Token struct {
 	// Usage, on the End token, counts the turn's prompt and completion
 	// tokens (nil on every other token).
 	Usage *Usage
+	// With GenerateOptions.Logprobs: Bytes is the token's own bytes (its
+	// piece of the vocabulary, which may be part of a UTF-8 character that
+	// Text delivers whole later; none for a special token, which adds no
+	// text), Logprob its natural log-probability, and
+	// TopLogprobs the GenerateOptions.TopLogprobs most likely tokens of its
+	// step, most likely first. The numbers are the log-softmax, computed
+	// in float64, of the step's raw logits: the model's distribution,
+	// before the repetition penalty, temperature and top-k/top-p/min-p.
+	Bytes       []byte
+	Logprob     float64
+	TopLogprobs []TokenLogprob
 }
+
+// TokenLogprob is a candidate token of a step: its id, its bytes as a
+// string (possibly an incomplete UTF-8 sequence) and its log-probability.
+type TokenLogprob struct {
+	ID      int32
+	Text    string
+	Logprob float64
+}
+
+// MaxTopLogprobs bounds GenerateOptions.TopLogprobs.
+const MaxTopLogprobs = engine.MaxTopLogprobs
 
 // ResizeMode says how an image is fitted to the model's square input.
 type ResizeMode = vision.ResizeMode
@@ -111,6 +133,12 @@ type GenerateOptions struct {
 	// S1Prefill runs the prompt one token per pass (the seed's contract);
 	// default is batched prefill.
 	S1Prefill bool
+	// Logprobs sets Token.Logprob and Token.Bytes on every generated token;
+	// TopLogprobs (0..MaxTopLogprobs, needs Logprobs) fills
+	// Token.TopLogprobs with that many alternatives. On a GPU backend that
+	// samples on the device, a turn with Logprobs samples on the host.
+	Logprobs    bool
+	TopLogprobs int
 }
 
 // WithSystem sets the system prompt.
@@ -306,7 +334,7 @@ func (c *Chat) send(ctx context.Context, msgs []Message, opts []SendOption, yiel
 	est, err := c.s.Generate(ctx, engine.Input{IDs: in, Images: images}, gen.engineOptions(), func(t engine.Token) bool {
 		resp.Tokens = append(resp.Tokens, t.ID)
 		text.WriteString(t.Text)
-		return yield(publicToken(t))
+		return yield(c.m.publicToken(t))
 	})
 	st := Stats(est)
 	resp.Text, resp.Stats, resp.FinishReason = text.String(), st, st.FinishReason
@@ -324,14 +352,30 @@ func (c *Chat) send(ctx context.Context, msgs []Message, opts []SendOption, yiel
 }
 
 func (g GenerateOptions) engineOptions() engine.Options {
-	return engine.Options{Sampling: engine.Sampling(g.Sampling), MaxTokens: g.MaxTokens, Stop: g.Stop, S1Prefill: g.S1Prefill}
+	return engine.Options{Sampling: engine.Sampling(g.Sampling), MaxTokens: g.MaxTokens, Stop: g.Stop, S1Prefill: g.S1Prefill,
+		Logprobs: g.Logprobs, TopLogprobs: g.TopLogprobs}
 }
 
 // publicToken is the engine's token as the API streams it.
-func publicToken(t engine.Token) Token {
+func (m *Model) publicToken(t engine.Token) Token {
 	out := Token{ID: t.ID, Text: t.Text, End: t.End, FinishReason: t.FinishReason}
 	if t.End {
 		out.Usage = &Usage{PromptTokens: t.PromptTokens, CachedTokens: t.CachedTokens, CompletionTokens: t.CompletionTokens}
+	}
+	if t.Top == nil { // no logprobs asked for
+		return out
+	}
+	tok := m.engine.Tokenizer
+	piece := func(id int32, skipSpecial bool) []byte {
+		if tok == nil {
+			return nil
+		}
+		return tok.DecodeBytes([]int32{id}, skipSpecial)
+	}
+	out.Bytes, out.Logprob = piece(t.ID, true), t.Logprob
+	out.TopLogprobs = make([]TokenLogprob, len(t.Top))
+	for i, c := range t.Top {
+		out.TopLogprobs[i] = TokenLogprob{ID: c.ID, Text: string(piece(c.ID, false)), Logprob: c.Logprob}
 	}
 	return out
 }

@@ -59,7 +59,7 @@ func (m *Model) GenerateIDs(ctx context.Context, req RawRequest, fn func(Token) 
 	est, err := c.s.Generate(ctx, engine.Input{IDs: req.IDs, Images: images}, req.GenerateOptions.engineOptions(), func(t engine.Token) bool {
 		resp.Tokens = append(resp.Tokens, t.ID)
 		text.WriteString(t.Text)
-		cbErr = fn(publicToken(t))
+		cbErr = fn(m.publicToken(t))
 		return cbErr == nil
 	})
 	resp.Text, resp.Stats, resp.FinishReason = text.String(), Stats(est), est.FinishReason

@@ -63,10 +63,62 @@ type completion struct {
 }
 
 type choice struct {
-	Index        int         `json:"index"`
-	Message      *outMessage `json:"message,omitempty"`
-	Delta        *outMessage `json:"delta,omitempty"`
-	FinishReason *string     `json:"finish_reason"`
+	Index        int             `json:"index"`
+	Message      *outMessage     `json:"message,omitempty"`
+	Delta        *outMessage     `json:"delta,omitempty"`
+	Logprobs     *choiceLogprobs `json:"logprobs,omitempty"`
+	FinishReason *string         `json:"finish_reason"`
+}
+
+// choiceLogprobs is a choice's logprobs: one entry per generated token.
+type choiceLogprobs struct {
+	Content []logprobEntry `json:"content"`
+	Refusal []logprobEntry `json:"refusal"`
+}
+
+type logprobEntry struct {
+	Token       string       `json:"token"`
+	Logprob     float64      `json:"logprob"`
+	Bytes       []int        `json:"bytes"`
+	TopLogprobs []topLogprob `json:"top_logprobs"`
+}
+
+type topLogprob struct {
+	Token   string  `json:"token"`
+	Logprob float64 `json:"logprob"`
+	Bytes   []int   `json:"bytes"`
+}
+
+// logprobOf is a generated token's entry, or false for a token with no
+// place in the message (the end-of-turn token). token is the text the
+// token added to the message (so the entries' tokens concatenate to the
+// content, a character split across tokens arriving with the token that
+// completes it); bytes are the token's own bytes, which concatenate to
+// the content's bytes too (short of stop strings, whose bytes they keep).
+func logprobOf(t vlmrt.Token) (logprobEntry, bool) {
+	if t.TopLogprobs == nil {
+		return logprobEntry{}, false
+	}
+	e := logprobEntry{Token: t.Text, Logprob: t.Logprob, Bytes: ints(t.Bytes), TopLogprobs: make([]topLogprob, len(t.TopLogprobs))}
+	if t.End && t.FinishReason == "eos" {
+		if t.Text == "" {
+			return logprobEntry{}, false
+		}
+		// Text a pending stop-string prefix held back, released at the end.
+		e.Bytes = ints([]byte(t.Text))
+	}
+	for i, c := range t.TopLogprobs {
+		e.TopLogprobs[i] = topLogprob{Token: c.Text, Logprob: c.Logprob, Bytes: ints([]byte(c.Text))}
+	}
+	return e, true
+}
+
+func ints(b []byte) []int {
+	out := make([]int, len(b))
+	for i, c := range b {
+		out[i] = int(c)
+	}
+	return out
 }
 
 type outMessage struct {
@@ -174,9 +226,16 @@ func (s *Server) prepare(ctx context.Context, req *chatRequest) (vlmrt.Request, 
 	if req.N != nil && *req.N != 1 {
 		return out, badRequest("n", "n = %d is not supported: this server returns one choice per request", *req.N)
 	}
-	if req.Logprobs != nil && *req.Logprobs || req.TopLogprobs != nil && *req.TopLogprobs > 0 {
-		return out, badRequest("logprobs", "logprobs are not supported by this server yet")
+	if tl := req.TopLogprobs; tl != nil {
+		if *tl < 0 || *tl > vlmrt.MaxTopLogprobs {
+			return out, badRequest("top_logprobs", "top_logprobs must be within 0..%d, got %d", vlmrt.MaxTopLogprobs, *tl)
+		}
+		if *tl > 0 && (req.Logprobs == nil || !*req.Logprobs) {
+			return out, badRequest("top_logprobs", "top_logprobs needs logprobs: true")
+		}
+		out.TopLogprobs = *tl
 	}
+	out.Logprobs = req.Logprobs != nil && *req.Logprobs
 	if req.PresencePenalty != nil && *req.PresencePenalty != 0 {
 		return out, badRequest("presence_penalty", "presence_penalty is not supported (use 0); vlmrt offers a repetition penalty through its Go API")
 	}

@@ -16,6 +16,11 @@
 // (a conversation resent with its next question) reuses that request's
 // KV cache and prefills only its new tokens
 // (usage.prompt_tokens_details.cached_tokens).
+//
+// With "logprobs": true each generated token's log-probability (the
+// log-softmax of the model's raw logits, before temperature and top_p)
+// and its "top_logprobs" (0..20) most likely alternatives come back in
+// choices[0].logprobs.content, in the streamed chunks too.
 package server
 
 import (
@@ -217,21 +222,31 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request) {
 		s.stream(ctx, w, &req, job)
 		return
 	}
-	resp, err := s.batch.GenerateFunc(ctx, job, func(vlmrt.Token) error { return nil })
+	var lp *choiceLogprobs
+	if job.Logprobs {
+		lp = &choiceLogprobs{Content: []logprobEntry{}}
+	}
+	resp, err := s.batch.GenerateFunc(ctx, job, func(t vlmrt.Token) error {
+		if e, ok := logprobOf(t); ok && lp != nil {
+			lp.Content = append(lp.Content, e)
+		}
+		return nil
+	})
 	if err != nil {
 		writeError(w, generationError(err))
 		return
 	}
 	writeJSON(w, http.StatusOK, completion{
 		ID: completionID(), Object: "chat.completion", Created: time.Now().Unix(), Model: s.opt.ModelName,
-		Choices: []choice{{Index: 0, Message: &outMessage{Role: "assistant", Content: resp.Text}, FinishReason: finishReason(resp.FinishReason)}},
+		Choices: []choice{{Index: 0, Message: &outMessage{Role: "assistant", Content: resp.Text}, Logprobs: lp, FinishReason: finishReason(resp.FinishReason)}},
 		Usage:   usageOf(resp),
 	})
 }
 
 // stream answers with server-sent events: a first chunk with the role, one
-// chunk per piece of text, a last chunk with the finish reason, the usage
-// chunk when asked for, then "data: [DONE]".
+// chunk per piece of text (with logprobs, the entries of the tokens since
+// the last chunk), a last chunk with the finish reason (and any entries
+// left), the usage chunk when asked for, then "data: [DONE]".
 func (s *Server) stream(ctx context.Context, w http.ResponseWriter, req *chatRequest, job vlmrt.Request) {
 	flusher, _ := w.(http.Flusher)
 	id, created := completionID(), time.Now().Unix()
@@ -253,8 +268,14 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, req *chatReq
 		}
 		return nil
 	}
+	var entries []logprobEntry // logprobs not yet sent
 	delta := func(d *outMessage, finish *string) completion {
-		return completion{Choices: []choice{{Index: 0, Delta: d, FinishReason: finish}}}
+		c := choice{Index: 0, Delta: d, FinishReason: finish}
+		if len(entries) > 0 {
+			c.Logprobs = &choiceLogprobs{Content: entries}
+			entries = nil
+		}
+		return completion{Choices: []choice{c}}
 	}
 	// The role chunk goes out once the prompt is accepted (first token), so
 	// a bad image or an overflowing prompt still gets a plain JSON error.
@@ -263,6 +284,9 @@ func (s *Server) stream(ctx context.Context, w http.ResponseWriter, req *chatReq
 			if err := send(delta(&outMessage{Role: "assistant", Content: ""}, nil)); err != nil {
 				return err
 			}
+		}
+		if e, ok := logprobOf(t); ok {
+			entries = append(entries, e)
 		}
 		if t.Text == "" {
 			return nil

@@ -67,7 +67,7 @@ func (b *Batcher) Step(ctx context.Context, turns []*Turn) error {
 		s.stepID[0] = t.next
 		t.stepped(b.ropes[i])
 		copy(s.logits, b.logits[i*vocab:(i+1)*vocab])
-		t.next, t.err = s.hostPick(t.sampler, t.history, t.st.GeneratedTokens)
+		t.pick()
 	}
 	return nil
 }

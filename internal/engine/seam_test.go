@@ -67,6 +67,23 @@ func TestTokenPickerPath(t *testing.T) {
 	if picks != 0 {
 		t.Fatalf("the backend picked %d tokens with settings it cannot honour", picks)
 	}
+	// A turn reporting logprobs needs every step's logits: the host picks,
+	// the same tokens, and every token carries its logprobs.
+	var toks []Token
+	if _, err := pe.NewSession().Generate(context.Background(), input, Options{MaxTokens: 12, Logprobs: true, TopLogprobs: 3}, func(tok Token) bool {
+		toks = append(toks, tok)
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if picks != 0 {
+		t.Fatalf("the backend picked %d tokens of a turn with logprobs", picks)
+	}
+	for i, tok := range toks {
+		if tok.ID != want[i] || len(tok.Top) != 3 || tok.Top[0].ID != tok.ID || tok.Top[0].Logprob != tok.Logprob || tok.Logprob > 0 {
+			t.Fatalf("token %d: %+v, want id %d with itself the most likely of 3", i, tok, want[i])
+		}
+	}
 }
 
 // TestCPUStepBatch: the CPU backend's BatchStepper advances two sequences

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -27,7 +28,23 @@ type Token struct {
 	// tokens.
 	FinishReason                                 string
 	PromptTokens, CachedTokens, CompletionTokens int
+	// With Options.Logprobs: the token's log-probability and the
+	// Options.TopLogprobs most likely tokens at its step, most likely
+	// first (non-nil, maybe empty, exactly with Logprobs). Both come from the log-softmax (in float64) of the step's raw
+	// logits, before the repetition penalty, temperature and the top-k/p
+	// and min-p cuts: the model's distribution.
+	Logprob float64
+	Top     []TokenLogprob
 }
+
+// TokenLogprob is one candidate token of a step and its log-probability.
+type TokenLogprob struct {
+	ID      int32
+	Logprob float64
+}
+
+// MaxTopLogprobs bounds Options.TopLogprobs (OpenAI's limit).
+const MaxTopLogprobs = 20
 
 // Input is what a turn appends to the conversation: token ids in which each
 // image occupies Images[i].Tokens() consecutive pad ids (tokenizer's
@@ -48,6 +65,12 @@ type Options struct {
 	// (0 = 64). S1Prefill runs one token per pass, the path decode takes.
 	PrefillChunk int
 	S1Prefill    bool
+	// Logprobs reports each generated token's log-probability (Token.Logprob)
+	// and, with TopLogprobs (0..MaxTopLogprobs), that many most likely
+	// tokens of each step (Token.Top). The turn then chooses tokens on the
+	// host (a TokenPicker's device sampling returns no logits).
+	Logprobs    bool
+	TopLogprobs int
 }
 
 // Validate checks the options.
@@ -57,6 +80,12 @@ func (o Options) Validate() error {
 	}
 	if o.MaxTokens < 0 {
 		return fmt.Errorf("%w: max tokens %d must be ≥ 0", ErrUnsupportedInput, o.MaxTokens)
+	}
+	if o.TopLogprobs < 0 || o.TopLogprobs > MaxTopLogprobs {
+		return fmt.Errorf("%w: top logprobs %d must be within 0..%d", ErrUnsupportedInput, o.TopLogprobs, MaxTopLogprobs)
+	}
+	if o.TopLogprobs > 0 && !o.Logprobs {
+		return fmt.Errorf("%w: top logprobs need logprobs", ErrUnsupportedInput)
 	}
 	if o.PrefillChunk < 0 {
 		return fmt.Errorf("%w: prefill chunk %d must be ≥ 0", ErrUnsupportedInput, o.PrefillChunk)
@@ -457,8 +486,13 @@ type Turn struct {
 
 	prefillStart, firstAt time.Time
 	next                  int32 // the chosen token Emit returns next
-	err                   error // a failure Emit reports
-	done                  bool
+	// nextLP, nextTop: the log-probabilities of next's step (Options.Logprobs);
+	// raw holds the step's logits before sampling changes them.
+	nextLP  float64
+	nextTop []TokenLogprob
+	raw     []float32
+	err     error // a failure Emit reports
+	done    bool
 }
 
 // begin prepares decoding after the prefill and chooses the first token
@@ -466,7 +500,7 @@ type Turn struct {
 func (t *Turn) begin() {
 	s := t.s
 	t.sampler = NewSampler(t.opt.Sampling)
-	if p, ok := s.seq.(TokenPicker); ok && p.CanPick(t.opt.Sampling) {
+	if p, ok := s.seq.(TokenPicker); ok && p.CanPick(t.opt.Sampling) && !t.opt.Logprobs {
 		t.picker = p
 	}
 	if s.e.Tokenizer != nil {
@@ -474,7 +508,67 @@ func (t *Turn) begin() {
 	}
 	t.stops = NewStopMatcher(t.opt.Stop)
 	t.history = slices.Clone(s.ids)
-	t.next, t.err = s.hostPick(t.sampler, t.history, 0)
+	t.pick()
+}
+
+// pick chooses the next token on the host from the session's logits row
+// and, when asked, its log-probabilities.
+func (t *Turn) pick() {
+	s := t.s
+	if !t.opt.Logprobs {
+		t.next, t.err = s.hostPick(t.sampler, t.history, t.st.GeneratedTokens)
+		return
+	}
+	// The sampler changes the row in place (repetition penalty): keep the
+	// model's logits.
+	t.raw = append(t.raw[:0], s.logits...)
+	t.next, t.err = s.hostPick(t.sampler, t.history, t.st.GeneratedTokens)
+	if t.err != nil {
+		return
+	}
+	// Top is non-nil (maybe empty) exactly when logprobs were asked for.
+	t.nextLP, t.nextTop = Logprobs(t.raw, t.next, make([]TokenLogprob, 0, t.opt.TopLogprobs))
+}
+
+// Logprobs returns the log-softmax, in float64, of logits at id, and fills
+// top (up to its capacity) with the most likely tokens, most likely first
+// (ties by lower id).
+func Logprobs(logits []float32, id int32, top []TokenLogprob) (float64, []TokenLogprob) {
+	mx := math.Inf(-1)
+	for _, l := range logits {
+		mx = max(mx, float64(l))
+	}
+	var sum float64
+	for _, l := range logits {
+		sum += math.Exp(float64(l) - mx)
+	}
+	lse := mx + math.Log(sum)
+	k := cap(top)
+	top = top[:0]
+	for i, l := range logits {
+		if k == 0 {
+			break
+		}
+		v := float64(l)
+		if len(top) == k && v <= top[k-1].Logprob {
+			continue
+		}
+		j := len(top)
+		if j < k {
+			top = append(top, TokenLogprob{})
+		} else {
+			j = k - 1
+		}
+		for j > 0 && top[j-1].Logprob < v {
+			top[j] = top[j-1]
+			j--
+		}
+		top[j] = TokenLogprob{ID: int32(i), Logprob: v}
+	}
+	for i := range top {
+		top[i].Logprob -= lse
+	}
+	return float64(logits[id]) - lse, top
 }
 
 // Stats describes the turn so far (complete once it has ended).
@@ -524,7 +618,8 @@ func (t *Turn) Emit(ctx context.Context) (Token, error) {
 	}
 	st.Decode = time.Since(t.firstAt)
 
-	tok := Token{ID: id}
+	tok := Token{ID: id, Logprob: t.nextLP, Top: t.nextTop}
+	t.nextTop = nil
 	switch {
 	case s.e.isEOS(id):
 		tok.End, st.FinishReason = true, "eos"
@@ -567,7 +662,7 @@ func (t *Turn) Step(ctx context.Context) {
 	if t.picker != nil {
 		t.next, t.err = t.picker.ForwardPick(ctx, s.stepID[:], s.stepPos[:], t.opt.Sampling, t.history, t.sampler.draw())
 	} else if t.err = s.seq.Forward(ctx, s.stepID[:], s.stepPos[:], LastLogits, s.logits); t.err == nil {
-		t.next, t.err = s.hostPick(t.sampler, t.history, t.st.GeneratedTokens)
+		t.pick()
 	}
 	if s.seq.Len() > before { // the token ran (even if choosing the next failed)
 		t.stepped(rope)
