@@ -21,7 +21,10 @@ func greedySteps(t *testing.T, m *vlmrt.Model, prompt []int32, n int) ([]int32, 
 	ctx := context.Background()
 	s := vlmrt.EngineOf(m).NewSession()
 	defer s.Close()
-	turn, err := s.Start(ctx, engine.Input{IDs: prompt}, engine.Options{MaxTokens: n})
+	// Logprobs keeps every step's logits row on the host (a GPU backend
+	// would otherwise pick greedy tokens on the device, leaving
+	// LastLogits stale).
+	turn, err := s.Start(ctx, engine.Input{IDs: prompt}, engine.Options{MaxTokens: n, Logprobs: true})
 	if err != nil {
 		t.Fatal(err)
 	}
