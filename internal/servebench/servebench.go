@@ -74,6 +74,15 @@ func Run(ctx context.Context, m *vlmrt.Model, clients []int, tokens int, progres
 	go srv.Serve(ln)
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/v1/chat/completions"
+	// An untimed round first: the first requests of a process pay for
+	// what later ones do not (the garbage of building the weights being
+	// collected, first-touch page faults, the slots' KV caches being
+	// allocated), which made the one-client round — the baseline of every
+	// ratio — slow.
+	progress("warm-up round (untimed)")
+	if _, err := Round(ctx, url, len(clients), slices.Max(clients), min(tokens, 4)); err != nil {
+		return nil, err
+	}
 	var rows []Row
 	for round, n := range clients {
 		progress(fmt.Sprintf("%d streaming client(s), %d tokens each", n, tokens))
