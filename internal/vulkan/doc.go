@@ -60,7 +60,10 @@
 // # Where it has run
 //
 // Only on lavapipe (Mesa 22.3 llvmpipe, Vulkan 1.3, linux/amd64), with
-// CGO_ENABLED=0 and with cgo under the race detector. It compiles for
+// CGO_ENABLED=0 and with cgo under the race detector, and with the tests
+// clean under VK_LAYER_KHRONOS_validation (1.3.239) with synchronization
+// validation (VK_INSTANCE_LAYERS=VK_LAYER_KHRONOS_validation
+// VK_LAYER_ENABLES=VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT). It compiles for
 // darwin/arm64 and windows/amd64 but has not been run there, nor on any
 // hardware GPU.
 package vulkan
