@@ -32,14 +32,12 @@ const (
 	st8BitStorageFeatures           = 1000177000
 	stDriverProperties              = 1000196000
 
-	physicalDeviceTypeOther      = 0
 	physicalDeviceTypeIntegrated = 1
 	physicalDeviceTypeDiscrete   = 2
 	physicalDeviceTypeVirtual    = 3
 	physicalDeviceTypeCPU        = 4
 
-	queueCompute  = 0x2
-	queueTransfer = 0x4
+	queueCompute = 0x2
 
 	memoryDeviceLocal  = 0x1
 	memoryHostVisible  = 0x2
@@ -67,7 +65,6 @@ const (
 	accessTransferRead  = 0x800
 	accessTransferWrite = 0x1000
 	accessHostRead      = 0x2000
-	accessHostWrite     = 0x4000
 
 	instanceCreateEnumeratePortability = 0x1
 
@@ -80,17 +77,9 @@ const (
 type result int32
 
 const (
-	success             result = 0
-	timeout             result = 2
-	incomplete          result = 5
-	errOutOfDeviceMem   result = -2
-	errDeviceLost       result = -4
-	errOutOfPoolMemory  result = -1000069000
-	errFragmentedPool   result = -12
-	errIncompatibleDrv  result = -9
-	errInitFailed       result = -3
-	errFeatureNotThere  result = -8
-	errExtensionMissing result = -7
+	success    result = 0
+	timeout    result = 2
+	incomplete result = 5
 )
 
 var resultNames = map[result]string{

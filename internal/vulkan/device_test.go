@@ -2,6 +2,8 @@ package vulkan
 
 import (
 	"errors"
+	"os"
+	"os/exec"
 	"testing"
 
 	"github.com/vlmrt/vlmrt/internal/gpu"
@@ -28,6 +30,29 @@ func TestOpenErrorIsUnavailable(t *testing.T) {
 	d.Close()
 }
 
+// TestOpenWithoutLoader runs Open and List in a child process whose loader
+// is pointed at a missing library: both must fail with ErrUnavailable.
+func TestOpenWithoutLoader(t *testing.T) {
+	if os.Getenv("VLMRT_VULKAN_TEST_CHILD") == "1" {
+		_, err := Open(Options{})
+		if !errors.Is(err, gpu.ErrUnavailable) {
+			t.Fatalf("Open without a loader: %v, want an ErrUnavailable error", err)
+		}
+		if _, err := List(); !errors.Is(err, gpu.ErrUnavailable) {
+			t.Fatalf("List without a loader: %v, want an ErrUnavailable error", err)
+		}
+		t.Log(err)
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestOpenWithoutLoader$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), "VLMRT_VULKAN_TEST_CHILD=1", EnvLibrary+"=/nonexistent/libvulkan.so.1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	t.Logf("child:\n%s", out)
+}
+
 func TestOpenBadChoice(t *testing.T) {
 	openTest(t, Options{}) // skips without Vulkan
 	for _, sel := range []string{"99", "-1", "no-such-gpu"} {
@@ -35,6 +60,10 @@ func TestOpenBadChoice(t *testing.T) {
 		if !errors.Is(err, gpu.ErrUnavailable) {
 			t.Errorf("Open(Device %q): %v, want an ErrUnavailable error", sel, err)
 		}
+	}
+	t.Setenv(EnvDevice, "42")
+	if _, err := Open(Options{}); !errors.Is(err, gpu.ErrUnavailable) {
+		t.Errorf("Open with %s=42: %v, want an ErrUnavailable error", EnvDevice, err)
 	}
 }
 

@@ -10,8 +10,6 @@ import (
 	"github.com/vlmrt/vlmrt/internal/gpu"
 )
 
-//go:generate sh testdata/build.sh
-
 // openTest opens the default device, or skips the test loudly when this
 // machine has no Vulkan loader or device.
 func openTest(t testing.TB, opts Options) *Device {

@@ -129,4 +129,5 @@ func unavailable(format string, args ...any) error {
 	return fmt.Errorf("%w: vulkan: %s", gpu.ErrUnavailable, fmt.Sprintf(format, args...))
 }
 
-var errReleased = errors.New("vulkan: use after Release")
+// errReleased is wrapped by the errors of calls on released values.
+var errReleased = errors.New("used after Release")

@@ -142,7 +142,11 @@ func (in *instance) describe(index int, phys uintptr) (*physical, error) {
 	heap := p.largestLocalHeap()
 	if heap >= 0 {
 		info.MemoryBytes = int64(p.mem.MemoryHeaps[heap].Size)
-		info.UnifiedMemory = p.findType(^uint32(0), memoryDeviceLocal|memoryHostVisible|memoryHostCoherent, heap) >= 0
+		// A discrete GPU may map its VRAM too (resizable BAR), but host
+		// reads through the BAR are uncached and slow: it goes through a
+		// staging buffer and does not count as unified.
+		info.UnifiedMemory = info.Type != "discrete" &&
+			p.findType(^uint32(0), memoryDeviceLocal|memoryHostVisible|memoryHostCoherent, heap) >= 0
 	}
 
 	// Queues: any family with compute will do; one queue is all we use.
