@@ -1,0 +1,221 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/vlmrt/vlmrt/internal/f16"
+	"github.com/vlmrt/vlmrt/internal/quant"
+)
+
+// Int8 activations × int8 weights (the opt-in "act-int8" decode numerics).
+//
+// The default products widen the int8 weights to float32 and multiply
+// float32 activations, which is what the oracle computes. This opt-in also
+// quantizes the activation vector, per block of 32 values with one float32
+// scale (symmetric, round to nearest: scale = max|x|/127, the same blocks as
+// the weights' quant.Matrix), so each block's product is an exact int32
+// dot product of two int8 vectors — what VNNI (VPDPBUSD), AVX2
+// (VPMADDUBSW) and arm64's dot-product extension (SDOT) compute in one
+// instruction per 64, 32 or 16 bytes — scaled once by both block scales:
+//
+//	y[r] = Σ_b f16(wscale[r,b]) · xscale[b] · Σ_{c∈b} q[r,c] · xq[c]
+//
+// The integer sums are exact on every path; paths differ only in the
+// order the scaled float32 block terms are added. The activations' int8
+// rounding is the error this opt-in adds (measured against the oracle in
+// internal/decoder's act-int8 golden test).
+
+// Q8Acts holds n activation vectors quantized to int8 per 32-value block:
+// the input of MatVecQ8Q8. Its buffers grow on demand and are reused, so
+// a caller that keeps one per model quantizes without allocating. A Q8Acts
+// must not be used by two goroutines at once.
+type Q8Acts struct {
+	N, Cols int
+	// Q is [N, Blocks·32] (each vector zero-padded to whole blocks), the
+	// round-to-nearest int8 values in [-127, 127].
+	Q []int8
+	// Scales is [N, Blocks]: value c of vector v is Q[v,c]·Scales[v,c/32].
+	Scales []float32
+	// aux is Q in the form the assembly path takes (see q8q8Prepare):
+	// offset by 128 for VNNI, absolute values for AVX2; unused elsewhere.
+	aux  []uint8
+	task q8q8Task // the pool's argument struct for this call (no allocation)
+}
+
+// Blocks is the number of 32-value blocks per vector.
+func (a *Q8Acts) Blocks() int { return quant.BlocksPerRow(a.Cols) }
+
+// Quantize fills a with the n vectors of x ([n, cols]).
+func (a *Q8Acts) Quantize(x []float32, n, cols int) {
+	if n < 0 || cols <= 0 || len(x) < n*cols {
+		panic(fmt.Sprintf("kernels: Quantize of %d values as %d × %d", len(x), n, cols))
+	}
+	a.N, a.Cols = n, cols
+	bpr := a.Blocks()
+	stride := bpr * quant.BlockSize
+	a.Q = grow(a.Q, n*stride)
+	a.Scales = grow(a.Scales, n*bpr)
+	for v := 0; v < n; v++ {
+		quantizeAct(a.Q[v*stride:(v+1)*stride], a.Scales[v*bpr:(v+1)*bpr], x[v*cols:(v+1)*cols])
+	}
+	if form := q8q8Form(); form != formNone {
+		a.aux = grow(a.aux, n*stride)
+		prepareAux(a.aux[:n*stride], a.Q[:n*stride], form)
+	}
+}
+
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// quantizeAct quantizes x into q (len(scales)·32 values, the padding
+// zeroed) and the per-block scales: scale = max|x|/127 and
+// q = round_half_away(x/scale), so |q| ≤ 127 (an all-zero block has scale
+// 0 and q 0). Dividing (not multiplying by 127/max) keeps the rule the
+// weights' quantizer follows, and |q| ≤ 127 is what keeps the assembly's
+// sign and offset tricks exact.
+func quantizeAct(q []int8, scales []float32, x []float32) {
+	for b := range scales {
+		lo, hi := b*quant.BlockSize, min(b*quant.BlockSize+quant.BlockSize, len(x))
+		var amax float32
+		for _, v := range x[lo:hi] {
+			amax = max(amax, float32(math.Abs(float64(v))))
+		}
+		qb := q[lo : lo+quant.BlockSize]
+		s := amax / 127
+		scales[b] = s
+		if s == 0 || s != s { // zero block; NaN input stays NaN through the scale
+			clear(qb)
+			continue
+		}
+		for i, v := range x[lo:hi] {
+			r := v / s
+			if r >= 0 {
+				r += 0.5
+			} else {
+				r -= 0.5
+			}
+			qb[i] = int8(max(-127, min(127, int32(r))))
+		}
+		clear(qb[hi-lo:])
+	}
+}
+
+// The auxiliary activation forms the assembly kernels read.
+const (
+	formNone   = iota
+	formOffset // q + 128 as uint8: VPDPBUSD multiplies unsigned by signed
+	formAbs    // |q|: VPMADDUBSW's unsigned operand, the sign moved onto the weights
+)
+
+func prepareAux(dst []uint8, q []int8, form int) {
+	switch form {
+	case formOffset:
+		for i, v := range q {
+			dst[i] = uint8(v) ^ 0x80
+		}
+	case formAbs:
+		for i, v := range q {
+			dst[i] = uint8(max(v, -v))
+		}
+	}
+}
+
+// MatVecQ8Q8 computes y[v, r] = Σ_b f16(W.scale[r,b])·a.Scales[v,b]·Σ q·xq
+// for the a.N quantized vectors (y [a.N, w.Rows]) in one pass over W: the
+// int8-activation counterpart of MatVecQ8 (a.N = 1) and MatVecQ8Each.
+func MatVecQ8Q8(y []float32, w *quant.Matrix, a *Q8Acts) { (*Pool)(nil).MatVecQ8Q8(y, w, a) }
+
+// MatVecQ8Q8 is the package's MatVecQ8Q8 on the pool's threads.
+func (p *Pool) MatVecQ8Q8(y []float32, w *quant.Matrix, a *Q8Acts) {
+	if w == nil || w.Rows <= 0 || w.Cols <= 0 || len(w.Q) < w.Rows*w.Cols || len(w.Scales) < w.Rows*w.BlocksPerRow() ||
+		a == nil || a.Cols != w.Cols || len(a.Q) < a.N*a.Blocks()*quant.BlockSize || len(a.Scales) < a.N*a.Blocks() ||
+		len(y) < a.N*w.Rows {
+		cols, n := -1, -1
+		if a != nil {
+			cols, n = a.Cols, a.N
+		}
+		panic(fmt.Sprintf("kernels: int8×int8 product with inconsistent shapes: %s, %d activation vectors of %d columns, y %d", q8Shape(w), n, cols, len(y)))
+	}
+	if a.N == 0 {
+		return
+	}
+	t := &a.task
+	*t = q8q8Task{y: y, w: w, a: a}
+	if w.Rows*w.Cols < parallelMin || !p.acquire() {
+		t.run(0, 0, w.Rows)
+	} else {
+		p.run(t, w.Rows, matVecGrain(w.Rows, w.Cols, p.threads))
+		p.release()
+	}
+	*t = q8q8Task{}
+}
+
+type q8q8Task struct {
+	y []float32
+	w *quant.Matrix
+	a *Q8Acts
+}
+
+func (t *q8q8Task) run(_, lo, hi int) { q8q8Rows(t.y, t.w, t.a, lo, hi) }
+
+// q8q8Group is how many blocks one assembly step covers: 16 blocks (512
+// columns) share one load of the weight row's 16 float16 scales. Blocks
+// past the last whole group (none in the Qwen3-VL shapes, whose widths are
+// multiples of 512) and the short last block run in Go.
+const q8q8Group = 16
+
+// q8q8Rows computes rows [r0, r1) of every vector's product.
+func q8q8Rows(y []float32, w *quant.Matrix, a *Q8Acts, r0, r1 int) {
+	rows, cols, bpr := w.Rows, w.Cols, w.BlocksPerRow()
+	groups := 0
+	if q8q8Form() != formNone {
+		groups = cols / (quant.BlockSize * q8q8Group)
+	}
+	done := groups * q8q8Group // blocks the assembly covered
+	if groups > 0 {
+		q8q8Asm(y, w, a, r0, r1, groups)
+	}
+	xstride := bpr * quant.BlockSize
+	for v := 0; v < a.N; v++ {
+		xq := a.Q[v*xstride : (v+1)*xstride]
+		xs := a.Scales[v*bpr : (v+1)*bpr]
+		for r := r0; r < r1; r++ {
+			s := goDotQ8Q8(w.Q[r*cols:(r+1)*cols], w.Scales[r*bpr:(r+1)*bpr], xq, xs, done)
+			if done > 0 {
+				y[v*rows+r] += s
+			} else {
+				y[v*rows+r] = s
+			}
+		}
+	}
+}
+
+// goDotQ8Q8 is one row's product over blocks from..len(ws)-1: exact int32
+// block sums, each scaled by both block scales and added in block order.
+// q is the row (len cols, the last block possibly short), xq the
+// zero-padded activation vector.
+func goDotQ8Q8(q []int8, ws []uint16, xq []int8, xs []float32, from int) float32 {
+	var sum float32
+	for b := from; b < len(ws); b++ {
+		lo, hi := b*quant.BlockSize, min(b*quant.BlockSize+quant.BlockSize, len(q))
+		qb, xb := q[lo:hi], xq[lo:hi]
+		var i0, i1, i2, i3 int32
+		c := 0
+		for ; c+4 <= len(qb); c += 4 {
+			i0 += int32(qb[c]) * int32(xb[c])
+			i1 += int32(qb[c+1]) * int32(xb[c+1])
+			i2 += int32(qb[c+2]) * int32(xb[c+2])
+			i3 += int32(qb[c+3]) * int32(xb[c+3])
+		}
+		for ; c < len(qb); c++ {
+			i0 += int32(qb[c]) * int32(xb[c])
+		}
+		sum += float32(i0+i1+i2+i3) * (f16.ToF32(ws[b]) * xs[b])
+	}
+	return sum
+}
