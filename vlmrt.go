@@ -76,6 +76,7 @@ type options struct {
 	contextLen  int
 	noVision    bool
 	kvF16       bool
+	actInt8     bool
 	progress    func(LoadProgress)
 	hub         *hub.Options
 	tokenizerID string
@@ -103,6 +104,17 @@ func WithContextLength(n int) Option { return func(o *options) { o.contextLen = 
 // WithKVCacheF16 keeps each Chat's KV cache in float16: half the memory
 // per token of context, keys and values rounded once when stored.
 func WithKVCacheF16() Option { return func(o *options) { o.kvF16 = true } }
+
+// WithInt8Activations opts the CPU engine's decode into int8 activations:
+// each int8 linear layer of a one-token step quantizes its input per
+// 32-value block to int8 (one float32 scale per block, round to nearest)
+// and multiplies with integer dot products (AVX-512 VNNI where the CPU has
+// it), as llama.cpp's Q8_0 does. It is faster but not the reference
+// numerics: logits move by the activations' rounding and greedy outputs
+// can differ (README "Performance" has the measured error against the
+// oracle). Prefill and the vision tower keep float32 activations. Other
+// backends refuse it with ErrUnsupportedInput.
+func WithInt8Activations() Option { return func(o *options) { o.actInt8 = true } }
 
 // WithoutVision skips loading the vision tower (text-only use).
 func WithoutVision() Option { return func(o *options) { o.noVision = true } }
@@ -162,7 +174,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	}
 	if auto {
 		o.backend = BackendCPU
-		if goruntime.GOOS == "darwin" && goruntime.GOARCH == "arm64" {
+		if goruntime.GOOS == "darwin" && !o.actInt8 && goruntime.GOARCH == "arm64" {
 			o.backend = BackendMetal // falls back to the CPU below when no Metal device opens
 		}
 	}
@@ -201,7 +213,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	}
 	req := engine.OpenRequest{
 		Path: path, Location: loc, Precision: o.precision.weights(), NoVision: o.noVision,
-		ContextLength: o.contextLen, KVCacheF16: o.kvF16, Threads: o.threads,
+		ContextLength: o.contextLen, KVCacheF16: o.kvF16, Threads: o.threads, ActInt8: o.actInt8,
 		Progress: func(p engine.Progress) { o.progress(LoadProgress(p)) },
 	}
 	e, err := engine.Open(ctx, string(o.backend), req)

@@ -48,6 +48,7 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.IntVar(&serve.tokens, "serve-tokens", 32, "with --serve-clients: max_tokens each client asks")
 	fs.StringVar(&serve.tokenizer, "tokenizer", "testdata/tokenizer", "with --serve-clients on a --shape: the Qwen3-VL tokenizer `DIR` the chat template needs")
 	fs.Var(intList{&opt.Batch}, "batch", "comma-separated batch sizes `B,...` (e.g. 1,2,4,8): also decode B sequences stepping together (one pass over the weights per step, as the server batches) and report aggregate tok/s and the ratio to B=1")
+	fs.BoolVar(&opt.ActInt8, "act-int8", false, "also measure decode (and --batch) with int8 activations (the --act-int8 opt-in), alternating with the default decode in this process (CPU only)")
 	fs.IntVar(&opt.BatchTokens, "batch-tokens", bench.DefaultBatchTokens, "with --batch: steps timed per batch size")
 	fs.Var(intList{&opt.ImageTokens}, "image-tokens", "comma-separated native-resolution budgets `N,...` (max image tokens): vision ms and prefill tok/s for a photo and a document page at each")
 	if err := parseFlags(fs, args); err != nil {

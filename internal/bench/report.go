@@ -64,6 +64,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		return err
 	}
 	writeBatchTable(w, r.BatchDecode)
+	writeActInt8(w, r.ActInt8)
 	writeBudgetTable(w, r.ImageBudgets)
 	return nil
 }

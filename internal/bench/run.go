@@ -91,6 +91,9 @@ type Options struct {
 	Batch []int
 	// BatchTokens is the steps each batch size is timed over (0 = 16).
 	BatchTokens int
+	// ActInt8 also measures decode (and Batch) with the act-int8 opt-in
+	// (CPU only; see actint8.go).
+	ActInt8 bool
 }
 
 // Result is one benchmark run. The first eight fields are issue 6's
@@ -168,6 +171,8 @@ type Result struct {
 	LoadAverage float64 `json:"load_avg_1m,omitempty"`
 	// ImageBudgets is the native-resolution sweep (Options.ImageTokens).
 	ImageBudgets []BudgetResult `json:"image_budgets,omitempty"`
+	// ActInt8 is decode with int8 activations (Options.ActInt8).
+	ActInt8 *ActInt8Result `json:"act_int8,omitempty"`
 }
 
 // Qwen3-VL chat ids (docs/design.md §2.4) framing the benchmark prompt.
@@ -352,6 +357,11 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 			return nil, err
 		}
 	}
+	if opt.ActInt8 {
+		if res.ActInt8, err = actInt8Decode(ctx, e, opt, res, rng, progress); err != nil {
+			return nil, err
+		}
+	}
 	if res.PeakGFLOPs > 0 {
 		res.PrefillPeakRatio = res.PrefillGFLOPs / res.PeakGFLOPs
 		res.VisionPeakRatio = res.VisionGFLOPs / res.PeakGFLOPs
@@ -400,6 +410,9 @@ func (o *Options) normalize() error {
 	}
 	if o.Backend == "" {
 		o.Backend = "cpu"
+	}
+	if o.ActInt8 && o.Backend != "cpu" {
+		return fmt.Errorf("bench: act-int8 is a CPU-backend option (backend %q)", o.Backend)
 	}
 	if _, ok := gpuDevices[o.Backend]; !ok && o.Backend != "cpu" {
 		return fmt.Errorf("bench: backend %q: want cpu, vulkan or metal", o.Backend)

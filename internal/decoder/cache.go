@@ -49,6 +49,12 @@ type scratch struct {
 	// each: the rows are several sequences' single tokens (ForwardBatch),
 	// so linear layers run as per-row matrix-vector products.
 	each bool
+	// act8 holds the rows quantized to int8 for the act-int8 opt-in
+	// (Model.SetActInt8); act8From is the buffer they were quantized from
+	// while still current (q, k and v share one input, gate and up
+	// another), nil once that buffer is rewritten.
+	act8     kernels.Q8Acts
+	act8From *float32
 }
 
 // NewCache returns an empty float32 cache for m.

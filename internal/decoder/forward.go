@@ -125,9 +125,10 @@ func (m *Model) Forward(ctx context.Context, c *Cache, ids []int32, positions []
 		}
 		c.trace(FinalNorm, -1, base, n, s.hn)
 	}
+	s.act8From = nil // hn holds the final norm now
 	switch want {
 	case LastLogits:
-		m.head.Forward(m.pool, logits[:m.vocab], s.hn[(n-1)*h:n*h], 1)
+		m.apply(s, m.head, logits[:m.vocab], s.hn[(n-1)*h:n*h], 1)
 	case AllLogits:
 		m.head.Forward(m.pool, logits[:n*m.vocab], s.hn[:n*h], n)
 	}
@@ -178,6 +179,7 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 	for i := 0; i < n; i++ {
 		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], l.inputNorm, m.eps)
 	}
+	s.act8From = nil
 	kc, vc := kv.newKV(li, n)
 	m.apply(s, l.q, s.q[:n*qd], s.hn[:n*h], n)
 	m.apply(s, l.k, kc, s.hn[:n*h], n)
@@ -206,6 +208,7 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 	for i := 0; i < n; i++ {
 		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], l.postNorm, m.eps)
 	}
+	s.act8From = nil
 	ni := n * m.inter
 	m.apply(s, l.gate, s.gate[:ni], s.hn[:n*h], n)
 	m.apply(s, l.up, s.up[:ni], s.hn[:n*h], n)
@@ -222,11 +225,31 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 // matrix-vector product per row sharing the pass over the weights, each
 // row exactly as a single sequence's step computes it.
 func (m *Model) apply(s *scratch, l *weights.Linear, y, x []float32, n int) {
+	if m.actInt8 && l.Q8 != nil && (s.each || n == 1) {
+		m.applyInt8(s, l, y, x, n)
+		return
+	}
 	if s.each {
 		l.ForwardEach(m.pool, y, x, n)
 		return
 	}
 	l.Forward(m.pool, y, x, n)
+}
+
+// applyInt8 is apply for the act-int8 opt-in: the n rows of x quantized
+// to int8 (once per input buffer: q, k and v reuse one quantization, gate
+// and up another), then one integer-dot-product pass over the weights.
+func (m *Model) applyInt8(s *scratch, l *weights.Linear, y, x []float32, n int) {
+	if s.act8From != &x[0] || s.act8.N != n || s.act8.Cols != l.Cols {
+		s.act8.Quantize(x, n, l.Cols)
+		s.act8From = &x[0]
+	}
+	m.pool.MatVecQ8Q8(y[:n*l.Rows], l.Q8, &s.act8)
+	if l.Bias != nil {
+		for i := 0; i < n; i++ {
+			kernels.Axpy(y[i*l.Rows:(i+1)*l.Rows], 1, l.Bias)
+		}
+	}
 }
 
 // newKV: a Forward's n tokens go at the cache's indices c.n .. c.n+n-1.

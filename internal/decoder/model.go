@@ -38,11 +38,27 @@ type Model struct {
 	head   *weights.Linear
 	rotary *mrope.Rotary
 	pool   *kernels.Pool // the model's threads (nil: the caller alone)
+	// actInt8: decode's int8 linear layers quantize their input to int8
+	// (see SetActInt8).
+	actInt8 bool
 }
 
 // SetPool makes the model's products and attention run on p's threads
 // (nil: on the caller alone). Call it before the model is shared.
 func (m *Model) SetPool(p *kernels.Pool) { m.pool = p }
+
+// SetActInt8 opts decode into int8 activations: every int8 linear layer
+// of a one-token step (Forward with one token, ForwardBatch) quantizes its
+// input per 32-value block to int8 and multiplies with integer dot
+// products (kernels.Pool.MatVecQ8Q8), instead of widening the weights to
+// multiply float32 activations. It is not the reference numerics: the
+// activations' rounding changes the logits (measured against the oracle in
+// TestGoldenActInt8). Prefill (several tokens) keeps float32 activations.
+// Call it before the model is shared.
+func (m *Model) SetActInt8(on bool) { m.actInt8 = on }
+
+// ActInt8 reports whether SetActInt8 is on.
+func (m *Model) ActInt8() bool { return m.actInt8 }
 
 // layer holds one Qwen3 decoder layer's weights.
 type layer struct {

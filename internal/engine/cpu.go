@@ -52,6 +52,8 @@ type LoadOptions struct {
 	KVCacheF16 bool
 	// Threads sizes the model's worker pool (0 = GOMAXPROCS).
 	Threads int
+	// ActInt8 opts decode into int8 activations (decoder.Model.SetActInt8).
+	ActInt8 bool
 	// Progress, if set, is told each loading stage as it starts.
 	Progress func(stage string)
 }
@@ -79,6 +81,7 @@ func NewCPU(ctx context.Context, src weights.Source, cfg *config.Model, opt Load
 		return nil, err
 	}
 	b.Decoder.SetPool(b.Pool)
+	b.Decoder.SetActInt8(opt.ActInt8)
 	return b, nil
 }
 
@@ -166,7 +169,7 @@ func loadCPU(ctx context.Context, req OpenRequest, onDevice bool) (*CPU, *config
 	src := newProgressSource(set, req.Progress)
 	b, err := NewCPU(ctx, src, cfg, LoadOptions{
 		Precision: req.Precision, ContextLength: req.ContextLength, NoVision: req.NoVision, KVCacheF16: req.KVCacheF16, Threads: req.Threads,
-		Progress: func(stage string) { src.stage = stage },
+		ActInt8: req.ActInt8 && !onDevice, Progress: func(stage string) { src.stage = stage },
 	})
 	if err != nil {
 		set.Close()
@@ -178,7 +181,11 @@ func loadCPU(ctx context.Context, req OpenRequest, onDevice bool) (*CPU, *config
 
 // Info implements Backend.
 func (b *CPU) Info() ModelInfo {
-	return ModelInfo{Vocab: b.Decoder.Vocab(), DecodeBytesPerToken: b.Decoder.WeightBytes(), Device: "cpu " + kernels.Path()}
+	dev := "cpu " + kernels.Path()
+	if b.Decoder.ActInt8() {
+		dev += ", int8 activations (" + kernels.Q8Q8Path() + ")"
+	}
+	return ModelInfo{Vocab: b.Decoder.Vocab(), DecodeBytesPerToken: b.Decoder.WeightBytes(), Device: dev}
 }
 
 // NewSequence implements Backend; it cannot fail.

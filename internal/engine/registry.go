@@ -24,6 +24,9 @@ type OpenRequest struct {
 	KVCacheF16 bool
 	// Threads is the worker count of a CPU backend (0 = GOMAXPROCS).
 	Threads int
+	// ActInt8 opts decode into int8 activations (CPU backend only; see
+	// decoder.Model.SetActInt8).
+	ActInt8 bool
 	// Progress, never nil, is told what loading is doing.
 	Progress func(Progress)
 }
@@ -89,6 +92,9 @@ func Open(ctx context.Context, name string, req OpenRequest) (*Engine, error) {
 	}
 	if req.ContextLength < 0 {
 		return nil, fmt.Errorf("%w: context length %d must be ≥ 0 (0 = the model's default)", ErrUnsupportedInput, req.ContextLength)
+	}
+	if req.ActInt8 && name != "cpu" {
+		return nil, fmt.Errorf("%w: int8 activations (act-int8) are a CPU-backend option; backend %q computes with its own numerics", ErrUnsupportedInput, name)
 	}
 	return open(ctx, req)
 }

@@ -74,32 +74,48 @@ func grow[T any](s []T, n int) []T {
 
 // quantizeAct quantizes x into q (len(scales)·32 values, the padding
 // zeroed) and the per-block scales: scale = max|x|/127 and
-// q = round_half_away(x/scale), so |q| ≤ 127 (an all-zero block has scale
-// 0 and q 0). Dividing (not multiplying by 127/max) keeps the rule the
-// weights' quantizer follows, and |q| ≤ 127 is what keeps the assembly's
-// sign and offset tricks exact.
+// q = round_half_away(x · (1/scale)), so |q| ≤ 127 (an all-zero block has
+// scale 0 and q 0); |q| ≤ 127 is what keeps the assembly's offset and sign
+// tricks exact. Multiplying by the reciprocal (as llama.cpp's Q8_0 does)
+// instead of dividing can move a value lying within a rounding error of a
+// half step to the other neighbour: still within half a step (plus one
+// float32 rounding) of x/scale.
 func quantizeAct(q []int8, scales []float32, x []float32) {
 	for b := range scales {
 		lo, hi := b*quant.BlockSize, min(b*quant.BlockSize+quant.BlockSize, len(x))
+		xb := x[lo:hi]
 		var amax float32
-		for _, v := range x[lo:hi] {
-			amax = max(amax, float32(math.Abs(float64(v))))
+		for _, v := range xb {
+			if v < 0 {
+				v = -v
+			}
+			if v > amax {
+				amax = v
+			}
 		}
 		qb := q[lo : lo+quant.BlockSize]
 		s := amax / 127
 		scales[b] = s
-		if s == 0 || s != s { // zero block; NaN input stays NaN through the scale
+		if s == 0 || s > math.MaxFloat32 { // zero block; an infinite one is zeroed too
 			clear(qb)
 			continue
 		}
-		for i, v := range x[lo:hi] {
-			r := v / s
+		id := 1 / s
+		for i, v := range xb {
+			r := v * id
 			if r >= 0 {
 				r += 0.5
 			} else {
 				r -= 0.5
 			}
-			qb[i] = int8(max(-127, min(127, int32(r))))
+			// |r| ≤ 127.5 (+ rounding); int32 truncates toward zero.
+			n := int32(r)
+			if n > 127 {
+				n = 127
+			} else if n < -127 {
+				n = -127
+			}
+			qb[i] = int8(n)
 		}
 		clear(qb[hi-lo:])
 	}
