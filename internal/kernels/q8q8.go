@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 
@@ -37,9 +38,9 @@ type Q8Acts struct {
 	Q []int8
 	// Scales is [N, Blocks]: value c of vector v is Q[v,c]·Scales[v,c/32].
 	Scales []float32
-	// aux is Q in the form the assembly path takes (see q8q8Prepare):
-	// offset by 128 for VNNI, absolute values for AVX2; unused elsewhere.
+	// aux is Q in the form the assembly takes (formChunks or formGroups).
 	aux  []uint8
+	form int      // aux's form
 	task q8q8Task // the pool's argument struct for this call (no allocation)
 }
 
@@ -59,9 +60,17 @@ func (a *Q8Acts) Quantize(x []float32, n, cols int) {
 	for v := 0; v < n; v++ {
 		quantizeAct(a.Q[v*stride:(v+1)*stride], a.Scales[v*bpr:(v+1)*bpr], x[v*cols:(v+1)*cols])
 	}
-	if form := q8q8Form(); form != formNone {
-		a.aux = grow(a.aux, n*stride)
-		prepareAux(a.aux[:n*stride], a.Q[:n*stride], form)
+	a.form = formNone
+	if q8q8Asm512() {
+		a.form = formGroups
+		if n == 1 {
+			a.form = formChunks
+		}
+		as := a.auxStride()
+		a.aux = grow(a.aux, n*as)
+		for v := 0; v < n; v++ {
+			prepareAux(a.aux[v*as:(v+1)*as], a.Q[v*stride:(v+1)*stride], a.form)
+		}
 	}
 }
 
@@ -123,20 +132,59 @@ func quantizeAct(q []int8, scales []float32, x []float32) {
 
 // The auxiliary activation forms the assembly kernels read.
 const (
-	formNone   = iota
-	formOffset // q + 128 as uint8: VPDPBUSD multiplies unsigned by signed
-	formAbs    // |q|: VPMADDUBSW's unsigned operand, the sign moved onto the weights
+	formNone = iota
+	// formChunks: q + 128 as uint8 (the unsigned operand of VPDPBUSD,
+	// the weights the signed one), in order: the one-vector kernel.
+	formChunks
+	// formGroups: per 16-block group (512 values) of whole groups, the
+	// values transposed as the AVX-512 kernel transposes the weights
+	// (64-byte chunk d holds dword d — values 4d..4d+3 — of each of the 16
+	// blocks, block b at bytes 4b..4b+3), then the 16 blocks' −128·Σq as
+	// int32: the kernel multiplies the weights offset to unsigned (q_w +
+	// 128, VPDPBUSD's unsigned operand) by these signed values, and
+	// Σ (q_w+128)·q = Σ q_w·q + 128·Σ q.
+	formGroups
 )
 
+// q8q8GroupBytes is the values (and weight bytes) of one 16-block group;
+// q8q8AuxGroup the bytes of its formGroups form.
+const (
+	q8q8GroupBytes = q8q8Group * quant.BlockSize
+	q8q8AuxGroup   = q8q8GroupBytes + 4*q8q8Group
+)
+
+// auxStride is one vector's aux bytes.
+func (a *Q8Acts) auxStride() int {
+	if a.form == formChunks {
+		return a.Blocks() * quant.BlockSize
+	}
+	return a.Blocks() / q8q8Group * q8q8AuxGroup
+}
+
+// prepareAux writes one vector's q (whole blocks) in the given form.
 func prepareAux(dst []uint8, q []int8, form int) {
-	switch form {
-	case formOffset:
+	if form == formChunks {
 		for i, v := range q {
 			dst[i] = uint8(v) ^ 0x80
 		}
-	case formAbs:
-		for i, v := range q {
-			dst[i] = uint8(max(v, -v))
+		return
+	}
+	if form != formGroups {
+		return
+	}
+	for g := 0; g+q8q8GroupBytes <= len(q); g += q8q8GroupBytes {
+		src := q[g : g+q8q8GroupBytes]
+		out := dst[g/q8q8GroupBytes*q8q8AuxGroup:][:q8q8AuxGroup]
+		for b := 0; b < q8q8Group; b++ {
+			blk := src[32*b : 32*b+32]
+			var sum int32
+			for d := 0; d < 8; d++ {
+				o := out[64*d+4*b : 64*d+4*b+4]
+				x := blk[4*d : 4*d+4]
+				o[0], o[1], o[2], o[3] = uint8(x[0]), uint8(x[1]), uint8(x[2]), uint8(x[3])
+				sum += int32(x[0]) + int32(x[1]) + int32(x[2]) + int32(x[3])
+			}
+			binary.LittleEndian.PutUint32(out[q8q8GroupBytes+4*b:], uint32(-128*sum))
 		}
 	}
 }
@@ -189,7 +237,7 @@ const q8q8Group = 16
 func q8q8Rows(y []float32, w *quant.Matrix, a *Q8Acts, r0, r1 int) {
 	rows, cols, bpr := w.Rows, w.Cols, w.BlocksPerRow()
 	groups := 0
-	if q8q8Form() != formNone {
+	if a.form != formNone && q8q8Asm512() {
 		groups = cols / (quant.BlockSize * q8q8Group)
 	}
 	done := groups * q8q8Group // blocks the assembly covered

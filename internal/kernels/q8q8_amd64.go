@@ -13,17 +13,12 @@ import (
 // with EVEX, so AVX-VNNI (its VEX form on AVX2-only CPUs) is not used.
 var cpuVNNI = cpuAVX512 && cpu.X86.HasAVX512VNNI
 
-// q8q8Form is the activation form the active path's kernels read.
-func q8q8Form() int {
-	if useAVX512 && cpuVNNI {
-		return formOffset
-	}
-	return formNone
-}
+// q8q8Asm512 reports whether the active path runs the VNNI kernels.
+func q8q8Asm512() bool { return useAVX512 && cpuVNNI }
 
 // Q8Q8Path names the int8×int8 kernels the active path runs.
 func Q8Q8Path() string {
-	if q8q8Form() == formOffset {
+	if q8q8Asm512() {
 		return "avx512+vnni"
 	}
 	return PathGeneric
@@ -33,20 +28,23 @@ func Q8Q8Path() string {
 func q8q8x1AVX512(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
 
 //go:noescape
-func q8q8x2AVX512(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+func q8q8t1AVX512(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
 
 //go:noescape
-func q8q8x3AVX512(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+func q8q8t2AVX512(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
 
 //go:noescape
-func q8q8x4AVX512(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+func q8q8t3AVX512(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+
+//go:noescape
+func q8q8t4AVX512(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
 
 // q8q8Asm stores rows [r0, r1) of every vector's product over the first
 // groups·16 blocks, up to 4 vectors per pass over the rows (more vectors'
 // activations would crowd L1; a second pass rereads the rows from cache).
 func q8q8Asm(y []float32, w *quant.Matrix, a *Q8Acts, r0, r1, groups int) {
 	rows, cols, bpr := w.Rows, w.Cols, w.BlocksPerRow()
-	stride := bpr * quant.BlockSize
+	stride := a.auxStride()
 	for v0 := 0; v0 < a.N; v0 += 4 {
 		g := min(a.N-v0, 4)
 		var xp [4]*uint8
@@ -59,15 +57,17 @@ func q8q8Asm(y []float32, w *quant.Matrix, a *Q8Acts, r0, r1, groups int) {
 			yp[i] = &y[v*rows+r0]
 		}
 		q, s := &w.Q[r0*cols], &w.Scales[r0*bpr]
-		switch g {
-		case 1:
+		switch {
+		case a.form == formChunks:
 			q8q8x1AVX512(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
-		case 2:
-			q8q8x2AVX512(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
-		case 3:
-			q8q8x3AVX512(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
+		case g == 1:
+			q8q8t1AVX512(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
+		case g == 2:
+			q8q8t2AVX512(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
+		case g == 3:
+			q8q8t3AVX512(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
 		default:
-			q8q8x4AVX512(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
+			q8q8t4AVX512(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
 		}
 	}
 }
