@@ -60,12 +60,8 @@ func (a *Q8Acts) Quantize(x []float32, n, cols int) {
 	for v := 0; v < n; v++ {
 		quantizeAct(a.Q[v*stride:(v+1)*stride], a.Scales[v*bpr:(v+1)*bpr], x[v*cols:(v+1)*cols])
 	}
-	a.form = formNone
-	if q8q8Asm512() {
-		a.form = formGroups
-		if n == 1 {
-			a.form = formChunks
-		}
+	a.form = q8q8FormFor(n)
+	if a.form != formNone {
 		as := a.auxStride()
 		a.aux = grow(a.aux, n*as)
 		for v := 0; v < n; v++ {
@@ -144,6 +140,10 @@ const (
 	// 128, VPDPBUSD's unsigned operand) by these signed values, and
 	// Σ (q_w+128)·q = Σ q_w·q + 128·Σ q.
 	formGroups
+	// formSigned: per block, 32 bytes |q| then 32 bytes q: the AVX2
+	// kernels' VPMADDUBSW operands (|q| unsigned, q's sign moved onto the
+	// weights by VPSIGNB).
+	formSigned
 )
 
 // q8q8GroupBytes is the values (and weight bytes) of one 16-block group;
@@ -155,17 +155,30 @@ const (
 
 // auxStride is one vector's aux bytes.
 func (a *Q8Acts) auxStride() int {
-	if a.form == formChunks {
+	switch a.form {
+	case formChunks:
 		return a.Blocks() * quant.BlockSize
+	case formSigned:
+		return a.Blocks() * 2 * quant.BlockSize
 	}
 	return a.Blocks() / q8q8Group * q8q8AuxGroup
 }
 
 // prepareAux writes one vector's q (whole blocks) in the given form.
 func prepareAux(dst []uint8, q []int8, form int) {
-	if form == formChunks {
+	switch form {
+	case formChunks:
 		for i, v := range q {
 			dst[i] = uint8(v) ^ 0x80
+		}
+		return
+	case formSigned:
+		for b := 0; b+quant.BlockSize <= len(q); b += quant.BlockSize {
+			o := dst[2*b : 2*b+2*quant.BlockSize]
+			for i, v := range q[b : b+quant.BlockSize] {
+				o[i] = uint8(max(v, -v))
+				o[quant.BlockSize+i] = uint8(v)
+			}
 		}
 		return
 	}
@@ -237,7 +250,7 @@ const q8q8Group = 16
 func q8q8Rows(y []float32, w *quant.Matrix, a *Q8Acts, r0, r1 int) {
 	rows, cols, bpr := w.Rows, w.Cols, w.BlocksPerRow()
 	groups := 0
-	if a.form != formNone && q8q8Asm512() {
+	if a.form != formNone && a.form == q8q8FormFor(a.N) {
 		groups = cols / (quant.BlockSize * q8q8Group)
 	}
 	done := groups * q8q8Group // blocks the assembly covered

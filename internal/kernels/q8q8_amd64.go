@@ -8,18 +8,34 @@ import (
 	"github.com/vlmrt/vlmrt/internal/quant"
 )
 
-// The int8×int8 kernels need VNNI on top of the AVX-512 path (VPDPBUSD,
-// 64 byte products per instruction). Go's assembler encodes VPDPBUSD only
-// with EVEX, so AVX-VNNI (its VEX form on AVX2-only CPUs) is not used.
+// The int8×int8 kernels: with VNNI on top of the AVX-512 path, VPDPBUSD
+// (64 byte products per instruction); otherwise, on the AVX2 path,
+// VPMADDUBSW + VPMADDWD. Go's assembler encodes VPDPBUSD only with EVEX,
+// so AVX-VNNI (its VEX form on AVX2-only CPUs) is not used.
 var cpuVNNI = cpuAVX512 && cpu.X86.HasAVX512VNNI
 
-// q8q8Asm512 reports whether the active path runs the VNNI kernels.
-func q8q8Asm512() bool { return useAVX512 && cpuVNNI }
+// q8q8FormFor is the activation form the active path's kernels take for n
+// vectors: the VNNI kernels on the AVX-512 path when the CPU has VNNI, the
+// AVX2 ones on the AVX2 path and on AVX-512 without VNNI.
+func q8q8FormFor(n int) int {
+	switch {
+	case useAVX512 && cpuVNNI && n == 1:
+		return formChunks
+	case useAVX512 && cpuVNNI:
+		return formGroups
+	case haveAsm:
+		return formSigned
+	}
+	return formNone
+}
 
 // Q8Q8Path names the int8×int8 kernels the active path runs.
 func Q8Q8Path() string {
-	if q8q8Asm512() {
+	switch q8q8FormFor(1) {
+	case formChunks:
 		return "avx512+vnni"
+	case formSigned:
+		return PathAVX2
 	}
 	return PathGeneric
 }
@@ -38,6 +54,18 @@ func q8q8t3AVX512(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride i
 
 //go:noescape
 func q8q8t4AVX512(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+
+//go:noescape
+func q8q8x1AVX2(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+
+//go:noescape
+func q8q8x2AVX2(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+
+//go:noescape
+func q8q8x3AVX2(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+
+//go:noescape
+func q8q8x4AVX2(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
 
 // q8q8Asm stores rows [r0, r1) of every vector's product over the first
 // groups·16 blocks, up to 4 vectors per pass over the rows (more vectors'
@@ -58,6 +86,14 @@ func q8q8Asm(y []float32, w *quant.Matrix, a *Q8Acts, r0, r1, groups int) {
 		}
 		q, s := &w.Q[r0*cols], &w.Scales[r0*bpr]
 		switch {
+		case a.form == formSigned && g == 1:
+			q8q8x1AVX2(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
+		case a.form == formSigned && g == 2:
+			q8q8x2AVX2(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
+		case a.form == formSigned && g == 3:
+			q8q8x3AVX2(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
+		case a.form == formSigned:
+			q8q8x4AVX2(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
 		case a.form == formChunks:
 			q8q8x1AVX512(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
 		case g == 1:

@@ -40,9 +40,10 @@ by the 16 combined scales and one FMA per vector per 512 columns.
 The integer sums are exact on every kernel; only the float32 order of the
 scaled block terms differs from the Go reference.
 
-Not generated here: a VEX-encoded (AVX-VNNI) variant — Go's assembler
-encodes VPDPBUSD only with EVEX (AVX512_VNNI), so AVX-VNNI-only CPUs take
-the AVX2 VPMADDUBSW kernel.
+AVX2 (q8q8xNAVX2, also AVX-512 CPUs without VNNI): see kernel256. Not
+generated: a VEX-encoded (AVX-VNNI) variant — Go's assembler encodes
+VPDPBUSD only with EVEX (AVX512_VNNI), so AVX-VNNI-only CPUs take the AVX2
+VPMADDUBSW kernel.
 
 Run from the repository root: python3 internal/kernels/asmgen/q8q8.py
 """
@@ -339,6 +340,87 @@ def kernel512_chunks():
     return "\n".join(L) + "\n"
 
 
+
+def kernel256(n):
+    """AVX2: VPMADDUBSW multiplies |xq| (unsigned) by the weights carrying
+    xq's sign (VPSIGNB), VPMADDWD by ones sums them into 8 int32 lanes per
+    32-value block (no saturation: |pair| ≤ 2·127·127 < 32768); each block
+    is converted and scaled by its combined scale, broadcast from a stack
+    copy of 8 combined scales per vector. Activations (formSigned): per
+    block 32 bytes |xq| then 32 bytes xq."""
+    name = f"q8q8x{n}AVX2"
+    L = []
+    a = L.append
+    a(f"\n// func {name}(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)")
+    a(f"TEXT ·{name}(SB), NOSPLIT, $128-72")
+    a("\tMOVQ q+0(FP), SI")
+    a("\tMOVQ scales+8(FP), DX")
+    a("\tXORQ DI, DI")
+    a("\tMOVL $0x00010001, AX")
+    a("\tMOVD AX, X15")
+    a("\tVPBROADCASTD X15, Y15")
+    a(f"{name}_row:")
+    a("\tMOVQ x+48(FP), AX")
+    for v in range(n):
+        a(f"\tMOVQ {8 * v}(AX), {XP[v]}")
+    a("\tMOVQ s+56(FP), AX")
+    for v in range(n):
+        a(f"\tMOVQ {8 * v}(AX), {SP[v]}")
+    a("\tMOVQ SI, AX")
+    a("\tMOVQ DX, R15")
+    a("\tMOVQ groups+24(FP), BX")
+    nacc = 2 if n == 1 else n
+    for i in range(nacc):
+        a(f"\tVXORPS Y{i}, Y{i}, Y{i}")
+    a(f"{name}_group:")
+    for h in range(2):
+        a(f"\tVCVTPH2PS {16 * h}(R15), Y13")
+        for v in range(n):
+            a(f"\tVMULPS {32 * h}({SP[v]}), Y13, Y14")
+            a(f"\tVMOVUPS Y14, {32 * v}(SP)")
+        for j in range(8):
+            blk = 8 * h + j
+            a(f"\tPREFETCHT0 PF+{32 * blk}(AX)" if blk % 2 == 0 else "")
+            a(f"\tVMOVDQU {32 * blk}(AX), Y4")
+            for v in range(n):
+                ya, yt, ys = (5, 6, 7) if v % 2 == 0 else (8, 9, 10)
+                acc = (j & 1) if n == 1 else v
+                a(f"\tVMOVDQU {64 * blk}({XP[v]}), Y{ya}")
+                a(f"\tVPSIGNB {64 * blk + 32}({XP[v]}), Y4, Y{yt}")
+                a(f"\tVPMADDUBSW Y{yt}, Y{ya}, Y{yt}")
+                a(f"\tVPMADDWD Y15, Y{yt}, Y{yt}")
+                a(f"\tVCVTDQ2PS Y{yt}, Y{yt}")
+                a(f"\tVBROADCASTSS {32 * v + 4 * j}(SP), Y{ys}")
+                a(f"\tVFMADD231PS Y{ys}, Y{yt}, Y{acc}")
+    a("\tADDQ $512, AX")
+    a("\tADDQ $32, R15")
+    for v in range(n):
+        a(f"\tADDQ $1024, {XP[v]}")
+        a(f"\tADDQ $64, {SP[v]}")
+    a("\tDECQ BX")
+    a(f"\tJNZ {name}_group")
+    if n == 1:
+        a("\tVADDPS Y1, Y0, Y0")
+    a("\tMOVQ y+64(FP), AX")
+    for v in range(n):
+        a(f"\tVEXTRACTF128 $1, Y{v}, X14")
+        a(f"\tVADDPS X14, X{v}, X{v}")
+        a(f"\tVPSHUFD $0x4e, X{v}, X14")
+        a(f"\tVADDPS X14, X{v}, X{v}")
+        a(f"\tVPSHUFD $0xb1, X{v}, X14")
+        a(f"\tVADDPS X14, X{v}, X{v}")
+        a(f"\tMOVQ {8 * v}(AX), BX")
+        a(f"\tVMOVSS X{v}, (BX)(DI*4)")
+    a("\tADDQ rowBytes+32(FP), SI")
+    a("\tADDQ scaleStride+40(FP), DX")
+    a("\tINCQ DI")
+    a("\tCMPQ DI, rows+16(FP)")
+    a(f"\tJLT {name}_row")
+    a("\tVZEROUPPER")
+    a("\tRET")
+    return "\n".join(x for x in L if x) + "\n"
+
+
 def main():
     plan = transpose_plan()
     table, offs = idx_table(plan)
@@ -346,6 +428,8 @@ def main():
     s += kernel512_chunks()
     for n in range(1, MAXN + 1):
         s += kernel512(n, plan, offs)
+    for n in range(1, MAXN + 1):
+        s += kernel256(n)
     with open(OUT, "w") as f:
         f.write(s)
 
