@@ -61,7 +61,7 @@ func (a *Q8Acts) Quantize(x []float32, n, cols int) {
 		quantizeAct(a.Q[v*stride:(v+1)*stride], a.Scales[v*bpr:(v+1)*bpr], x[v*cols:(v+1)*cols])
 	}
 	a.form = q8q8FormFor(n)
-	if a.form != formNone {
+	if a.form != formNone && a.form != formQ {
 		as := a.auxStride()
 		a.aux = grow(a.aux, n*as)
 		for v := 0; v < n; v++ {
@@ -144,6 +144,9 @@ const (
 	// kernels' VPMADDUBSW operands (|q| unsigned, q's sign moved onto the
 	// weights by VPSIGNB).
 	formSigned
+	// formQ: no auxiliary form, the kernels read Q (arm64 SDOT multiplies
+	// signed by signed bytes).
+	formQ
 )
 
 // q8q8GroupBytes is the values (and weight bytes) of one 16-block group;

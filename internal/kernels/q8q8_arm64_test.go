@@ -1,0 +1,16 @@
+//go:build !noasm
+
+package kernels
+
+import "testing"
+
+// TestMatVecQ8Q8NoDotProd runs the int8×int8 test on the NEON path as a CPU
+// without the dot-product extension takes it (the pure-Go kernel).
+func TestMatVecQ8Q8NoDotProd(t *testing.T) {
+	if !useDotProd {
+		t.Skip("CPU lacks the dot-product extension: TestMatVecQ8Q8 already ran without it")
+	}
+	useDotProd = false
+	defer func() { useDotProd = true }()
+	TestMatVecQ8Q8(t)
+}
