@@ -2,6 +2,7 @@ package decoder
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 
@@ -15,30 +16,27 @@ import (
 // golden test measures and bounds its error against the fake-quant oracle
 // (int8 weights, float32 activations) instead of asserting the reference
 // tolerances. Measured on tiny-a (logits around 30..40, top-2 margins down
-// to 0.02): top-5 and full-row logits within 1.52 of the oracle (the
-// default engine: 1e-3), full logits rows cosine ≥ 0.99958, final_norm
-// cosine ≥ 0.99898, argmax equal at 468 of the 475 positions whose oracle
-// margin is ≥ 0.1, and 44 of the 72 greedy tokens reproduced before each
-// prompt's first difference (image 24/24, text 17/24, multiturn 3/24).
-// The bounds below leave about 2× headroom on each error (paths differ
-// in float32 rounding elsewhere, which can move a near tie); a kernel or
-// plumbing bug moves the logits by far more.
+// to 0.02; the same on every kernel path, noasm and arm64): see
+// TestGoldenActInt8's log and README "Performance" (act-int8). The bounds
+// leave about 2× headroom on each error (paths differ in float32 rounding
+// elsewhere, which can move a near tie); a kernel or plumbing bug moves
+// the logits by far more.
 const (
-	actInt8LogitTol     = 3.0   // top-5 and full-row logits max abs error
-	actInt8MinCosine    = 0.999 // full logits rows (1 − cos ≤ 2.4× measured)
-	actInt8HiddenCosine = 0.998 // final_norm hidden states (2× measured)
-	actInt8ArgmaxShare  = 0.97  // argmax agreement where the oracle's margin ≥ 0.1 (measured 0.985)
-	actInt8GreedyMin    = 30    // greedy tokens reproduced before the first difference, all prompts (measured 44/72)
+	actInt8LogitTol    = 1.5    // full-row and top-5 logits max abs error (measured 0.77)
+	actInt8MinCosine   = 0.9995 // full logits rows (measured ≥ 0.99974: 1 − cos 2.6e-4)
+	actInt8ArgmaxShare = 0.9    // teacher-forced greedy argmax equal to the oracle's (measured 70/72)
+	actInt8GreedyMin   = 50     // greedy tokens reproduced before the first difference, all prompts (measured 64/72)
 )
 
-// TestGoldenActInt8 runs every golden prompt through the act-int8 engine
-// one token per Forward (each step is a one-token decode step, so every
-// linear layer and the head take int8 activations) and reports, against
-// the q8 oracle: top-5 logits' max abs error at every position, argmax
-// agreement, full logits rows' cosine and max abs error, the final norm's
-// cosine; then greedy decoding after a float32 batched prefill (how the
-// opt-in runs: prefill keeps float32 activations) and how many of the
-// oracle's greedy tokens it reproduces.
+// TestGoldenActInt8 runs every golden prompt as the opt-in runs it: the
+// prompt but its last two tokens prefilled with float32 activations (a
+// batched Forward), then one-token act-int8 steps, where every int8 linear
+// layer and the head take int8 activations. Against the q8 oracle it
+// reports and bounds: the full logits rows of the last two prompt tokens
+// (cosine, max abs error); teacher-forced through the oracle's 24 greedy
+// tokens, the top-5 logits' max abs error and how often the argmax is the
+// oracle's; then free-running greedy decoding and how many of the oracle's
+// tokens it reproduces before the first difference.
 func TestGoldenActInt8(t *testing.T) {
 	ck, err := bundle.OpenCheckpoint(checkpointDir)
 	if err != nil {
@@ -52,98 +50,90 @@ func TestGoldenActInt8(t *testing.T) {
 	t.Logf("int8×int8 kernels: %s (the tiny model's 64- and 128-wide layers take the Go kernel on every path)", kernels.Q8Q8Path())
 	in := loadInputs(t)
 	gold := loadDecoderGolden(t, "q8")
+	gf := tensorFile(t, "decoder_q8.safetensors")
 	ctx := context.Background()
 	V := m.Vocab()
-	totalSame, totalSteps, totalArgSame, totalArgChecked := 0, 0, 0, 0
+	var totalSame, totalSteps, argSame, argSteps int
+	worst := newErrStats()
 	for _, name := range []string{"image", "text", "multiturn"} {
-		t.Run(name, func(t *testing.T) {
-			prompt, g := in.Prompts[name], gold[name]
-			ext, first, _ := mrope.ExtensionIDs(prompt.IDs, imagePad, V)
-			st := TextOnly()
-			if prompt.Image != nil {
-				st = imageStatic(t, *prompt.Image, first)
-			}
-			n := len(ext)
-			gf := tensorFile(t, "decoder_q8.safetensors")
-
-			// Teacher-forced, one token per Forward.
-			fin := newRecorder(prompt.RecordPositions, m.Hidden())
+		prompt, g := in.Prompts[name], gold[name]
+		ext, first, _ := mrope.ExtensionIDs(prompt.IDs, imagePad, V)
+		st := TextOnly()
+		if prompt.Image != nil {
+			st = imageStatic(t, *prompt.Image, first)
+		}
+		n := len(ext)
+		if len(g.FullLogitsPositions) != 2 || g.FullLogitsPositions[0] != n-2 || g.FullLogitsPositions[1] != n-1 {
+			t.Fatalf("%s: full logits at %v, want the last two of %d positions", name, g.FullLogitsPositions, n)
+		}
+		logits := make([]float32, V)
+		prefill := func() *Cache {
 			c := m.NewCache()
-			c.Tracer = fin
-			logits := make([]float32, V)
-			full := map[int][]float32{}
-			for _, p := range g.FullLogitsPositions {
-				full[p] = nil
-			}
-			top := newErrStats()
-			argSame, argChecked := 0, 0
-			for i := 0; i < n; i++ {
-				if err := m.Forward(ctx, c, ext[i:i+1], nil, st, LastLogits, logits); err != nil {
-					t.Fatal(err)
-				}
-				if _, ok := full[i]; ok {
-					full[i] = append([]float32(nil), logits...)
-				}
-				for k, id := range g.Top5IDs[i] {
-					top.maxAbs = max(top.maxAbs, math.Abs(float64(logits[id])-g.Top5Logits[i][k]))
-				}
-				if arg, _ := argmaxTop2(logits); g.Top2Margin[i] >= healthyMargin {
-					argChecked++
-					if int32(arg) == g.Argmax[i] {
-						argSame++
-					}
-				}
-			}
-			want := f32(t, gf, name+".logits_last")
-			le := newErrStats()
-			for r, p := range g.FullLogitsPositions {
-				le.add(full[p], want[r*V:(r+1)*V])
-			}
-			he := newErrStats()
-			wfn := f32(t, gf, name+".final_norm")
-			gfn := fin.got["final_norm"]
-			for r := 0; r < fin.rows; r++ {
-				he.add(gfn[r*m.Hidden():(r+1)*m.Hidden()], wfn[r*m.Hidden():(r+1)*m.Hidden()])
-			}
-			t.Logf("act-int8 %s, %d one-token steps: top-5 logits max abs %.4f; argmax %d/%d where the oracle's margin ≥ %.1f; full logits rows %v cosine %.7f max abs %.4f; final_norm cosine %.7f max abs %.4f",
-				name, n, top.maxAbs, argSame, argChecked, healthyMargin, g.FullLogitsPositions, le.minCos, le.maxAbs, he.minCos, he.maxAbs)
-			if top.maxAbs > actInt8LogitTol || le.maxAbs > actInt8LogitTol || le.minCos < actInt8MinCosine || he.minCos < actInt8HiddenCosine {
-				t.Errorf("act-int8 error beyond its documented bounds (logits %.3g > %g, cosine %.7f < %g, hidden cosine %.7f < %g)",
-					max(top.maxAbs, le.maxAbs), actInt8LogitTol, le.minCos, actInt8MinCosine, he.minCos, actInt8HiddenCosine)
-			}
-			totalArgSame += argSame
-			totalArgChecked += argChecked
-
-			// Greedy after a float32 batched prefill, free-running.
-			bc := m.NewCache()
-			if err := m.Forward(ctx, bc, ext, nil, st, LastLogits, logits); err != nil {
+			if err := m.Forward(ctx, c, ext[:n-2], nil, st, NoLogits, nil); err != nil {
 				t.Fatal(err)
 			}
-			same, diverged := 0, -1
-			for step, w := range g.Greedy.Tokens {
-				tok, _ := argmaxTop2(logits)
-				if int32(tok) != w {
-					diverged = step
-					break
-				}
+			return c
+		}
+		step := func(c *Cache, id int32) {
+			if err := m.Forward(ctx, c, []int32{id}, nil, st, LastLogits, logits); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// The last two prompt tokens, one step each: full logits rows.
+		c := prefill()
+		want := f32(t, gf, name+".logits_last")
+		le := newErrStats()
+		for r := 0; r < 2; r++ {
+			step(c, ext[n-2+r])
+			le.add(logits, want[r*V:(r+1)*V])
+		}
+		// Teacher-forced through the oracle's greedy tokens.
+		top := newErrStats()
+		same := 0
+		for k, id := range g.Greedy.Tokens {
+			for j, tid := range g.Greedy.Top5IDs[k] {
+				top.maxAbs = max(top.maxAbs, math.Abs(float64(logits[tid])-g.Greedy.Top5Logits[k][j]))
+			}
+			if arg, _ := argmaxTop2(logits); int32(arg) == id {
 				same++
-				if err := m.Forward(ctx, bc, []int32{int32(tok)}, nil, st, LastLogits, logits); err != nil {
-					t.Fatal(err)
-				}
 			}
-			totalSame += same
-			totalSteps += len(g.Greedy.Tokens)
-			if diverged >= 0 {
-				t.Logf("act-int8 %s greedy: first %d/%d tokens identical to the oracle, then differs (oracle margin there %.4f)", name, same, len(g.Greedy.Tokens), g.Greedy.Top2Margin[diverged])
-			} else {
-				t.Logf("act-int8 %s greedy: all %d tokens identical to the oracle", name, same)
+			step(c, id)
+		}
+		argSame += same
+		argSteps += len(g.Greedy.Tokens)
+		// Free-running greedy.
+		c = prefill()
+		step(c, ext[n-2])
+		step(c, ext[n-1])
+		run, diverged := 0, -1
+		for k, id := range g.Greedy.Tokens {
+			tok, _ := argmaxTop2(logits)
+			if int32(tok) != id {
+				diverged = k
+				break
 			}
-		})
+			run++
+			step(c, id)
+		}
+		totalSame += run
+		totalSteps += len(g.Greedy.Tokens)
+		worst.minCos = min(worst.minCos, le.minCos)
+		worst.maxAbs = max(worst.maxAbs, le.maxAbs, top.maxAbs)
+		msg := "all identical"
+		if diverged >= 0 {
+			msg = fmt.Sprintf("then differs where the oracle's margin is %.4f", g.Greedy.Top2Margin[diverged])
+		}
+		t.Logf("act-int8 %-9s last prompt rows: logits cosine %.7f max abs %.4f; teacher-forced greedy: top-5 logits max abs %.4f, argmax %d/%d; free-running greedy: %d/%d tokens, %s",
+			name, le.minCos, le.maxAbs, top.maxAbs, same, len(g.Greedy.Tokens), run, len(g.Greedy.Tokens), msg)
 	}
-	t.Logf("act-int8: argmax equal to the oracle's at %d/%d positions with margin ≥ %.1f; greedy: %d/%d oracle tokens reproduced before the first difference",
-		totalArgSame, totalArgChecked, healthyMargin, totalSame, totalSteps)
-	if float64(totalArgSame) < actInt8ArgmaxShare*float64(totalArgChecked) {
-		t.Errorf("act-int8 argmax agreement %d/%d below %.2f", totalArgSame, totalArgChecked, actInt8ArgmaxShare)
+	t.Logf("act-int8 against the oracle: logits cosine ≥ %.7f, max abs error %.4f; teacher-forced argmax %d/%d; greedy %d/%d tokens before the first difference",
+		worst.minCos, worst.maxAbs, argSame, argSteps, totalSame, totalSteps)
+	if worst.maxAbs > actInt8LogitTol || worst.minCos < actInt8MinCosine {
+		t.Errorf("act-int8 logits beyond the documented bounds: max abs %.3g > %g or cosine %.7f < %g", worst.maxAbs, actInt8LogitTol, worst.minCos, actInt8MinCosine)
+	}
+	if float64(argSame) < actInt8ArgmaxShare*float64(argSteps) {
+		t.Errorf("act-int8 teacher-forced argmax %d/%d below %.2f", argSame, argSteps, actInt8ArgmaxShare)
 	}
 	if totalSame < actInt8GreedyMin {
 		t.Errorf("act-int8 greedy reproduced %d oracle tokens, fewer than %d", totalSame, actInt8GreedyMin)
