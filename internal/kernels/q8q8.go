@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/vlmrt/vlmrt/internal/f16"
 	"github.com/vlmrt/vlmrt/internal/quant"
@@ -70,6 +71,14 @@ func (a *Q8Acts) Quantize(x []float32, n, cols int) {
 	}
 }
 
+// int8Bytes views q as bytes (the same memory).
+func int8Bytes(q []int8) []byte {
+	if len(q) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&q[0])), len(q))
+}
+
 func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
 		return make([]T, n)
@@ -106,22 +115,17 @@ func quantizeAct(q []int8, scales []float32, x []float32) {
 			continue
 		}
 		id := 1 / s
+		qb = qb[:len(xb)]
 		for i, v := range xb {
+			// Round half away from zero without a branch on the sign
+			// (random signs mispredict): add 0.5 carrying r's sign bit,
+			// then truncate. |r| ≤ 127·(1 + a few ulps), so the result
+			// is within [-127, 127] with no clamp.
 			r := v * id
-			if r >= 0 {
-				r += 0.5
-			} else {
-				r -= 0.5
-			}
-			// |r| ≤ 127.5 (+ rounding); int32 truncates toward zero.
-			n := int32(r)
-			if n > 127 {
-				n = 127
-			} else if n < -127 {
-				n = -127
-			}
-			qb[i] = int8(n)
+			h := math.Float32frombits(0x3f000000 | math.Float32bits(r)&0x80000000)
+			qb[i] = int8(int32(r + h))
 		}
+		qb = q[lo : lo+quant.BlockSize]
 		clear(qb[hi-lo:])
 	}
 }
@@ -171,8 +175,10 @@ func (a *Q8Acts) auxStride() int {
 func prepareAux(dst []uint8, q []int8, form int) {
 	switch form {
 	case formChunks:
-		for i, v := range q {
-			dst[i] = uint8(v) ^ 0x80
+		// 8 bytes at a time: q + 128 is q with its top bit flipped.
+		src := int8Bytes(q)
+		for i := 0; i+8 <= len(src); i += 8 {
+			binary.LittleEndian.PutUint64(dst[i:], binary.LittleEndian.Uint64(src[i:])^0x8080808080808080)
 		}
 		return
 	case formSigned:
@@ -189,16 +195,16 @@ func prepareAux(dst []uint8, q []int8, form int) {
 		return
 	}
 	for g := 0; g+q8q8GroupBytes <= len(q); g += q8q8GroupBytes {
-		src := q[g : g+q8q8GroupBytes]
+		src := int8Bytes(q[g : g+q8q8GroupBytes])
 		out := dst[g/q8q8GroupBytes*q8q8AuxGroup:][:q8q8AuxGroup]
 		for b := 0; b < q8q8Group; b++ {
 			blk := src[32*b : 32*b+32]
-			var sum int32
 			for d := 0; d < 8; d++ {
-				o := out[64*d+4*b : 64*d+4*b+4]
-				x := blk[4*d : 4*d+4]
-				o[0], o[1], o[2], o[3] = uint8(x[0]), uint8(x[1]), uint8(x[2]), uint8(x[3])
-				sum += int32(x[0]) + int32(x[1]) + int32(x[2]) + int32(x[3])
+				binary.LittleEndian.PutUint32(out[64*d+4*b:], binary.LittleEndian.Uint32(blk[4*d:]))
+			}
+			var sum int32
+			for _, v := range q[g+32*b : g+32*b+32] {
+				sum += int32(v)
 			}
 			binary.LittleEndian.PutUint32(out[q8q8GroupBytes+4*b:], uint32(-128*sum))
 		}
