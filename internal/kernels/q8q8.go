@@ -15,7 +15,7 @@ import (
 // The default products widen the int8 weights to float32 and multiply
 // float32 activations, which is what the oracle computes. This opt-in also
 // quantizes the activation vector, per block of 32 values with one float32
-// scale (symmetric, round to nearest: scale = max|x|/127, the same blocks as
+// scale (symmetric, round half away from zero: scale = max|x|/127, the same blocks as
 // the weights' quant.Matrix), so each block's product is an exact int32
 // dot product of two int8 vectors — what VNNI (VPDPBUSD), AVX2
 // (VPMADDUBSW) and arm64's dot-product extension (SDOT) compute in one
@@ -39,7 +39,8 @@ type Q8Acts struct {
 	Q []int8
 	// Scales is [N, Blocks]: value c of vector v is Q[v,c]·Scales[v,c/32].
 	Scales []float32
-	// aux is Q in the form the assembly takes (formChunks or formGroups).
+	// aux is Q in the form the active path's assembly takes (formChunks,
+	// formGroups or formSigned; formQ reads Q itself).
 	aux  []uint8
 	form int      // aux's form
 	task q8q8Task // the pool's argument struct for this call (no allocation)
