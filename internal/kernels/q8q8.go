@@ -266,6 +266,9 @@ func q8q8Rows(y []float32, w *quant.Matrix, a *Q8Acts, r0, r1 int) {
 	done := groups * q8q8Group // blocks the assembly covered
 	if groups > 0 {
 		q8q8Asm(y, w, a, r0, r1, groups)
+		if done == bpr {
+			return // no blocks left for Go
+		}
 	}
 	xstride := bpr * quant.BlockSize
 	for v := 0; v < a.N; v++ {
