@@ -179,3 +179,26 @@ func BenchmarkPeakGFLOPs(b *testing.B) {
 		b.ReportMetric(g, "GFLOP/s")
 	}
 }
+
+// BenchmarkMatVecQ8Core is the per-core compute ceiling of decode's kernel:
+// one goroutine (no pool), the weights cache-resident (the 4B decoder's
+// shapes cut to ~1–2.5 MB of rows, so L2/L3 serve them), bytes/s = weight
+// bytes streamed per second. Decode reaches the memory wall only if this
+// is well above the per-core share of the read bandwidth. down's 9728
+// inputs (38 KB of float32 x) test the kernel with x not L1-resident.
+func BenchmarkMatVecQ8Core(b *testing.B) {
+	for _, sh := range []struct {
+		name       string
+		rows, cols int
+	}{{"l2_q_128x2560", 128, 2560}, {"l2_down_48x9728", 48, 9728}, {"l3_q_512x2560", 512, 2560}, {"l3_o_320x4096", 320, 4096}, {"l3_down_256x9728", 256, 9728}} {
+		b.Run(sh.name, func(b *testing.B) {
+			w := benchQ8(sh.rows, sh.cols)
+			x := randF32(rand.New(rand.NewPCG(1, 1)), sh.cols)
+			y := make([]float32, sh.rows)
+			b.SetBytes(w.Bytes())
+			for b.Loop() {
+				MatVecQ8(y, w, x)
+			}
+		})
+	}
+}

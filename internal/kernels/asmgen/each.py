@@ -268,6 +268,158 @@ x{n}ydone:
     return s
 
 
+
+# ---------------------------------------------------------------------------
+# The single-sequence kernels matVecQ8AVX512 / matVecQ8AVX2 (declared in
+# arch_amd64.go). Per row they compute exactly what the batched kernels
+# compute per sequence (same products, accumulator split and fold), so a
+# sequence's result does not depend on its batch-mates:
+#
+#   A += s_b·(w0·x0 + w1·x1 [+ w2·x2 + w3·x3])   for even blocks b
+#   B += (same)                                     for odd blocks
+#   y = fold(A + B)
+#
+# What makes them fast (the kernel is compute-bound near the bandwidth):
+#   - R rows per pass share each load of x (decode's down projection has
+#     38 KB of x, which does not stay in L1 while weights stream through:
+#     one row per pass reread it from L2 for every row);
+#   - the scales of 16 blocks of each row are converted to float32 with one
+#     VCVTPH2PS into a stack buffer, and the scale multiply-add reads them
+#     with an embedded broadcast (512-bit) or VBROADCASTSS (a pure load): the
+#     per-block VPBROADCASTW + VCVTPH2PS (two vector ops) go away;
+#   - a 16-block chunk is unrolled, so the buffer offsets are constants.
+
+CHUNK = 16
+
+
+def rowaddr(r, off, base="AX", far="R14", stride="R10"):
+    """Operand of row r of the group (rows 0..3) at byte offset off."""
+    return {0: f"{off}({base})", 1: f"{off}({base})({stride}*1)",
+            2: f"{off}({base})({stride}*2)", 3: f"{off}({far})"}[r]
+
+
+def single512(R):
+    # Registers: Z16+2r / Z17+2r the row's even/odd accumulators; Z24..Z27
+    # the pair's x; Z(4r)..Z(4r+3) the row's widened weights (then its two
+    # block sums in Z(4r), Z(4r+2)). Frame: R·64 bytes of float32 scales.
+    L = f"z{R}"
+    s = f"""
+{L}group:
+	CMPQ R9, ${R}
+	JB   {L}next
+"""
+    for r in range(R):
+        s += f"\tVXORPS Z{16+2*r}, Z{16+2*r}, Z{16+2*r}\n\tVXORPS Z{17+2*r}, Z{17+2*r}, Z{17+2*r}\n"
+    s += "\tMOVQ SI, AX\n\tMOVQ DX, CX\n\tMOVQ R8, BX\n\tMOVQ blocks+40(FP), R13\n"
+    if R > 3:
+        s += "\tLEAQ (SI)(R10*2), R14\n\tADDQ R10, R14\n"
+    s += f"""
+{L}chunk:
+	CMPQ R13, ${CHUNK}
+	JB   {L}pair
+"""
+    for r in range(R):
+        if r == 3:
+            s += "\tLEAQ (CX)(R12*2), R11\n\tADDQ R12, R11\n"
+        s += f"\tVCVTPH2PS {rowaddr(r, 0, 'CX', 'R11', 'R12')}, Z28\n\tVMOVUPS Z28, {64*r}(SP)\n"
+
+    def pair(j, scale):
+        p = ""
+        for r in range(R):
+            p += f"\tPREFETCHT0 {rowaddr(r, 'PF1+' + str(64*j) if j else 'PF1')}\n"
+        for k in range(4):
+            p += f"\tVMOVUPS {256*j + 64*k}(BX), Z{24+k}\n"
+        for r in range(R):
+            w = 4 * r
+            for k in range(4):
+                p += f"\tVPMOVSXBD {rowaddr(r, 64*j + 16*k)}, Z{w+k}\n"
+            for k in range(4):
+                p += f"\tVCVTDQ2PS Z{w+k}, Z{w+k}\n"
+            p += f"""	VMULPS      Z24, Z{w}, Z{w}
+	VMULPS      Z26, Z{w+2}, Z{w+2}
+	VFMADD231PS Z25, Z{w+1}, Z{w}
+	VFMADD231PS Z27, Z{w+3}, Z{w+2}
+"""
+            p += scale(r, w, j)
+        return p
+
+    def bcst(r, w, j):
+        return (f"\tVFMADD231PS.BCST {64*r + 8*j}(SP), Z{w}, Z{16+2*r}\n"
+                f"\tVFMADD231PS.BCST {64*r + 8*j + 4}(SP), Z{w+2}, Z{17+2*r}\n")
+
+    for j in range(CHUNK // 2):
+        s += pair(j, bcst)
+    adv = f"\tADDQ ${64*CHUNK//2}, AX\n" + ("\tADDQ $%d, R14\n" % (64*CHUNK//2) if R > 3 else "")
+    s += adv + f"\tADDQ ${256*CHUNK//2}, BX\n\tADDQ ${2*CHUNK}, CX\n\tSUBQ ${CHUNK}, R13\n\tJMP  {L}chunk\n"
+
+    # Fewer than 16 blocks left: pairs and a last single block with the
+    # scale converted per block (the same float32 value).
+    def cvt(r, w, j):
+        p = ""
+        for h in range(2):
+            if r == 3:
+                p += f"\tVPBROADCASTW {2*h}(R11), Y28\n"
+            else:
+                p += f"\tVPBROADCASTW {rowaddr(r, 2*h, 'CX', 'R11', 'R12')}, Y28\n"
+            p += f"\tVCVTPH2PS Y28, Z28\n\tVFMADD231PS Z28, Z{w+2*h}, Z{16+2*r+h}\n"
+        return p
+
+    s += f"""
+{L}pair:
+	CMPQ R13, $2
+	JB   {L}single
+"""
+    if R > 3:
+        s += "\tLEAQ (CX)(R12*2), R11\n\tADDQ R12, R11\n"
+    s += pair(0, cvt)
+    s += "\tADDQ $64, AX\n" + ("\tADDQ $64, R14\n" if R > 3 else "") + f"\tADDQ $256, BX\n\tADDQ $4, CX\n\tSUBQ $2, R13\n\tJMP  {L}pair\n"
+    s += f"""
+{L}single:
+	TESTQ R13, R13
+	JE    {L}reduce
+"""
+    if R > 3:
+        s += "\tLEAQ (CX)(R12*2), R11\n\tADDQ R12, R11\n"
+    s += "\tVMOVUPS 0(BX), Z24\n\tVMOVUPS 64(BX), Z25\n"
+    for r in range(R):
+        w = 4 * r
+        s += f"\tVPMOVSXBD {rowaddr(r, 0)}, Z{w}\n\tVPMOVSXBD {rowaddr(r, 16)}, Z{w+1}\n"
+        s += f"\tVCVTDQ2PS Z{w}, Z{w}\n\tVCVTDQ2PS Z{w+1}, Z{w+1}\n"
+        s += f"\tVMULPS Z24, Z{w}, Z{w}\n\tVFMADD231PS Z25, Z{w+1}, Z{w}\n"
+        s += (f"\tVPBROADCASTW 0(R11), Y28\n" if r == 3 else f"\tVPBROADCASTW {rowaddr(r, 0, 'CX', 'R11', 'R12')}, Y28\n")
+        s += f"\tVCVTPH2PS Y28, Z28\n\tVFMADD231PS Z28, Z{w}, Z{16+2*r}\n"
+    s += f"\n{L}reduce:\n"
+    for r in range(R):
+        s += reduce512(16 + 2 * r, 17 + 2 * r) + f"\tVMOVSS X0, {4*r}(DI)\n"
+    s += f"\tADDQ ${4*R}, DI\n\tLEAQ (SI)(R10*{R}), SI\n"
+    s += f"""	LEAQ (DX)(R12*{R}), DX
+	SUBQ ${R}, R9
+	JMP  {L}group
+
+{L}next:
+"""
+    return s
+
+
+def singles():
+    s = """
+// func matVecQ8AVX512(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride int)
+//
+// For each of rows rows: y[r] = Σ_b scale[b] · Σ_{c in block b} q[c]·x[c]
+// over the first blocks full blocks; q advances rowBytes per row, scales
+// scaleStride bytes. Four rows per pass, then one.
+TEXT ·matVecQ8AVX512(SB), NOSPLIT, $256-64
+	MOVQ y+0(FP), DI
+	MOVQ q+8(FP), SI
+	MOVQ scales+16(FP), DX
+	MOVQ x+24(FP), R8
+	MOVQ rows+32(FP), R9
+	MOVQ rowBytes+48(FP), R10
+	MOVQ scaleStride+56(FP), R12
+"""
+    s += single512(4) + single512(1) + "\tVZEROUPPER\n\tRET\n"
+    return s
+
 GO = """// Code generated by internal/kernels/asmgen/each.py; DO NOT EDIT.
 
 //go:build !noasm
@@ -302,7 +454,7 @@ func matVecQ8EachBlocks(y *float32, q *int8, scales *uint16, x *float32, rows, b
 
 
 def main():
-    asm = HEAD
+    asm = HEAD + singles()
     for n in range(2, MAX512 + 1):
         asm += avx512(n)
     for n in range(2, MAX2 + 1):
