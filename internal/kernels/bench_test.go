@@ -190,7 +190,7 @@ func BenchmarkMatVecQ8Core(b *testing.B) {
 	for _, sh := range []struct {
 		name       string
 		rows, cols int
-	}{{"l2_q_128x2560", 128, 2560}, {"l2_down_48x9728", 48, 9728}, {"l3_q_512x2560", 512, 2560}, {"l3_o_320x4096", 320, 4096}, {"l3_down_256x9728", 256, 9728}} {
+	}{{"l1_8x2048", 8, 2048}, {"l2_q_128x2560", 128, 2560}, {"l2_down_48x9728", 48, 9728}, {"l3_q_512x2560", 512, 2560}, {"l3_o_320x4096", 320, 4096}, {"l3_down_256x9728", 256, 9728}} {
 		b.Run(sh.name, func(b *testing.B) {
 			w := benchQ8(sh.rows, sh.cols)
 			x := randF32(rand.New(rand.NewPCG(1, 1)), sh.cols)

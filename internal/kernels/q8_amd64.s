@@ -154,3 +154,91 @@ dqloop:
 dqdone:
 	VZEROUPPER
 	RET
+// func matVecQ8AVX512(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride int)
+//
+// matVecQ8AVX2 on 512-bit registers: one 32-value block is two 16-lane
+// halves, so a block takes half the instructions. On cores with two 512-bit
+// FMA pipes (Zen 4/5, Ice Lake and later) decode is then bound by memory,
+// not by the int8 → float32 widening. Numerics are the same: int8 weights,
+// float32 activations, the block scale applied to each block's partial sum.
+TEXT ·matVecQ8AVX512Old(SB), NOSPLIT, $0-64
+	MOVQ y+0(FP), DI
+	MOVQ q+8(FP), SI
+	MOVQ scales+16(FP), DX
+	MOVQ x+24(FP), R8
+	MOVQ rows+32(FP), R9
+	MOVQ blocks+40(FP), R11
+	MOVQ rowBytes+48(FP), R10
+	MOVQ scaleStride+56(FP), R12
+
+zorow:
+	TESTQ R9, R9
+	JE zodone
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	MOVQ   SI, AX
+	MOVQ   R8, BX
+	MOVQ   DX, CX
+	MOVQ   R11, R13
+
+zopair:
+	CMPQ R13, $2
+	JB zosingle
+	PREFETCHT0 PF1(AX)
+	VPMOVSXBD 0(AX), Z2
+	VPMOVSXBD 16(AX), Z3
+	VPMOVSXBD 32(AX), Z4
+	VPMOVSXBD 48(AX), Z5
+	VCVTDQ2PS Z2, Z2
+	VCVTDQ2PS Z3, Z3
+	VCVTDQ2PS Z4, Z4
+	VCVTDQ2PS Z5, Z5
+	VMULPS      0(BX), Z2, Z2
+	VMULPS      128(BX), Z4, Z4
+	VFMADD231PS 64(BX), Z3, Z2
+	VFMADD231PS 192(BX), Z5, Z4
+	VPBROADCASTW 0(CX), Y6
+	VPBROADCASTW 2(CX), Y7
+	VCVTPH2PS    Y6, Z6
+	VCVTPH2PS    Y7, Z7
+	VFMADD231PS  Z6, Z2, Z0
+	VFMADD231PS  Z7, Z4, Z1
+	ADDQ $64, AX
+	ADDQ $256, BX
+	ADDQ $4, CX
+	SUBQ $2, R13
+	JMP zopair
+
+zosingle:
+	TESTQ R13, R13
+	JE zoreduce
+	VPMOVSXBD 0(AX), Z2
+	VPMOVSXBD 16(AX), Z3
+	VCVTDQ2PS Z2, Z2
+	VCVTDQ2PS Z3, Z3
+	VMULPS      0(BX), Z2, Z2
+	VFMADD231PS 64(BX), Z3, Z2
+	VPBROADCASTW 0(CX), Y6
+	VCVTPH2PS    Y6, Z6
+	VFMADD231PS  Z6, Z2, Z0
+
+zoreduce:
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF128  $1, Y0, X1
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, 0(DI)
+	ADDQ $4, DI
+	ADDQ R10, SI
+	ADDQ R12, DX
+	DECQ R9
+	JMP zorow
+
+zodone:
+	VZEROUPPER
+	RET
