@@ -54,16 +54,7 @@ func axpyAVX2(y *float32, a float32, x *float32, n int)
 //go:noescape
 func matVecQ8AVX512(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride int)
 
-//go:noescape
-func matVecQ8AVX512Old(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride int)
-
-var useOldQ8 bool // TEMP A/B
-
 func matVecQ8Blocks(y *float32, q *int8, scales *uint16, x *float32, rows, blocks, rowBytes, scaleStride int) {
-	if useOldQ8 && useAVX512 {
-		matVecQ8AVX512Old(y, q, scales, x, rows, blocks, rowBytes, scaleStride)
-		return
-	}
 	if useAVX512 {
 		matVecQ8AVX512(y, q, scales, x, rows, blocks, rowBytes, scaleStride)
 		return

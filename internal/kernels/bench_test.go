@@ -6,8 +6,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/vlmrt/vlmrt/internal/f16"
 	"github.com/vlmrt/vlmrt/internal/quant"
@@ -201,4 +203,55 @@ func BenchmarkMatVecQ8Core(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkMatVecQ8DRAM is decode's matrix products on a DRAM-sized set
+// (two of the 4B decoder's layers, ~200 MB, so no cache holds it) on the
+// pool, beside a plain read of the same bytes (sumFloats on every thread):
+// "of-stream" is the kernel's rate as a fraction of the plain read's, both
+// the best pass of the run (a shared machine only ever slows a pass), so
+// other processes' load cancels out as far as it can.
+func BenchmarkMatVecQ8DRAM(b *testing.B) {
+	var ws []*quant.Matrix
+	for range 2 {
+		for _, sh := range decoderShapes[:5] {
+			ws = append(ws, benchQ8(sh.rows, sh.cols))
+			if sh.rows == 9728 { // gate and up
+				ws = append(ws, benchQ8(sh.rows, sh.cols))
+			}
+		}
+	}
+	var bytes int64
+	for _, w := range ws {
+		bytes += w.Bytes()
+	}
+	x := randF32(rand.New(rand.NewPCG(1, 1)), 9728)
+	y := make([]float32, 9728)
+	threads := benchPool.Threads()
+	sums := make([]float32, threads)
+	kern, stream := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
+	for b.Loop() {
+		t0 := time.Now()
+		for _, w := range ws {
+			v := unsafe.Slice((*float32)(unsafe.Pointer(&w.Q[0])), len(w.Q)/4)
+			part := (len(v)/threads + 7) &^ 7
+			var wg sync.WaitGroup
+			for t := range threads {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					sums[t] += sumFloats(v[min(t*part, len(v)):min((t+1)*part, len(v))])
+				}()
+			}
+			wg.Wait()
+		}
+		t1 := time.Now()
+		for _, w := range ws {
+			benchPool.MatVecQ8(y[:w.Rows], w, x[:w.Cols])
+		}
+		stream, kern = min(stream, t1.Sub(t0)), min(kern, time.Since(t1))
+	}
+	b.ReportMetric(float64(bytes)/kern.Seconds()/1e9, "GB/s")
+	b.ReportMetric(float64(bytes)/stream.Seconds()/1e9, "stream-GB/s")
+	b.ReportMetric(stream.Seconds()/kern.Seconds(), "of-stream")
 }
