@@ -108,11 +108,12 @@ func WithKVCacheF16() Option { return func(o *options) { o.kvF16 = true } }
 // WithInt8Activations opts the CPU engine's decode into int8 activations:
 // each int8 linear layer of a one-token step quantizes its input per
 // 32-value block to int8 (one float32 scale per block, round to nearest)
-// and multiplies with integer dot products (AVX-512 VNNI where the CPU has
-// it), as llama.cpp's Q8_0 does. It is faster but not the reference
-// numerics: logits move by the activations' rounding and greedy outputs
-// can differ (README "Performance" has the measured error against the
-// oracle). Prefill and the vision tower keep float32 activations. Other
+// and multiplies with integer dot products (AVX-512 VNNI, AVX2, arm64
+// SDOT), as llama.cpp's Q8_0 does: about twice the compute ceiling of the
+// float kernels, which pays where decode is compute-bound rather than
+// memory-bound. It is not the reference numerics: logits move by the
+// activations' rounding and greedy outputs can differ (README "Performance"
+// has the measured error against the oracle and the speed). Prefill and the vision tower keep float32 activations. Other
 // backends refuse it with ErrUnsupportedInput.
 func WithInt8Activations() Option { return func(o *options) { o.actInt8 = true } }
 
