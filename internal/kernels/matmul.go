@@ -22,6 +22,11 @@ type matMulTask struct {
 	x          []float32
 	n          int
 	pool       *Pool // owner of the per-thread panels; nil when run inline
+
+	// The packed product (gemm*): X packed in panels of nr rows, npad
+	// lanes in all (n rounded up to the panels' widths).
+	xp       []float32
+	nr, npad int
 }
 
 func (t *matMulTask) run(slot, lo, hi int) {
@@ -129,22 +134,201 @@ func dequantRange(dst []float32, w *quant.Matrix, r, kb, ke int) {
 	goDequantQ8(dst[done:len(q)], q[done:], s[full:])
 }
 
+// gemmOff makes the products run the dot-product tiles on every path (for
+// the benchmarks' A/B comparison; set only while no product runs).
+var gemmOff bool
+
 func matMul(pool *Pool, t *matMulTask) {
+	nr := gemmNR()
+	gemm := nr > 0 && t.n >= nr/2 && !gemmOff
 	if !pool.acquire() {
 		t.pool = nil
+		if gemm {
+			t.setGemm(nr, nil)
+			t.packPanels(0, t.panels())
+			t.gemmRun(0, 0, t.rows)
+			return
+		}
 		t.run(0, 0, t.rows)
 		return
 	}
 	p := &pool.tasks.matMul
 	*p = *t
 	p.pool = pool
-	if t.n*t.rows*t.cols < parallelMin {
+	small := t.n*t.rows*t.cols < parallelMin
+	switch {
+	case gemm:
+		p.setGemm(nr, &pool.tasks.xp)
+		pk := &pool.tasks.pack
+		pk.t = p
+		if small {
+			pk.run(0, 0, p.panels())
+			p.gemmRun(0, 0, t.rows)
+		} else {
+			pool.run(pk, p.panels(), 1)
+			pool.run(gemmTask{p}, t.rows, gemmMC)
+		}
+		*pk = packTask{}
+	case small:
 		p.run(0, 0, t.rows)
-	} else {
+	default:
 		pool.run(p, t.rows, rowBlock)
 	}
 	*p = matMulTask{}
 	pool.release()
+}
+
+// The packed product (on paths with a gemm micro-kernel, for n of at
+// least half a panel). Y = X·Wᵀ is computed as its transpose Yᵀ = W·Xᵀ:
+//
+//   - X is packed once per call into panels of nr rows, k-major (panel p
+//     holds Xp[k][i] = X[p·nr+i][k]), so one vector load takes the next
+//     column of nr rows. The copy costs n·cols moves against the product's
+//     n·cols·rows FMAs.
+//   - W is read along its rows, one broadcast per weight: float32 weights
+//     need no packing at all, int8 ones are widened gemmMC rows × gemmKC
+//     columns at a time (once per block, shared by all n rows of X).
+//   - Work is split by blocks of gemmMC weight rows. A block accumulates
+//     its Yᵀ rows in a per-thread buffer (gemmMC × npad floats, zeroed
+//     first) and transposes it into Y at the end, once per output.
+//   - Columns are walked gemmKC at a time; within a pass, each X panel's
+//     slice (nr × gemmKC floats, 32 KiB for AVX-512) stays in L1 while the
+//     block's gemmMC/gemmMR tiles run over it, and the block's weights
+//     (gemmMC × gemmKC) stay in L2 while all the panels stream past.
+const (
+	gemmMR = 6   // weight rows per micro-tile (the kernels' 6)
+	gemmMC = 48  // weight rows per block: a multiple of gemmMR
+	gemmKC = 256 // columns per pass: a multiple of the chunks (16, 32) and of quant.BlockSize
+)
+
+// setGemm sizes the packed panels for panel width nr and points xp at a
+// buffer of the right size (grown in *buf, or allocated when buf is nil).
+func (t *matMulTask) setGemm(nr int, buf *[]float32) {
+	t.nr = nr
+	np := (t.n + nr - 1) / nr
+	t.npad = (np-1)*nr + t.panelWidth(np-1)
+	size := t.npad * t.cols
+	if buf == nil {
+		t.xp = make([]float32, size)
+		return
+	}
+	if cap(*buf) < size {
+		*buf = make([]float32, size)
+	}
+	t.xp = (*buf)[:size]
+}
+
+func (t *matMulTask) panels() int { return (t.n + t.nr - 1) / t.nr }
+
+// panelWidth is nr, or nr/2 for a last panel that has at most nr/2 rows
+// (the half-width kernel then wastes less).
+func (t *matMulTask) panelWidth(p int) int {
+	if t.n-p*t.nr <= t.nr/2 {
+		return t.nr / 2
+	}
+	return t.nr
+}
+
+// packPanels packs X panels [lo, hi); rows past n are zero.
+func (t *matMulTask) packPanels(lo, hi int) {
+	cols := t.cols
+	for p := lo; p < hi; p++ {
+		i0 := p * t.nr
+		wp := t.panelWidth(p)
+		dst := t.xp[i0*cols : (i0+wp)*cols]
+		valid := min(wp, t.n-i0)
+		// 16 columns at a time: the destination block (16·wp floats) stays
+		// in L1 while the rows' slices are scattered into it.
+		for kb := 0; kb < cols; kb += 16 {
+			ke := min(kb+16, cols)
+			for i := 0; i < valid; i++ {
+				src := t.x[(i0+i)*cols+kb : (i0+i)*cols+ke]
+				d := dst[kb*wp+i:]
+				for k, v := range src {
+					d[k*wp] = v
+				}
+			}
+			for i := valid; i < wp; i++ {
+				for k := kb; k < ke; k++ {
+					dst[k*wp+i] = 0
+				}
+			}
+		}
+	}
+}
+
+// packTask runs packPanels on the pool.
+type packTask struct{ t *matMulTask }
+
+func (p *packTask) run(_, lo, hi int) { p.t.packPanels(lo, hi) }
+
+// gemmTask runs the packed product on the pool, by weight rows.
+type gemmTask struct{ t *matMulTask }
+
+func (g gemmTask) run(slot, lo, hi int) { g.t.gemmRun(slot, lo, hi) }
+
+func (t *matMulTask) gemmRun(slot, lo, hi int) {
+	cn := gemmMC * t.npad
+	size := cn
+	if t.wq != nil {
+		size += gemmMC * gemmKC
+	}
+	var buf []float32
+	if t.pool != nil {
+		buf = t.pool.scratchFor(slot, size)
+	} else {
+		buf = make([]float32, size)
+	}
+	for j0 := lo; j0 < hi; j0 += gemmMC {
+		t.gemmBlock(buf[:cn], buf[cn:], j0, min(j0+gemmMC, hi))
+	}
+}
+
+// gemmBlock computes output columns [j0, j1) (≤ gemmMC) for all n rows.
+func (t *matMulTask) gemmBlock(cbuf, panel []float32, j0, j1 int) {
+	cols, npad, nr := t.cols, t.npad, t.nr
+	// Tiles of the last group repeat row j1-1 into cbuf rows past j1-j0
+	// (still inside cbuf, which holds gemmMC rows); those are dropped.
+	clear(cbuf[:min(gemmMC, (j1-j0+gemmMR-1)/gemmMR*gemmMR)*npad])
+	// Chunk lengths keep the rounding depth within the tests' bounds
+	// (fastF32Depth, q8Depth in kernels_test.go).
+	chunk := 32
+	if t.wq == nil && cols < 128 {
+		chunk = 16
+	}
+	var w [gemmMR]*float32
+	np := t.panels()
+	for kb := 0; kb < cols; kb += gemmKC {
+		ke := min(kb+gemmKC, cols)
+		if t.wq != nil {
+			for j := j0; j < j1; j++ {
+				dequantRange(panel[(j-j0)*gemmKC:], t.wq, j, kb, ke)
+			}
+		}
+		for p := 0; p < np; p++ {
+			i0 := p * nr
+			wp := t.panelWidth(p)
+			xp := &t.xp[i0*cols+kb*wp]
+			for g := j0; g < j1; g += gemmMR {
+				for a := range w {
+					j := min(g+a, j1-1)
+					if t.wq != nil {
+						w[a] = &panel[(j-j0)*gemmKC]
+					} else {
+						w[a] = &t.wf[j*cols+kb]
+					}
+				}
+				gemmTile(&cbuf[(g-j0)*npad+i0], npad, &w, xp, ke-kb, chunk, wp == nr)
+			}
+		}
+	}
+	rows := t.rows
+	for i := 0; i < t.n; i++ {
+		yr := t.y[i*rows+j0 : i*rows+j1]
+		for j := range yr {
+			yr[j] = cbuf[j*npad+i]
+		}
+	}
 }
 
 // taskArgs holds one argument struct per parallel kernel, owned by the
@@ -153,5 +337,7 @@ type taskArgs struct {
 	matVecQ8  matVecQ8Task
 	matVecF32 matVecF32Task
 	matMul    matMulTask
+	pack      packTask
+	xp        []float32 // packed X of the current product, grown on demand
 	attention attentionTask
 }
