@@ -88,6 +88,13 @@ func gemm6x16AVX2(c *float32, cstride int, w0, w1, w2, w3, w4, w5 *float32, xp *
 //go:noescape
 func gemm6x8AVX2(c *float32, cstride int, w0, w1, w2, w3, w4, w5 *float32, xp *float32, k, chunk int)
 
+//go:noescape
+func transpose8AVX2(dst *float32, dstStride int, src *float32, srcStride int, rows, cols int)
+
+func transposeAsm(dst *float32, ds int, src *float32, ss int, rows, cols int) {
+	transpose8AVX2(dst, ds, src, ss, rows, cols)
+}
+
 // gemmNR is the activation panel width of the path's matrix-matrix
 // micro-kernel (0: the path has none and runs the dot-product tiles).
 func gemmNR() int {

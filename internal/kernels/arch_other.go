@@ -48,6 +48,8 @@ func gemmNR() int { return 0 }
 
 func gemmTile(c *float32, cs int, w *[gemmMR]*float32, xp *float32, k, chunk int, wide bool) {}
 
+func transposeAsm(dst *float32, ds int, src *float32, ss int, rows, cols int) {}
+
 // No vectorized activations here: softmax and the sigmoid-based activations
 // take their portable path (actAsm is false, so these are unreachable).
 func actAsm() bool { return false }

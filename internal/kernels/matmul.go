@@ -27,6 +27,7 @@ type matMulTask struct {
 	// lanes in all (n rounded up to the panels' widths).
 	xp       []float32
 	nr, npad int
+	pgroup   int // panels per work item (see items)
 }
 
 func (t *matMulTask) run(slot, lo, hi int) {
@@ -146,7 +147,7 @@ func matMul(pool *Pool, t *matMulTask) {
 		if gemm {
 			t.setGemm(nr, nil)
 			t.packPanels(0, t.panels())
-			t.gemmRun(0, 0, t.rows)
+			t.gemmRun(0, 0, t.items(1))
 			return
 		}
 		t.run(0, 0, t.rows)
@@ -163,10 +164,10 @@ func matMul(pool *Pool, t *matMulTask) {
 		pk.t = p
 		if small {
 			pk.run(0, 0, p.panels())
-			p.gemmRun(0, 0, t.rows)
+			p.gemmRun(0, 0, p.items(1))
 		} else {
 			pool.run(pk, p.panels(), 1)
-			pool.run(gemmTask{p}, t.rows, gemmMC)
+			pool.run(gemmTask{p}, p.items(pool.Threads()), 1)
 		}
 		*pk = packTask{}
 	case small:
@@ -237,22 +238,33 @@ func (t *matMulTask) packPanels(lo, hi int) {
 		wp := t.panelWidth(p)
 		dst := t.xp[i0*cols : (i0+wp)*cols]
 		valid := min(wp, t.n-i0)
-		// 16 columns at a time: the destination block (16·wp floats) stays
-		// in L1 while the rows' slices are scattered into it.
-		for kb := 0; kb < cols; kb += 16 {
-			ke := min(kb+16, cols)
-			for i := 0; i < valid; i++ {
-				src := t.x[(i0+i)*cols+kb : (i0+i)*cols+ke]
-				d := dst[kb*wp+i:]
-				for k, v := range src {
-					d[k*wp] = v
-				}
+		transposeF32(dst, wp, t.x[i0*cols:], cols, valid, cols)
+		if valid < wp {
+			for k := 0; k < cols; k++ {
+				clear(dst[k*wp+valid : (k+1)*wp])
 			}
-			for i := valid; i < wp; i++ {
-				for k := kb; k < ke; k++ {
-					dst[k*wp+i] = 0
-				}
-			}
+		}
+	}
+}
+
+// transposeF32 writes dst[c·ds + r] = src[r·ss + c] for r < rows, c < cols.
+func transposeF32(dst []float32, ds int, src []float32, ss int, rows, cols int) {
+	if rows <= 0 || cols <= 0 {
+		return
+	}
+	_, _ = src[(rows-1)*ss+cols-1], dst[(cols-1)*ds+rows-1]
+	r8, c8 := 0, 0
+	if gemmNR() > 0 && rows >= 8 && cols >= 8 {
+		r8, c8 = rows&^7, cols&^7
+		transposeAsm(&dst[0], ds, &src[0], ss, r8, c8)
+	}
+	for r := 0; r < rows; r++ {
+		c0 := c8
+		if r >= r8 {
+			c0 = 0
+		}
+		for c, v := range src[r*ss+c0 : r*ss+cols] {
+			dst[(c0+c)*ds+r] = v
 		}
 	}
 }
@@ -267,6 +279,21 @@ type gemmTask struct{ t *matMulTask }
 
 func (g gemmTask) run(slot, lo, hi int) { g.t.gemmRun(slot, lo, hi) }
 
+// items sets how the product splits into work items for threads threads
+// and returns their number: blocks of gemmMC weight rows, each over all X
+// panels or, when there are too few blocks to keep the threads evenly busy
+// (attention's P·V has 64 rows), over groups of pgroup panels.
+func (t *matMulTask) items(threads int) int {
+	blocks := (t.rows + gemmMC - 1) / gemmMC
+	np := t.panels()
+	t.pgroup = np
+	if want := 4 * threads; threads > 1 && blocks < want {
+		groups := min(np, (want+blocks-1)/blocks)
+		t.pgroup = (np + groups - 1) / groups
+	}
+	return blocks * ((np + t.pgroup - 1) / t.pgroup)
+}
+
 func (t *matMulTask) gemmRun(slot, lo, hi int) {
 	cn := gemmMC * t.npad
 	size := cn
@@ -279,17 +306,24 @@ func (t *matMulTask) gemmRun(slot, lo, hi int) {
 	} else {
 		buf = make([]float32, size)
 	}
-	for j0 := lo; j0 < hi; j0 += gemmMC {
-		t.gemmBlock(buf[:cn], buf[cn:], j0, min(j0+gemmMC, hi))
+	np := t.panels()
+	groups := (np + t.pgroup - 1) / t.pgroup
+	for it := lo; it < hi; it++ {
+		j0, p0 := it/groups*gemmMC, it%groups*t.pgroup
+		t.gemmBlock(buf[:cn], buf[cn:], j0, min(j0+gemmMC, t.rows), p0, min(p0+t.pgroup, np))
 	}
 }
 
-// gemmBlock computes output columns [j0, j1) (≤ gemmMC) for all n rows.
-func (t *matMulTask) gemmBlock(cbuf, panel []float32, j0, j1 int) {
+// gemmBlock computes output columns [j0, j1) (≤ gemmMC) for the X rows
+// of panels [p0, p1).
+func (t *matMulTask) gemmBlock(cbuf, panel []float32, j0, j1, p0, p1 int) {
 	cols, npad, nr := t.cols, t.npad, t.nr
+	lo, hi := p0*nr, (p1-1)*nr+t.panelWidth(p1-1) // the panels' lanes
 	// Tiles of the last group repeat row j1-1 into cbuf rows past j1-j0
 	// (still inside cbuf, which holds gemmMC rows); those are dropped.
-	clear(cbuf[:min(gemmMC, (j1-j0+gemmMR-1)/gemmMR*gemmMR)*npad])
+	for r := range min(gemmMC, (j1-j0+gemmMR-1)/gemmMR*gemmMR) {
+		clear(cbuf[r*npad+lo : r*npad+hi])
+	}
 	// Chunk lengths keep the rounding depth within the tests' bounds
 	// (fastF32Depth, q8Depth in kernels_test.go).
 	chunk := 32
@@ -297,7 +331,6 @@ func (t *matMulTask) gemmBlock(cbuf, panel []float32, j0, j1 int) {
 		chunk = 16
 	}
 	var w [gemmMR]*float32
-	np := t.panels()
 	for kb := 0; kb < cols; kb += gemmKC {
 		ke := min(kb+gemmKC, cols)
 		if t.wq != nil {
@@ -305,7 +338,7 @@ func (t *matMulTask) gemmBlock(cbuf, panel []float32, j0, j1 int) {
 				dequantRange(panel[(j-j0)*gemmKC:], t.wq, j, kb, ke)
 			}
 		}
-		for p := 0; p < np; p++ {
+		for p := p0; p < p1; p++ {
 			i0 := p * nr
 			wp := t.panelWidth(p)
 			xp := &t.xp[i0*cols+kb*wp]
@@ -322,13 +355,8 @@ func (t *matMulTask) gemmBlock(cbuf, panel []float32, j0, j1 int) {
 			}
 		}
 	}
-	rows := t.rows
-	for i := 0; i < t.n; i++ {
-		yr := t.y[i*rows+j0 : i*rows+j1]
-		for j := range yr {
-			yr[j] = cbuf[j*npad+i]
-		}
-	}
+	hi = min(hi, t.n)
+	transposeF32(t.y[lo*t.rows+j0:], t.rows, cbuf[lo:], npad, j1-j0, hi-lo)
 }
 
 // taskArgs holds one argument struct per parallel kernel, owned by the

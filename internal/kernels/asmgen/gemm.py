@@ -101,12 +101,74 @@ def kernel(name, reg, vbytes, nv):
     return "\n".join(o) + "\n"
 
 
+def transpose():
+    """transpose8AVX2(dst *float32, dstStride int, src *float32, srcStride int, rows, cols int)
+
+    dst[c·dstStride + r] = src[r·srcStride + c] for r < rows, c < cols, both
+    positive multiples of 8 (strides in floats), in 8×8 blocks: eight row
+    loads, the classic unpack / shuffle / 128-bit permute network, eight
+    row stores. Packs the activations into panels and unpacks the
+    transposed products (matmul.go)."""
+    o = []
+    a = o.append
+    a("\n// func transpose8AVX2(dst *float32, dstStride int, src *float32, srcStride int, rows, cols int)")
+    a("TEXT ·transpose8AVX2(SB), NOSPLIT, $0-48")
+    a("\tMOVQ dst+0(FP), DX")
+    a("\tMOVQ dstStride+8(FP), R8")
+    a("\tSHLQ $2, R8")
+    a("\tMOVQ src+16(FP), SI")
+    a("\tMOVQ srcStride+24(FP), R9")
+    a("\tSHLQ $2, R9")
+    a("\tMOVQ rows+32(FP), R10")
+    a("tr8_rows:")
+    a("\tMOVQ cols+40(FP), CX")
+    a("\tXORQ R12, R12")  # byte offset of the column block in src
+    a("\tMOVQ DX, R13")   # dst of this block: dst + c·ds + r·4
+    a("tr8_cols:")
+    a("\tLEAQ (SI)(R12*1), AX")
+    for r in range(8):
+        a(f"\tVMOVUPS (AX), Y{r}")
+        if r < 7:
+            a("\tADDQ R9, AX")
+    # t(2i) = unpacklo(r2i, r2i+1), t(2i+1) = unpackhi
+    for i in range(4):
+        a(f"\tVUNPCKLPS Y{2*i+1}, Y{2*i}, Y{8+2*i}")
+        a(f"\tVUNPCKHPS Y{2*i+1}, Y{2*i}, Y{9+2*i}")
+    # s0 = shuf(t0,t2,44) s1 = shuf(t0,t2,EE) s2 = shuf(t1,t3,44) s3 = shuf(t1,t3,EE); same for t4..t7
+    for base, out in ((8, 0), (12, 4)):
+        a(f"\tVSHUFPS $0x44, Y{base+2}, Y{base}, Y{out}")
+        a(f"\tVSHUFPS $0xEE, Y{base+2}, Y{base}, Y{out+1}")
+        a(f"\tVSHUFPS $0x44, Y{base+3}, Y{base+1}, Y{out+2}")
+        a(f"\tVSHUFPS $0xEE, Y{base+3}, Y{base+1}, Y{out+3}")
+    # o_i = perm(s_i, s_{i+4}, 0x20), o_{i+4} = perm(..., 0x31)
+    for i in range(4):
+        a(f"\tVPERM2F128 $0x20, Y{i+4}, Y{i}, Y{8+i}")
+        a(f"\tVPERM2F128 $0x31, Y{i+4}, Y{i}, Y{12+i}")
+    a("\tMOVQ R13, BX")
+    for r in range(8):
+        a(f"\tVMOVUPS Y{8+r}, (BX)")
+        if r < 7:
+            a("\tADDQ R8, BX")
+    a("\tADDQ $32, R12")
+    a("\tLEAQ (R13)(R8*8), R13")
+    a("\tSUBQ $8, CX")
+    a("\tJNZ tr8_cols")
+    a("\tLEAQ (SI)(R9*8), SI")
+    a("\tADDQ $32, DX")
+    a("\tSUBQ $8, R10")
+    a("\tJNZ tr8_rows")
+    a("\tVZEROUPPER")
+    a("\tRET")
+    return "\n".join(o) + "\n"
+
+
 def main():
     s = HEAD
     s += kernel("gemm6x32AVX512", "Z", 64, 2)
     s += kernel("gemm6x16AVX512", "Z", 64, 1)
     s += kernel("gemm6x16AVX2", "Y", 32, 2)
     s += kernel("gemm6x8AVX2", "Y", 32, 1)
+    s += transpose()
     open("internal/kernels/gemm_amd64.s", "w").write(s)
 
 
