@@ -156,15 +156,7 @@ func (a *Attention) products() {
 			c := min(chunk, n-c0)
 			sc := w.scores[:c*ctx]
 			a.Pool.MatMulF32(sc, w.k[:ctx*hd], ctx, hd, w.q[c0*hd:(c0+c)*hd], c)
-			for i := 0; i < c; i++ {
-				row := sc[i*ctx : (i+1)*ctx]
-				if a.Scale != 1 {
-					for j := range row {
-						row[j] *= a.Scale
-					}
-				}
-				Softmax(row)
-			}
+			a.Pool.softmaxRows(sc, ctx, a.Scale)
 			o := w.out[:c*hd]
 			a.Pool.MatMulF32(o, w.vt[:hd*ctx], hd, ctx, sc, c)
 			for i := 0; i < c; i++ {

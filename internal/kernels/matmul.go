@@ -366,6 +366,7 @@ type taskArgs struct {
 	matVecF32 matVecF32Task
 	matMul    matMulTask
 	pack      packTask
+	rows      rowsTask
 	xp        []float32 // packed X of the current product, grown on demand
 	attention attentionTask
 }
