@@ -95,6 +95,13 @@ func transposeAsm(dst *float32, ds int, src *float32, ss int, rows, cols int) {
 	transpose8AVX2(dst, ds, src, ss, rows, cols)
 }
 
+//go:noescape
+func dequantRowsAVX2(dst *float32, dstStride int, q *int8, qStride int, scales *uint16, scaleStride int, rows, blocks, pf int)
+
+func dequantRowsAsm(dst *float32, ds int, q *int8, qs int, scales *uint16, ss, rows, blocks, pf int) {
+	dequantRowsAVX2(dst, ds, q, qs, scales, ss, rows, blocks, pf)
+}
+
 // gemmNR is the activation panel width of the path's matrix-matrix
 // micro-kernel (0: the path has none and runs the dot-product tiles).
 func gemmNR() int {

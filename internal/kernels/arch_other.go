@@ -50,6 +50,9 @@ func gemmTile(c *float32, cs int, w *[gemmMR]*float32, xp *float32, k, chunk int
 
 func transposeAsm(dst *float32, ds int, src *float32, ss int, rows, cols int) {}
 
+func dequantRowsAsm(dst *float32, ds int, q *int8, qs int, scales *uint16, ss, rows, blocks, pf int) {
+}
+
 // No vectorized activations here: softmax and the sigmoid-based activations
 // take their portable path (actAsm is false, so these are unreachable).
 func actAsm() bool { return false }

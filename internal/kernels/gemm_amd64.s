@@ -407,3 +407,53 @@ tr8_rows:
 	JNZ tr8_cols
 	VZEROUPPER
 	RET
+
+// func dequantRowsAVX2(dst *float32, dstStride int, q *int8, qStride int, scales *uint16, scaleStride int, rows, blocks, pf int)
+TEXT ·dequantRowsAVX2(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), R8
+	MOVQ dstStride+8(FP), R11
+	SHLQ $2, R11
+	MOVQ q+16(FP), R9
+	MOVQ qStride+24(FP), R12
+	MOVQ scales+32(FP), R10
+	MOVQ scaleStride+40(FP), R13
+	SHLQ $1, R13
+	MOVQ rows+48(FP), BX
+	MOVQ pf+64(FP), R14
+dqr_row:
+	MOVQ R8, DI
+	MOVQ R9, SI
+	MOVQ R10, DX
+	MOVQ blocks+56(FP), CX
+dqr_block:
+	PREFETCHT0 (SI)(R14*1)
+	VPBROADCASTW (DX), X6
+	VCVTPH2PS X6, Y6
+	VPMOVSXBD 0(SI), Y0
+	VPMOVSXBD 8(SI), Y1
+	VPMOVSXBD 16(SI), Y2
+	VPMOVSXBD 24(SI), Y3
+	VCVTDQ2PS Y0, Y0
+	VCVTDQ2PS Y1, Y1
+	VCVTDQ2PS Y2, Y2
+	VCVTDQ2PS Y3, Y3
+	VMULPS Y6, Y0, Y0
+	VMULPS Y6, Y1, Y1
+	VMULPS Y6, Y2, Y2
+	VMULPS Y6, Y3, Y3
+	VMOVUPS Y0, 0(DI)
+	VMOVUPS Y1, 32(DI)
+	VMOVUPS Y2, 64(DI)
+	VMOVUPS Y3, 96(DI)
+	ADDQ $32, SI
+	ADDQ $2, DX
+	ADDQ $128, DI
+	DECQ CX
+	JNZ dqr_block
+	ADDQ R11, R8
+	ADDQ R12, R9
+	ADDQ R13, R10
+	DECQ BX
+	JNZ dqr_row
+	VZEROUPPER
+	RET

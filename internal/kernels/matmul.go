@@ -314,6 +314,26 @@ func (t *matMulTask) gemmRun(slot, lo, hi int) {
 	}
 }
 
+// dequantBlock widens weight rows [j0, j1), columns [kb, ke) into panel
+// (rows gemmKC apart), prefetching the next pass's columns.
+func (t *matMulTask) dequantBlock(panel []float32, j0, j1, kb, ke int) {
+	w := t.wq
+	full := (ke - kb) / quant.BlockSize
+	if full > 0 {
+		bpr := w.BlocksPerRow()
+		last := (j1-1-j0)*gemmKC + full*quant.BlockSize - 1
+		_, _ = panel[last], w.Q[(j1-1)*w.Cols+kb+full*quant.BlockSize-1]
+		_ = w.Scales[(j1-1)*bpr+kb/quant.BlockSize+full-1]
+		dequantRowsAsm(&panel[0], gemmKC, &w.Q[j0*w.Cols+kb], w.Cols,
+			&w.Scales[j0*bpr+kb/quant.BlockSize], bpr, j1-j0, full, gemmKC)
+	}
+	if done := kb + full*quant.BlockSize; done < ke {
+		for j := j0; j < j1; j++ {
+			dequantRange(panel[(j-j0)*gemmKC+done-kb:], w, j, done, ke)
+		}
+	}
+}
+
 // gemmBlock computes output columns [j0, j1) (≤ gemmMC) for the X rows
 // of panels [p0, p1).
 func (t *matMulTask) gemmBlock(cbuf, panel []float32, j0, j1, p0, p1 int) {
@@ -334,9 +354,7 @@ func (t *matMulTask) gemmBlock(cbuf, panel []float32, j0, j1, p0, p1 int) {
 	for kb := 0; kb < cols; kb += gemmKC {
 		ke := min(kb+gemmKC, cols)
 		if t.wq != nil {
-			for j := j0; j < j1; j++ {
-				dequantRange(panel[(j-j0)*gemmKC:], t.wq, j, kb, ke)
-			}
+			t.dequantBlock(panel, j0, j1, kb, ke)
 		}
 		for p := p0; p < p1; p++ {
 			i0 := p * nr

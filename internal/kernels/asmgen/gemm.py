@@ -169,6 +169,61 @@ def transpose():
     return "\n".join(o) + "\n"
 
 
+def dequant():
+    """dequantRowsAVX2(dst *float32, dstStride int, q *int8, qStride int, scales *uint16, scaleStride int, rows, blocks, pf int)
+
+    Widens `blocks` 32-value int8 blocks of each of `rows` weight rows
+    (dst row r = q row r · its block scales; strides in elements) and
+    prefetches each row's bytes pf ahead: the next pass's segment. The
+    packed product walks 48 rows 256 columns at a time, 48 short streams
+    the hardware prefetchers do not follow, so without this each pass
+    waits on memory for its weights (15% of prefill time)."""
+    o = []
+    a = o.append
+    a("\n// func dequantRowsAVX2(dst *float32, dstStride int, q *int8, qStride int, scales *uint16, scaleStride int, rows, blocks, pf int)")
+    a("TEXT ·dequantRowsAVX2(SB), NOSPLIT, $0-72")
+    a("\tMOVQ dst+0(FP), R8")
+    a("\tMOVQ dstStride+8(FP), R11")
+    a("\tSHLQ $2, R11")
+    a("\tMOVQ q+16(FP), R9")
+    a("\tMOVQ qStride+24(FP), R12")
+    a("\tMOVQ scales+32(FP), R10")
+    a("\tMOVQ scaleStride+40(FP), R13")
+    a("\tSHLQ $1, R13")
+    a("\tMOVQ rows+48(FP), BX")
+    a("\tMOVQ pf+64(FP), R14")
+    a("dqr_row:")
+    a("\tMOVQ R8, DI")
+    a("\tMOVQ R9, SI")
+    a("\tMOVQ R10, DX")
+    a("\tMOVQ blocks+56(FP), CX")
+    a("dqr_block:")
+    a("\tPREFETCHT0 (SI)(R14*1)")
+    a("\tVPBROADCASTW (DX), X6")
+    a("\tVCVTPH2PS X6, Y6")
+    for i in range(4):
+        a(f"\tVPMOVSXBD {8*i}(SI), Y{i}")
+    for i in range(4):
+        a(f"\tVCVTDQ2PS Y{i}, Y{i}")
+    for i in range(4):
+        a(f"\tVMULPS Y6, Y{i}, Y{i}")
+    for i in range(4):
+        a(f"\tVMOVUPS Y{i}, {32*i}(DI)")
+    a("\tADDQ $32, SI")
+    a("\tADDQ $2, DX")
+    a("\tADDQ $128, DI")
+    a("\tDECQ CX")
+    a("\tJNZ dqr_block")
+    a("\tADDQ R11, R8")
+    a("\tADDQ R12, R9")
+    a("\tADDQ R13, R10")
+    a("\tDECQ BX")
+    a("\tJNZ dqr_row")
+    a("\tVZEROUPPER")
+    a("\tRET")
+    return "\n".join(o) + "\n"
+
+
 def main():
     s = HEAD
     s += kernel("gemm6x32AVX512", "Z", 64, 2)
@@ -176,6 +231,7 @@ def main():
     s += kernel("gemm6x16AVX2", "Y", 32, 2)
     s += kernel("gemm6x8AVX2", "Y", 32, 1)
     s += transpose()
+    s += dequant()
     open("internal/kernels/gemm_amd64.s", "w").write(s)
 
 
