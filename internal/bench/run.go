@@ -16,10 +16,9 @@ import (
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/internal/gpu"
+	"github.com/vlmrt/vlmrt/internal/gpu/devices"
 	"github.com/vlmrt/vlmrt/internal/kernels"
-	"github.com/vlmrt/vlmrt/internal/metal"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
-	"github.com/vlmrt/vlmrt/internal/vulkan"
 	"github.com/vlmrt/vlmrt/internal/weights"
 	"github.com/vlmrt/vlmrt/mrope"
 	"github.com/vlmrt/vlmrt/vision"
@@ -401,8 +400,8 @@ func (o *Options) normalize() error {
 	if o.Backend == "" {
 		o.Backend = "cpu"
 	}
-	if _, ok := gpuDevices[o.Backend]; !ok && o.Backend != "cpu" {
-		return fmt.Errorf("bench: backend %q: want cpu, vulkan or metal", o.Backend)
+	if _, err := devices.Lookup(o.Backend); err != nil && o.Backend != "cpu" {
+		return fmt.Errorf("bench: backend %q: want cpu or one of %s", o.Backend, strings.Join(devices.Names(), ", "))
 	}
 	switch {
 	case o.Threads < 0:
@@ -482,9 +481,9 @@ func (o *Options) engine(ctx context.Context, needVision bool, progress func(str
 	if t, err := src.Tensor("model.language_model.embed_tokens.weight"); err == nil {
 		embedRow = int64(t.DType.Size() * cfg.Text.HiddenSize)
 	}
-	if openDevice, ok := gpuDevices[o.Backend]; ok {
+	if d, lookupErr := devices.Lookup(o.Backend); lookupErr == nil {
 		progress("uploading to the " + o.Backend + " device")
-		dev, err := openDevice()
+		dev, err := d.Open()
 		if err == nil {
 			e, err = gpu.NewEngine(ctx, dev, e.CPU(), cfg, nil, 0, false, nil)
 		} else {
@@ -688,6 +687,3 @@ func Engine(ctx context.Context, opt Options, progress func(string)) (e *engine.
 	}
 	return e, func() { e.Close(); closeFn() }, nil
 }
-
-// gpuDevices are the GPU engine's devices by backend name.
-var gpuDevices = map[string]func() (gpu.Device, error){"vulkan": vulkan.OpenDevice, "metal": metal.OpenDevice}

@@ -109,9 +109,10 @@ type Kernel struct {
 	// Spec names the specialization constants in constant_id order; constant
 	// 0 is always the workgroup size along x ("local_size_x").
 	Spec []string
-	// SharedBytes is the shared memory the kernel declares at the largest
-	// workgroup size it is specialised for (checked against the device).
-	SharedBytes int
+	// Shared lists the shared (threadgroup) arrays the kernel declares;
+	// SharedBytes gives their size for a specialization, which the devices
+	// check against their limit before building a pipeline.
+	Shared []SharedArray
 }
 
 // ErrUnsupported reports a model or request the GPU engine cannot run

@@ -163,5 +163,10 @@ func parseKernel(name string, spv []byte, msl string, js []byte) (*Kernel, []Pus
 	if !strings.Contains(k.MSL, "kernel void "+name+"_main(") {
 		return nil, nil, fmt.Errorf("MSL has no entry point %s_main", name)
 	}
+	shared, err := parseShared(k.MSL, k.Spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	k.Shared = shared
 	return k, push, nil
 }

@@ -47,7 +47,8 @@ func (a *activations) release() {
 }
 
 // reserveLogits makes room for n logits rows; grown reports a new buffer
-// (recorded command lists that wrote the old one are stale).
+// (recorded command lists that wrote the old one are stale and must be
+// re-recorded before they run again).
 func (a *activations) reserveLogits(m *Model, n int) (grown bool, err error) {
 	if n <= a.logitRows {
 		return false, nil
@@ -56,7 +57,16 @@ func (a *activations) reserveLogits(m *Model, n int) (grown bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	a.bufs = append(a.bufs, b) // the old buffer is released with the rest
+	// The one-row buffer goes at once: command lists that wrote it are
+	// stale (grown tells the caller to re-record them; Run refuses a list
+	// naming a released buffer), and a prefill of maxChunk rows needs the
+	// device memory more than a row nobody will write again.
+	for i, old := range a.bufs {
+		if old == a.logits {
+			a.bufs[i] = b
+			old.Release()
+		}
+	}
 	a.logits, a.logitRows = b, a.rows
 	return true, nil
 }

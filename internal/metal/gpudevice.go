@@ -265,13 +265,13 @@ func (g *gpuDevice) Pipeline(k *gpu.Kernel, spec []uint32) (gpu.Pipeline, error)
 		threads := Size{int(spec[0]), 1, 1}
 		p, err = g.d.NewPipelineWith(ctx, lib, k.Name+"_main", PipelineOptions{Threadgroup: threads})
 	}
-	if err == nil && k.SharedBytes > 0 && p.StaticThreadgroupMemoryLength() > g.info.MaxSharedBytes {
+	if err == nil && p.StaticThreadgroupMemoryLength() > g.info.MaxSharedBytes {
 		err = fmt.Errorf("metal: pipeline uses %d bytes of threadgroup memory, the device has %d", p.StaticThreadgroupMemoryLength(), g.info.MaxSharedBytes)
 		p.Release()
 	}
 	if err != nil {
 		g.releaseCount(&g.live.pipelines)
-		return nil, fmt.Errorf("metal: kernel %s (%s): %w", k.Name, describeSpec(k, spec), err)
+		return nil, fmt.Errorf("metal: kernel %s (%s): %w", k.Name, k.DescribeSpec(spec), err)
 	}
 	return &gpuPipeline{g: g, k: k, threads: int(spec[0]), p: p}, nil
 }
@@ -290,10 +290,13 @@ func (g *gpuDevice) checkKernel(k *gpu.Kernel, spec []uint32) error {
 		return fmt.Errorf("metal: kernel %s: %d storage buffers, Metal binds at most %d with the push constants after them", k.Name, k.Buffers, MaxArgIndex)
 	case k.PushBytes < 0 || k.PushBytes%4 != 0 || k.PushBytes > MaxBytesArg:
 		return fmt.Errorf("metal: kernel %s: %d bytes of push constants, need a multiple of 4 up to %d (setBytes)", k.Name, k.PushBytes, MaxBytesArg)
-	case k.SharedBytes < 0 || k.SharedBytes > g.info.MaxSharedBytes:
-		return fmt.Errorf("metal: kernel %s needs %d bytes of threadgroup memory, the device (%s) has %d", k.Name, k.SharedBytes, g.info.Name, g.info.MaxSharedBytes)
 	case spec[0] == 0 || spec[0] > gpuMaxThreads:
 		return fmt.Errorf("metal: kernel %s: workgroup size %d, the device allows 1..%d", k.Name, spec[0], gpuMaxThreads)
+	}
+	if shared, err := k.SharedBytes(spec); err != nil {
+		return fmt.Errorf("metal: %w", err)
+	} else if shared > g.info.MaxSharedBytes {
+		return fmt.Errorf("metal: kernel %s (%s) needs %d bytes of threadgroup memory, the device (%s) has %d", k.Name, k.DescribeSpec(spec), shared, g.info.Name, g.info.MaxSharedBytes)
 	}
 	return nil
 }

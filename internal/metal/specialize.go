@@ -113,7 +113,7 @@ func specializeMSL(k *gpu.Kernel, spec []uint32) (string, error) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "// %s specialized by vlmrt's Metal device: %s\n", k.Name, describeSpec(k, spec))
+	fmt.Fprintf(&b, "// %s specialized by vlmrt's Metal device: %s\n", k.Name, k.DescribeSpec(spec))
 	for id, v := range spec {
 		fmt.Fprintf(&b, "#define SPIRV_CROSS_CONSTANT_ID_%d %s\n", id, specLiteral(types[id], v))
 	}
@@ -134,12 +134,4 @@ func specLiteral(typ string, v uint32) string {
 		return "false"
 	}
 	return strconv.FormatUint(uint64(v), 10) + "u"
-}
-
-func describeSpec(k *gpu.Kernel, spec []uint32) string {
-	parts := make([]string, len(spec))
-	for i, v := range spec {
-		parts[i] = fmt.Sprintf("%s=%d", k.Spec[i], v)
-	}
-	return strings.Join(parts, " ")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -290,7 +291,7 @@ func TestDispatchValidation(t *testing.T) {
 		t.Error("Pipeline with a too large workgroup succeeded")
 	}
 	big := *k
-	big.SharedBytes = d.Info().MaxSharedBytes + 1
+	big.Shared = []gpu.SharedArray{{Name: "huge", ElemBytes: 1, Factors: []string{strconv.Itoa(d.Info().MaxSharedBytes + 1)}}}
 	if _, err := d.Pipeline(&big, []uint32{64, 1}); err == nil {
 		t.Error("Pipeline needing too much shared memory succeeded")
 	} else {

@@ -22,10 +22,6 @@ type Options struct {
 	// then integrated, virtual, cpu; or EnvDevice when set), a number its
 	// index in List, anything else a case-insensitive part of its name.
 	Device string
-	// AllowMissingFeatures opens a device that lacks features the kernels
-	// need (Device.Features tells which it has) instead of failing.
-	AllowMissingFeatures bool
-
 	// forceStaging makes buffers go through a staging buffer even when
 	// device memory is host-visible, so tests on lavapipe cover that path.
 	forceStaging bool
@@ -72,7 +68,7 @@ func Open(opts Options) (*Device, error) {
 	if sel == "" {
 		sel = os.Getenv(EnvDevice)
 	}
-	p, err := pick(ps, sel, opts.AllowMissingFeatures)
+	p, err := pick(ps, sel)
 	if err != nil {
 		in.destroy()
 		return nil, err
@@ -86,7 +82,7 @@ func Open(opts Options) (*Device, error) {
 }
 
 // pick chooses the device sel names, or the best usable one.
-func pick(ps []*physical, sel string, allow bool) (*physical, error) {
+func pick(ps []*physical, sel string) (*physical, error) {
 	if sel != "" {
 		var p *physical
 		if i, err := strconv.Atoi(sel); err == nil {
@@ -105,14 +101,14 @@ func pick(ps []*physical, sel string, allow bool) (*physical, error) {
 				return nil, unavailable("no device named like %q among %s", sel, names(ps))
 			}
 		}
-		if why := p.usable(allow); why != "" {
+		if why := p.usable(); why != "" {
 			return nil, unavailable("device %d (%s): %s", p.Index, p.Info.Name, why)
 		}
 		return p, nil
 	}
 	var best *physical
 	for _, p := range ps {
-		if p.usable(allow) != "" {
+		if p.usable() != "" {
 			continue
 		}
 		if best == nil || p.typeRank > best.typeRank || p.typeRank == best.typeRank && p.Info.MemoryBytes > best.Info.MemoryBytes {
@@ -122,7 +118,7 @@ func pick(ps []*physical, sel string, allow bool) (*physical, error) {
 	if best == nil {
 		var why []string
 		for _, p := range ps {
-			why = append(why, fmt.Sprintf("device %d (%s): %s", p.Index, p.Info.Name, p.usable(allow)))
+			why = append(why, fmt.Sprintf("device %d (%s): %s", p.Index, p.Info.Name, p.usable()))
 		}
 		return nil, unavailable("no usable device: %s", strings.Join(why, "; "))
 	}

@@ -11,9 +11,9 @@
 // Open picks a physical device (discrete, then integrated, virtual, cpu; or
 // the one Options.Device or VLMRT_VULKAN_DEVICE names by index or name),
 // one queue family with compute, and creates a logical device with the
-// features the kernels use: 16-bit and 8-bit storage buffer access and int8
-// arithmetic are required (Options.AllowMissingFeatures relaxes that), fp16
-// and int16 arithmetic are enabled when present. List describes every
+// optional features enabled when present (16-bit and 8-bit storage, int8,
+// fp16 and int16 arithmetic); the kernels read int8 and float16 data from
+// 32-bit words, so none of them is required. List describes every
 // device for a listing. The loader is opened once per process; a missing
 // loader, device, queue or feature is an error wrapping gpu.ErrUnavailable
 // that names what is missing. Nothing in the package panics.

@@ -8,7 +8,7 @@ import "github.com/vlmrt/vlmrt/internal/gpu"
 // 16-bit storage feature is required. It returns a gpu.Device (never a
 // typed nil inside the interface).
 func OpenDevice() (gpu.Device, error) {
-	d, err := Open(Options{AllowMissingFeatures: true})
+	d, err := Open(Options{})
 	if err != nil {
 		return nil, err
 	}

@@ -17,22 +17,6 @@ type Features struct {
 	Int16              bool // shaderInt16: int16 arithmetic
 }
 
-// missingRequired names the features the kernels cannot do without that f
-// lacks ("" when none).
-func (f Features) missingRequired() string {
-	var m []string
-	if !f.StorageBuffer16Bit {
-		m = append(m, "storageBuffer16BitAccess")
-	}
-	if !f.StorageBuffer8Bit {
-		m = append(m, "storageBuffer8BitAccess")
-	}
-	if !f.Int8 {
-		m = append(m, "shaderInt8")
-	}
-	return strings.Join(m, ", ")
-}
-
 // PhysicalDevice describes one device as List finds it.
 type PhysicalDevice struct {
 	Index      int // its index in the driver's list (Options.Device)
@@ -54,7 +38,7 @@ type physical struct {
 	exts     map[string]bool // device extensions
 	enable   []string        // device extensions to enable for Features
 	typeRank int             // preference of the device type, higher is better
-	hard     string          // why the device is unusable whatever the options
+	hard     string          // why the device is unusable ("" when usable)
 }
 
 // describe reads the properties, features, memory and queues of phys.
@@ -172,9 +156,6 @@ func (in *instance) describe(index int, phys uintptr) (*physical, error) {
 		p.hard = "no device-local memory heap"
 	}
 	p.Unusable = p.hard
-	if m := p.Features.missingRequired(); p.hard == "" && m != "" {
-		p.Unusable = "lacks " + m
-	}
 	return p, nil
 }
 
@@ -192,13 +173,10 @@ func deviceType(t uint32) (name string, rank int) {
 	return "other", 0
 }
 
-// usable says why Open refuses p ("" when it does not).
-func (p *physical) usable(allowMissingFeatures bool) string {
-	if allowMissingFeatures {
-		return p.hard
-	}
-	return p.Unusable
-}
+// usable says why Open refuses p ("" when it does not). The kernels read
+// int8 and float16 data from 32-bit words, so no optional feature is
+// required: only Vulkan 1.1, a compute queue and device memory.
+func (p *physical) usable() string { return p.hard }
 
 // largestLocalHeap is the index of the largest device-local heap, -1 if none.
 func (p *physical) largestLocalHeap() int {

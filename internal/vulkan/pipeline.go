@@ -61,8 +61,11 @@ func (d *Device) checkKernel(k *gpu.Kernel, spec []uint32) error {
 		return fmt.Errorf("vulkan: kernel %s: %d storage buffers, the device allows %d per stage", k.Name, k.Buffers, lim.MaxPerStageDescriptorStorageBuffers)
 	case k.PushBytes < 0 || k.PushBytes%4 != 0 || uint32(k.PushBytes) > lim.MaxPushConstantsSize:
 		return fmt.Errorf("vulkan: kernel %s: %d bytes of push constants, need a multiple of 4 up to the device's %d", k.Name, k.PushBytes, lim.MaxPushConstantsSize)
-	case k.SharedBytes < 0 || uint32(k.SharedBytes) > lim.MaxComputeSharedMemorySize:
-		return fmt.Errorf("vulkan: kernel %s needs %d bytes of shared memory, the device (%s) has %d per workgroup", k.Name, k.SharedBytes, d.phys.Info.Name, lim.MaxComputeSharedMemorySize)
+	}
+	if shared, err := k.SharedBytes(spec); err != nil {
+		return fmt.Errorf("vulkan: %w", err)
+	} else if uint32(shared) > lim.MaxComputeSharedMemorySize {
+		return fmt.Errorf("vulkan: kernel %s (%s) needs %d bytes of shared memory, the device (%s) has %d per workgroup", k.Name, k.DescribeSpec(spec), shared, d.phys.Info.Name, lim.MaxComputeSharedMemorySize)
 	}
 	if len(spec) > 0 && (k.Spec[0] == "LX" || k.Spec[0] == "local_size_x") { // constant 0 is the workgroup size (gpu.Kernel)
 		if x := spec[0]; x == 0 || x > lim.MaxComputeWorkGroupSize[0] || x > lim.MaxComputeWorkGroupInvocations {
