@@ -246,3 +246,31 @@ func BenchmarkMatMulAB(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAttentionVision is the vision tower's attention (784 patches,
+// 16 heads of 64, bidirectional, the matrix-product path) on the pool,
+// packed product against the dot-product tiles, interleaved as in
+// BenchmarkMatMulAB.
+func BenchmarkAttentionVision(b *testing.B) {
+	const n, heads, dim = 784, 16, 64
+	rng := rand.New(rand.NewPCG(1, 1))
+	qkv := randF32(rng, n*3*heads*dim)
+	out := make([]float32, n*heads*dim)
+	a := Attention{
+		Q: qkv, K: qkv[heads*dim:], V: qkv[2*heads*dim:], QStride: 3 * heads * dim, KVStride: 3 * heads * dim,
+		Out: out, N: n, Heads: heads, KVHeads: heads, Dim: dim, Scale: 0.125, Work: &AttentionWork{}, Pool: benchPool,
+	}
+	defer func() { gemmOff = false }()
+	best := [2]time.Duration{math.MaxInt64, math.MaxInt64}
+	for b.Loop() {
+		for v := range 2 {
+			gemmOff = v == 1
+			t0 := time.Now()
+			a.Run()
+			best[v] = min(best[v], time.Since(t0))
+		}
+	}
+	flop := 4 * float64(n*n*dim*heads)
+	b.ReportMetric(flop/best[0].Seconds()/1e9, "gemm-GFLOP/s")
+	b.ReportMetric(flop/best[1].Seconds()/1e9, "tiles-GFLOP/s")
+}

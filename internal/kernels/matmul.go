@@ -28,6 +28,12 @@ type matMulTask struct {
 	xp       []float32
 	nr, npad int
 	pgroup   int // panels per work item (see items)
+
+	// matMulT (attention) only: weight rows ws floats apart (0: cols); X
+	// given transposed (xt[k·xts + i]); Y written untransposed, y[j·ys + i].
+	ws      int
+	xt      []float32
+	xts, ys int
 }
 
 func (t *matMulTask) run(slot, lo, hi int) {
@@ -141,7 +147,8 @@ var gemmOff bool
 
 func matMul(pool *Pool, t *matMulTask) {
 	nr := gemmNR()
-	gemm := nr > 0 && t.n >= nr/2 && !gemmOff
+	// matMulT's layouts (xt set) exist only on the packed product.
+	gemm := nr > 0 && (t.xt != nil || t.n >= nr/2 && !gemmOff)
 	if !pool.acquire() {
 		t.pool = nil
 		if gemm {
@@ -238,7 +245,14 @@ func (t *matMulTask) packPanels(lo, hi int) {
 		wp := t.panelWidth(p)
 		dst := t.xp[i0*cols : (i0+wp)*cols]
 		valid := min(wp, t.n-i0)
-		transposeF32(dst, wp, t.x[i0*cols:], cols, valid, cols)
+		if t.xt != nil {
+			// Already k-major: each column's stretch of rows is one copy.
+			for k := 0; k < cols; k++ {
+				copy(dst[k*wp:k*wp+valid], t.xt[k*t.xts+i0:k*t.xts+i0+valid])
+			}
+		} else {
+			transposeF32(dst, wp, t.x[i0*cols:], cols, valid, cols)
+		}
 		if valid < wp {
 			for k := 0; k < cols; k++ {
 				clear(dst[k*wp+valid : (k+1)*wp])
@@ -351,6 +365,10 @@ func (t *matMulTask) gemmBlock(cbuf, panel []float32, j0, j1, p0, p1 int) {
 		chunk = 16
 	}
 	var w [gemmMR]*float32
+	ws := cols
+	if t.ws != 0 {
+		ws = t.ws
+	}
 	for kb := 0; kb < cols; kb += gemmKC {
 		ke := min(kb+gemmKC, cols)
 		if t.wq != nil {
@@ -366,7 +384,7 @@ func (t *matMulTask) gemmBlock(cbuf, panel []float32, j0, j1, p0, p1 int) {
 					if t.wq != nil {
 						w[a] = &panel[(j-j0)*gemmKC]
 					} else {
-						w[a] = &t.wf[j*cols+kb]
+						w[a] = &t.wf[j*ws+kb]
 					}
 				}
 				gemmTile(&cbuf[(g-j0)*npad+i0], npad, &w, xp, ke-kb, chunk, wp == nr)
@@ -374,7 +392,28 @@ func (t *matMulTask) gemmBlock(cbuf, panel []float32, j0, j1, p0, p1 int) {
 		}
 	}
 	hi = min(hi, t.n)
+	if t.xt != nil {
+		for j := j0; j < j1; j++ {
+			copy(t.y[j*t.ys+lo:j*t.ys+hi], cbuf[(j-j0)*npad+lo:(j-j0)*npad+hi])
+		}
+		return
+	}
 	transposeF32(t.y[lo*t.rows+j0:], t.rows, cbuf[lo:], npad, j1-j0, hi-lo)
+}
+
+// matMulT computes y[j·ys + i] = Σ_k w[j·ws + k]·xt[k·xts + i] for j <
+// rows, i < n, k < cols: the packed product with X given transposed and Y
+// written untransposed, so neither needs a transpose (attention's Q·Kᵀ
+// with the queries as weight rows and P·V with the probabilities as weight
+// rows, both read in place). Only on paths with a gemm micro-kernel
+// (gemmNR() > 0).
+func (p *Pool) matMulT(y []float32, ys int, w []float32, ws, rows, cols int, xt []float32, xts, n int) {
+	if rows <= 0 || cols <= 0 || n <= 0 {
+		return
+	}
+	_, _, _ = y[(rows-1)*ys+n-1], w[(rows-1)*ws+cols-1], xt[(cols-1)*xts+n-1]
+	t := &matMulTask{y: y, ys: ys, wf: w, ws: ws, rows: rows, cols: cols, xt: xt, xts: xts, n: n}
+	matMul(p, t)
 }
 
 // taskArgs holds one argument struct per parallel kernel, owned by the
