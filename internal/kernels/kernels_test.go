@@ -33,6 +33,10 @@ func q8Depth(cols int) int { return 32 + 2 + quant.BlocksPerRow(cols) + 8 }
 
 // fastF32Depth bounds the AVX2/NEON micro-kernel's chain: cols/8 per lane,
 // three lane folds, one addition per column pass, and up to 7 tail terms.
+// The packed product (gemm_amd64.s) sums each output along k in one lane,
+// in chunks of 16 steps (cols < 128) or 32, each chunk then added to the
+// running total: depth ≤ chunk + ⌈cols/chunk⌉, within this bound for every
+// cols (and, with 32 and the widening's rounding, within q8Depth).
 func fastF32Depth(cols int) int { return cols/4 + cols/kBlock + 16 }
 
 func randQ8(rng *rand.Rand, rows, cols int) *quant.Matrix {

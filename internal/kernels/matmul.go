@@ -3,7 +3,12 @@ package kernels
 import "github.com/vlmrt/vlmrt/internal/quant"
 
 // Matrix-matrix products (prefill and the vision tower): Y[n, rows] =
-// X[n, cols]·Wᵀ. Work is split by weight rows in blocks of rowBlock; within a
+// X[n, cols]·Wᵀ. Two implementations: the packed product (gemm*, below),
+// on paths with a gemm micro-kernel (amd64 avx512 and avx2) for n of at
+// least half a panel; and the dot-product tiles, everywhere else (arm64,
+// pure Go, and a handful of rows).
+//
+// The tiles: work is split by weight rows in blocks of rowBlock; within a
 // block, the columns are walked kBlock at a time so the block's weights
 // (rowBlock × kBlock floats) stay in L2 while every group of four X rows
 // (in L1) is multiplied against them by the 4×3 micro-kernel. Int8 weights
