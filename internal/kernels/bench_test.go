@@ -6,8 +6,10 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/vlmrt/vlmrt/internal/f16"
 	"github.com/vlmrt/vlmrt/internal/quant"
@@ -273,4 +275,78 @@ func BenchmarkAttentionVision(b *testing.B) {
 	flop := 4 * float64(n*n*dim*heads)
 	b.ReportMetric(flop/best[0].Seconds()/1e9, "gemm-GFLOP/s")
 	b.ReportMetric(flop/best[1].Seconds()/1e9, "tiles-GFLOP/s")
+}
+
+// BenchmarkMatVecQ8Core is the per-core compute ceiling of decode's kernel:
+// one goroutine (no pool), the weights cache-resident (the 4B decoder's
+// shapes cut to ~1–2.5 MB of rows, so L2/L3 serve them), bytes/s = weight
+// bytes streamed per second. Decode reaches the memory wall only if this
+// is well above the per-core share of the read bandwidth. down's 9728
+// inputs (38 KB of float32 x) test the kernel with x not L1-resident.
+func BenchmarkMatVecQ8Core(b *testing.B) {
+	for _, sh := range []struct {
+		name       string
+		rows, cols int
+	}{{"l1_8x2048", 8, 2048}, {"l2_q_128x2560", 128, 2560}, {"l2_down_48x9728", 48, 9728}, {"l3_q_512x2560", 512, 2560}, {"l3_o_320x4096", 320, 4096}, {"l3_down_256x9728", 256, 9728}} {
+		b.Run(sh.name, func(b *testing.B) {
+			w := benchQ8(sh.rows, sh.cols)
+			x := randF32(rand.New(rand.NewPCG(1, 1)), sh.cols)
+			y := make([]float32, sh.rows)
+			b.SetBytes(w.Bytes())
+			for b.Loop() {
+				MatVecQ8(y, w, x)
+			}
+		})
+	}
+}
+
+// BenchmarkMatVecQ8DRAM is decode's matrix products on a DRAM-sized set
+// (two of the 4B decoder's layers, ~200 MB, so no cache holds it) on the
+// pool, beside a plain read of the same bytes (sumFloats on every thread):
+// "of-stream" is the kernel's rate as a fraction of the plain read's, both
+// the best pass of the run (a shared machine only ever slows a pass), so
+// other processes' load cancels out as far as it can.
+func BenchmarkMatVecQ8DRAM(b *testing.B) {
+	var ws []*quant.Matrix
+	for range 2 {
+		for _, sh := range decoderShapes[:5] {
+			ws = append(ws, benchQ8(sh.rows, sh.cols))
+			if sh.rows == 9728 { // gate and up
+				ws = append(ws, benchQ8(sh.rows, sh.cols))
+			}
+		}
+	}
+	var bytes int64
+	for _, w := range ws {
+		bytes += w.Bytes()
+	}
+	x := randF32(rand.New(rand.NewPCG(1, 1)), 9728)
+	y := make([]float32, 9728)
+	threads := benchPool.Threads()
+	sums := make([]float32, threads)
+	kern, stream := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
+	for b.Loop() {
+		t0 := time.Now()
+		for _, w := range ws {
+			v := unsafe.Slice((*float32)(unsafe.Pointer(&w.Q[0])), len(w.Q)/4)
+			part := (len(v)/threads + 7) &^ 7
+			var wg sync.WaitGroup
+			for t := range threads {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					sums[t] += sumFloats(v[min(t*part, len(v)):min((t+1)*part, len(v))])
+				}()
+			}
+			wg.Wait()
+		}
+		t1 := time.Now()
+		for _, w := range ws {
+			benchPool.MatVecQ8(y[:w.Rows], w, x[:w.Cols])
+		}
+		stream, kern = min(stream, t1.Sub(t0)), min(kern, time.Since(t1))
+	}
+	b.ReportMetric(float64(bytes)/kern.Seconds()/1e9, "GB/s")
+	b.ReportMetric(float64(bytes)/stream.Seconds()/1e9, "stream-GB/s")
+	b.ReportMetric(stream.Seconds()/kern.Seconds(), "of-stream")
 }

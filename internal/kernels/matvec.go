@@ -22,8 +22,12 @@ const parallelMin = 1 << 16
 // weights (each chunk boundary restarts the prefetchers) while a thread
 // slowed by another process still gets its work taken over; never below
 // matVecMinChunk bytes.
+// The grain is a multiple of 4 rows: the assembly kernels take 4 rows
+// (AVX-512) or 2 (AVX2, and the batched kernels for ≤ 4 sequences) per
+// pass, so a chunk never leaves a one-row remainder in mid-matrix.
 func matVecGrain(rows, rowBytes, threads int) int {
-	return max((rows+4*threads-1)/(4*threads), matVecMinChunk/rowBytes, 1)
+	g := max((rows+4*threads-1)/(4*threads), matVecMinChunk/rowBytes, 1)
+	return (g + 3) &^ 3
 }
 
 const matVecMinChunk = 64 << 10

@@ -20,7 +20,11 @@ func TestMatVecQ8Each(t *testing.T) {
 		pool := NewPool(2)
 		defer pool.Close()
 		type shape struct{ rows, cols, n int }
-		shs := []shape{{7, 64, 3}, {37, 100, 2}, {600, 512, 5}, {1000, 256, 8}, {3, 7, 4}, {5, 96, 11}, {300, 2560, 8}}
+		shs := []shape{{7, 64, 3}, {37, 100, 2}, {600, 512, 5}, {1000, 256, 8}, {3, 7, 4}, {5, 96, 11}, {300, 2560, 8},
+			// ≥ 16 blocks (the kernels' unrolled chunks) with a chunk
+			// remainder, odd block counts and odd rows for n = 1..5.
+			{9, 1056, 2}, {7, 2080, 3}, {5, 544, 4}, {3, 1600, 1}, {11, 1000, 5}, {4, 512, 2},
+			{13, 1632, 6}, {10, 1056, 7}, {9, 1600, 8}}
 		for n := 1; n <= 9; n++ {
 			shs = append(shs, shape{1 + rng.IntN(70), 1 + rng.IntN(400), n})
 			shs = append(shs, shape{1 + rng.IntN(40), 32 * (1 + rng.IntN(9)), n})

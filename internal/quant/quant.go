@@ -11,6 +11,7 @@ package quant
 import (
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/vlmrt/vlmrt/internal/f16"
 )
@@ -52,10 +53,19 @@ func (m *Matrix) Validate() error {
 	return nil
 }
 
-// New allocates a zero matrix of the given shape.
+// New allocates a zero matrix of the given shape. Large matrices are
+// advised into transparent huge pages where the OS has them (adviseHuge).
 func New(rows, cols int) *Matrix {
-	return &Matrix{Rows: rows, Cols: cols, Q: make([]int8, rows*cols), Scales: make([]uint16, rows*BlocksPerRow(cols))}
+	m := &Matrix{Rows: rows, Cols: cols, Q: make([]int8, rows*cols), Scales: make([]uint16, rows*BlocksPerRow(cols))}
+	if len(m.Q) > 0 {
+		adviseHuge(unsafe.Pointer(&m.Q[0]), len(m.Q))
+	}
+	return m
 }
+
+// hugePages enables the huge-page advice of New (tests switch it off to
+// compare).
+var hugePages = true
 
 // QuantizeRow quantizes one row w into q (len(w)) and scales (BlocksPerRow(len(w))).
 func QuantizeRow(q []int8, scales []uint16, w []float32) {
