@@ -25,11 +25,10 @@ func loadLayerNorm(src weights.Source, prefix string, n int) (layerNorm, error) 
 	return layerNorm{w, b}, nil
 }
 
-// rows normalizes every width-long row of x into dst.
-func (ln layerNorm) rows(dst, x []float32, width int, eps float32) {
-	for i := 0; i+width <= len(x); i += width {
-		kernels.LayerNorm(dst[i:i+width], x[i:i+width], ln.weight, ln.bias, eps)
-	}
+// rows normalizes every width-long row of x into dst, rows split across
+// the pool's threads.
+func (ln layerNorm) rows(p *kernels.Pool, dst, x []float32, width int, eps float32) {
+	p.LayerNormRows(dst, x, ln.weight, ln.bias, width, eps)
 }
 
 // loadBiasedLinear binds "<prefix>.weight" [rows, cols] and "<prefix>.bias"
@@ -144,7 +143,7 @@ type towerShape struct {
 func (b *block) forward(s *scratch, t *towerShape, cos, sin []float32) {
 	n, hidden := s.n, t.hidden
 	x, h := s.x[:n*hidden], s.h[:n*hidden]
-	b.norm1.rows(h, x, hidden, t.eps)
+	b.norm1.rows(t.pool, h, x, hidden, t.eps)
 	qkv := s.qkv[:n*3*hidden]
 	b.qkv.Forward(t.pool, qkv, h, n)
 	attention(s, t, qkv, cos, sin, h)
@@ -153,10 +152,10 @@ func (b *block) forward(s *scratch, t *towerShape, cos, sin []float32) {
 	b.proj.Forward(t.pool, out, h, n)
 	kernels.Axpy(x, 1, out)
 
-	b.norm2.rows(h, x, hidden, t.eps)
+	b.norm2.rows(t.pool, h, x, hidden, t.eps)
 	mid := s.mlp[:n*b.fc1.Rows]
 	b.fc1.Forward(t.pool, mid, h, n)
-	t.act(mid)
+	t.pool.MapRows(mid, b.fc1.Rows, t.act)
 	b.fc2.Forward(t.pool, out, mid, n)
 	kernels.Axpy(x, 1, out)
 }
@@ -196,13 +195,13 @@ func (m *merger) forward(dst []float32, s *scratch, t *towerShape, x []float32, 
 	tokens := n / unit
 	in := s.mergeIn[:n*hidden] // the same bytes viewed as [tokens, unit·hidden]
 	if m.preNorm {
-		m.norm.rows(in, x[:n*hidden], hidden, t.eps)
+		m.norm.rows(t.pool, in, x[:n*hidden], hidden, t.eps)
 	} else {
-		m.norm.rows(in, x[:n*hidden], unit*hidden, t.eps)
+		m.norm.rows(t.pool, in, x[:n*hidden], unit*hidden, t.eps)
 	}
 	mid := s.mlp[:tokens*m.fc1.Rows]
 	m.fc1.Forward(t.pool, mid, in, tokens)
-	t.mergerAct(mid)
+	t.pool.MapRows(mid, m.fc1.Rows, t.mergerAct)
 	m.fc2.Forward(t.pool, dst[:tokens*m.fc2.Rows], mid, tokens)
 }
 

@@ -42,6 +42,17 @@ func axpyAsm(y *float32, a float32, x *float32, n int) {
 	goAxpy(unsafe.Slice(y, n), a, unsafe.Slice(x, n))
 }
 
+// No matrix-matrix micro-kernel here yet: the products run the
+// dot-product tiles (dot4x3) instead.
+func gemmNR() int { return 0 }
+
+func gemmTile(c *float32, cs int, w *[gemmMR]*float32, xp *float32, k, chunk int, wide bool) {}
+
+func transposeAsm(dst *float32, ds int, src *float32, ss int, rows, cols int) {}
+
+func dequantRowsAsm(dst *float32, ds int, q *int8, qs int, scales *uint16, ss, rows, blocks, pf int) {
+}
+
 // No vectorized activations here: softmax and the sigmoid-based activations
 // take their portable path (actAsm is false, so these are unreachable).
 func actAsm() bool { return false }

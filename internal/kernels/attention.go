@@ -134,6 +134,10 @@ func (a *Attention) products() {
 	group := a.Heads / a.KVHeads
 	w := a.Work
 	chunk := min(n, max(64, attentionChunkFloats/ctx))
+	if gemmNR() > 0 && !gemmOff {
+		a.productsT(chunk)
+		return
+	}
 	w.q = growF32(w.q, n*hd)
 	w.k = growF32(w.k, ctx*hd)
 	w.vt = growF32(w.vt, hd*ctx)
@@ -156,20 +160,38 @@ func (a *Attention) products() {
 			c := min(chunk, n-c0)
 			sc := w.scores[:c*ctx]
 			a.Pool.MatMulF32(sc, w.k[:ctx*hd], ctx, hd, w.q[c0*hd:(c0+c)*hd], c)
-			for i := 0; i < c; i++ {
-				row := sc[i*ctx : (i+1)*ctx]
-				if a.Scale != 1 {
-					for j := range row {
-						row[j] *= a.Scale
-					}
-				}
-				Softmax(row)
-			}
+			a.Pool.softmaxRows(sc, ctx, a.Scale)
 			o := w.out[:c*hd]
 			a.Pool.MatMulF32(o, w.vt[:hd*ctx], hd, ctx, sc, c)
 			for i := 0; i < c; i++ {
 				copy(a.Out[(c0+i)*od+h*hd:(c0+i)*od+(h+1)*hd], o[i*hd:(i+1)*hd])
 			}
+		}
+	}
+}
+
+// productsT is products on the packed product without transposes: per
+// head, S = Q·Kᵀ with the queries (read in place) as the weight rows and
+// Kᵀ as the transposed X, softmax over S's rows, then Out = P·V with P's
+// rows as the weight rows and V (in place) as the transposed X.
+func (a *Attention) productsT(chunk int) {
+	n, ctx, hd, od := a.N, a.Base+a.N, a.Dim, a.Heads*a.Dim
+	qs, kvs := a.strides()
+	group := a.Heads / a.KVHeads
+	w := a.Work
+	w.k = growF32(w.k, hd*ctx) // Kᵀ of the current key/value head
+	w.scores = growF32(w.scores, chunk*ctx)
+	for h := 0; h < a.Heads; h++ {
+		off := (h / group) * hd
+		if h%group == 0 {
+			transposeF32(w.k, ctx, a.K[off:], kvs, ctx, hd)
+		}
+		for c0 := 0; c0 < n; c0 += chunk {
+			c := min(chunk, n-c0)
+			sc := w.scores[:c*ctx]
+			a.Pool.matMulT(sc, ctx, a.Q[c0*qs+h*hd:], qs, c, hd, w.k, ctx, ctx)
+			a.Pool.softmaxRows(sc, ctx, a.Scale)
+			a.Pool.matMulT(a.Out[c0*od+h*hd:], od, sc, ctx, c, ctx, a.V[off:], kvs, hd)
 		}
 	}
 }

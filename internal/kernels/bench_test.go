@@ -182,6 +182,101 @@ func BenchmarkPeakGFLOPs(b *testing.B) {
 	}
 }
 
+// BenchmarkMatMulAB compares the packed product (gemm) with the
+// dot-product tiles (tiles) in the same process, alternating within each
+// iteration and keeping the fastest of each, so a noisy shared machine
+// slows both alike. "core" cases run on one goroutine (the per-core
+// compute ceiling), the others on the pool; GFLOP/s are at the best time.
+func BenchmarkMatMulAB(b *testing.B) {
+	saved := Path()
+	defer SetPath(saved)
+	defer func() { gemmOff = false }()
+	for _, c := range []struct {
+		name          string
+		n, rows, cols int
+		q8, pool      bool
+	}{
+		{"core_f32_784x1024x1024", 784, 1024, 1024, false, false},
+		{"core_q8_211x512x2560", 211, 512, 2560, true, false},
+		{"vision_784x4096x1024", 784, 4096, 1024, false, true},
+		{"vision_784x1024x4096", 784, 1024, 4096, false, true},
+		{"gateup_211x9728x2560", 211, 9728, 2560, true, true},
+		{"down_211x2560x9728", 211, 2560, 9728, true, true},
+		{"q8_16x2560x2560", 16, 2560, 2560, true, true},
+	} {
+		rng := rand.New(rand.NewPCG(1, 1))
+		x := randF32(rng, c.n*c.cols)
+		y := make([]float32, c.n*c.rows)
+		var wq *quant.Matrix
+		var wf []float32
+		if c.q8 {
+			wq = benchQ8(c.rows, c.cols)
+		} else {
+			wf = randF32(rng, c.rows*c.cols)
+		}
+		pool := benchPool
+		if !c.pool {
+			pool = nil
+		}
+		run := func() {
+			if c.q8 {
+				pool.MatMulQ8(y, wq, x, c.n)
+			} else {
+				pool.MatMulF32(y, wf, c.rows, c.cols, x, c.n)
+			}
+		}
+		for _, p := range Paths() {
+			if p == PathGeneric {
+				continue
+			}
+			SetPath(p)
+			b.Run(c.name+"/"+p, func(b *testing.B) {
+				best := [2]time.Duration{math.MaxInt64, math.MaxInt64}
+				for b.Loop() {
+					for v := range 2 {
+						gemmOff = v == 1
+						t0 := time.Now()
+						run()
+						best[v] = min(best[v], time.Since(t0))
+					}
+				}
+				gemmOff = false
+				flop := 2 * float64(c.n*c.rows*c.cols)
+				b.ReportMetric(flop/best[0].Seconds()/1e9, "gemm-GFLOP/s")
+				b.ReportMetric(flop/best[1].Seconds()/1e9, "tiles-GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkAttentionVision is the vision tower's attention (784 patches,
+// 16 heads of 64, bidirectional, the matrix-product path) on the pool,
+// packed product against the dot-product tiles, interleaved as in
+// BenchmarkMatMulAB.
+func BenchmarkAttentionVision(b *testing.B) {
+	const n, heads, dim = 784, 16, 64
+	rng := rand.New(rand.NewPCG(1, 1))
+	qkv := randF32(rng, n*3*heads*dim)
+	out := make([]float32, n*heads*dim)
+	a := Attention{
+		Q: qkv, K: qkv[heads*dim:], V: qkv[2*heads*dim:], QStride: 3 * heads * dim, KVStride: 3 * heads * dim,
+		Out: out, N: n, Heads: heads, KVHeads: heads, Dim: dim, Scale: 0.125, Work: &AttentionWork{}, Pool: benchPool,
+	}
+	defer func() { gemmOff = false }()
+	best := [2]time.Duration{math.MaxInt64, math.MaxInt64}
+	for b.Loop() {
+		for v := range 2 {
+			gemmOff = v == 1
+			t0 := time.Now()
+			a.Run()
+			best[v] = min(best[v], time.Since(t0))
+		}
+	}
+	flop := 4 * float64(n*n*dim*heads)
+	b.ReportMetric(flop/best[0].Seconds()/1e9, "gemm-GFLOP/s")
+	b.ReportMetric(flop/best[1].Seconds()/1e9, "tiles-GFLOP/s")
+}
+
 // BenchmarkMatVecQ8Core is the per-core compute ceiling of decode's kernel:
 // one goroutine (no pool), the weights cache-resident (the 4B decoder's
 // shapes cut to ~1–2.5 MB of rows, so L2/L3 serve them), bytes/s = weight

@@ -33,6 +33,10 @@ func q8Depth(cols int) int { return 32 + 2 + quant.BlocksPerRow(cols) + 8 }
 
 // fastF32Depth bounds the AVX2/NEON micro-kernel's chain: cols/8 per lane,
 // three lane folds, one addition per column pass, and up to 7 tail terms.
+// The packed product (gemm_amd64.s) sums each output along k in one lane,
+// in chunks of 16 steps (cols < 128) or 32, each chunk then added to the
+// running total: depth ≤ chunk + ⌈cols/chunk⌉, within this bound for every
+// cols (and, with 32 and the widening's rounding, within q8Depth).
 func fastF32Depth(cols int) int { return cols/4 + cols/kBlock + 16 }
 
 func randQ8(rng *rand.Rand, rows, cols int) *quant.Matrix {
@@ -95,6 +99,9 @@ func shapes(rng *rand.Rand) [][3]int { // rows, cols, n
 		{1, 1, 1}, {1, 7, 1}, {3, 32, 2}, {5, 33, 3}, {47, 64, 4}, {49, 100, 5},
 		{97, 257, 7}, {64, 512, 9}, {130, 520, 13}, {200, 1030, 6}, {300, 2560, 1},
 		{1000, 2560, 2}, {96, 640, 64}, {151, 777, 17},
+		// The packed product's panels: a half-width last panel, a full
+		// padded one, several passes over cols with a ragged last one.
+		{100, 300, 40}, {53, 1030, 33}, {7, 129, 24},
 	}
 	for range 12 {
 		s = append(s, [3]int{1 + rng.IntN(150), 1 + rng.IntN(700), 1 + rng.IntN(11)})
@@ -231,6 +238,60 @@ func TestThreads(t *testing.T) {
 	}
 }
 
+// TestMatMulPool runs the packed product on pools, where few weight rows
+// (attention's P·V) split the work by groups of X panels as well.
+func TestMatMulPool(t *testing.T) {
+	eachPath(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(15, 16))
+		for _, sh := range [][3]int{{64, 200, 300}, {20, 70, 129}, {97, 300, 50}} {
+			rows, cols, n := sh[0], sh[1], sh[2]
+			w := randF32(rng, rows*cols)
+			x := randF32(rng, n*cols)
+			ref := make([]float32, n*rows)
+			refMatMulF32(ref, w, rows, cols, x, n)
+			for _, threads := range []int{2, 3} {
+				p := NewPool(threads)
+				y := randF32(rng, n*rows)
+				p.MatMulF32(y, w, rows, cols, x, n)
+				p.Close()
+				for i := 0; i < n; i++ {
+					for r := 0; r < rows; r++ {
+						exact, abs := exactF32(w, r, cols, x[i*cols:(i+1)*cols])
+						checkClose(t, fmt.Sprintf("threads %d [%d×%d] n=%d y[%d,%d]", threads, rows, cols, n, i, r),
+							y[i*rows+r], ref[i*rows+r], exact, abs, gamma(fastF32Depth(cols)), gamma(cols))
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestTranspose covers the packing transposes' 8×8 blocks and tails.
+func TestTranspose(t *testing.T) {
+	eachPath(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(17, 18))
+		for _, sh := range [][2]int{{1, 1}, {8, 8}, {9, 17}, {16, 5}, {40, 64}, {3, 24}} {
+			rows, cols := sh[0], sh[1]
+			ss, ds := cols+3, rows+5
+			src := randF32(rng, rows*ss)
+			dst := randF32(rng, cols*ds)
+			keep := append([]float32(nil), dst...)
+			transposeF32(dst, ds, src, ss, rows, cols)
+			for c := 0; c < cols; c++ {
+				for r := 0; r < ds; r++ {
+					want := keep[c*ds+r]
+					if r < rows {
+						want = src[r*ss+c]
+					}
+					if dst[c*ds+r] != want {
+						t.Fatalf("%dx%d: dst[%d,%d] = %v, want %v", rows, cols, c, r, dst[c*ds+r], want)
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestNoAllocs: a decode step calls these hundreds of times per token.
 func TestNoAllocs(t *testing.T) {
 	p := NewPool(2)
@@ -240,10 +301,14 @@ func TestNoAllocs(t *testing.T) {
 	wf := randF32(rng, 512*1024)
 	x := randF32(rng, 8*1024)
 	y := make([]float32, 8*512)
+	// 32 rows take the packed product on every path that has one.
+	x32, y32 := randF32(rng, 32*1024), make([]float32, 32*512)
 	cases := map[string]func(){
 		"MatVecQ8":     func() { p.MatVecQ8(y[:512], w, x[:1024]) },
 		"MatMulQ8":     func() { p.MatMulQ8(y, w, x, 8) },
 		"MatMulF32":    func() { p.MatMulF32(y, wf, 512, 1024, x, 8) },
+		"packed Q8":    func() { p.MatMulQ8(y32, w, x32, 32) },
+		"packed F32":   func() { p.MatMulF32(y32, wf, 512, 1024, x32, 32) },
 		"MatVecF32":    func() { p.MatMulF32(y, wf, 512, 1024, x, 1) },
 		"Dot":          func() { _ = Dot(x, x) },
 		"Axpy":         func() { Axpy(y, 0.5, x[:len(y)]) },
