@@ -13,6 +13,7 @@ import (
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/decoder"
 	"github.com/vlmrt/vlmrt/internal/f16"
+	"github.com/vlmrt/vlmrt/internal/hugepage"
 	"github.com/vlmrt/vlmrt/internal/quant"
 	"github.com/vlmrt/vlmrt/internal/safetensors"
 	"github.com/vlmrt/vlmrt/internal/weights"
@@ -114,6 +115,11 @@ func randomSource(ctx context.Context, cfg *config.Model, seed uint64, vision bo
 			return nil, fmt.Errorf("bench: tensor %q has shape %v", p.name, p.shape)
 		}
 		data := make([]byte, n)
+		if p.dtype == safetensors.I8 {
+			// The int8 weights decode streams: huge pages, as quant.New
+			// gives a checkpoint's weights (package hugepage).
+			hugepage.Advise(data)
+		}
 		src[p.name] = safetensors.Tensor{Name: p.name, DType: p.dtype, Shape: p.shape, Data: data}
 		base := seed ^ nameHash(p.name)
 		for lo, c := 0, uint64(0); lo < n; lo, c = lo+fillChunk, c+1 {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vlmrt/vlmrt/internal/hugepage"
 	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/internal/quant"
 )
@@ -17,8 +18,8 @@ import (
 func BenchmarkHugePages(b *testing.B) {
 	shapes := [][2]int{{4096, 2560}, {1024, 2560}, {1024, 2560}, {2560, 4096}, {9728, 2560}, {9728, 2560}, {2560, 9728}}
 	alloc := func(huge bool) []*quant.Matrix {
-		quant.SetHugePages(huge)
-		defer quant.SetHugePages(true)
+		hugepage.SetEnabled(huge)
+		defer hugepage.SetEnabled(true)
 		var ws []*quant.Matrix
 		for range 2 {
 			for _, sh := range shapes {

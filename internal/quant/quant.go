@@ -13,6 +13,8 @@ import (
 	"math"
 	"unsafe"
 
+	"github.com/vlmrt/vlmrt/internal/hugepage"
+
 	"github.com/vlmrt/vlmrt/internal/f16"
 )
 
@@ -54,18 +56,14 @@ func (m *Matrix) Validate() error {
 }
 
 // New allocates a zero matrix of the given shape. Large matrices are
-// advised into transparent huge pages where the OS has them (adviseHuge).
+// advised into transparent huge pages where the OS has them (package hugepage).
 func New(rows, cols int) *Matrix {
 	m := &Matrix{Rows: rows, Cols: cols, Q: make([]int8, rows*cols), Scales: make([]uint16, rows*BlocksPerRow(cols))}
 	if len(m.Q) > 0 {
-		adviseHuge(unsafe.Pointer(&m.Q[0]), len(m.Q))
+		hugepage.Advise(unsafe.Slice((*byte)(unsafe.Pointer(&m.Q[0])), len(m.Q)))
 	}
 	return m
 }
-
-// hugePages enables the huge-page advice of New (tests switch it off to
-// compare).
-var hugePages = true
 
 // QuantizeRow quantizes one row w into q (len(w)) and scales (BlocksPerRow(len(w))).
 func QuantizeRow(q []int8, scales []uint16, w []float32) {
