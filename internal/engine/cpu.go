@@ -370,12 +370,12 @@ var (
 )
 
 // scratchBytes estimates the per-step buffers: a sequence's prefill chunk
-// of 64 tokens (residual, attention and MLP rows, new keys and values),
+// (DefaultPrefillChunk tokens) (residual, attention and MLP rows, new keys and values),
 // its attention scores over the context and its logits, and one image's
 // encode at the fixed grid (the tower's rows and a score tile).
 func scratchBytes(cfg *config.Model, contextLength int, noVision bool) int64 {
 	t := cfg.Text
-	const chunk = 64
+	const chunk = DefaultPrefillChunk
 	rows := 3*t.HiddenSize + 2*t.NumHeads*t.HeadDim + 2*t.IntermediateSize + 2*t.NumKVHeads*t.HeadDim
 	b := 4 * (int64(chunk)*int64(rows) + int64(contextLength) + int64(t.VocabSize))
 	if !noVision {
