@@ -111,10 +111,12 @@ func WithKVCacheF16() Option { return func(o *options) { o.kvF16 = true } }
 // and multiplies with integer dot products (AVX-512 VNNI, AVX2, arm64
 // SDOT), as llama.cpp's Q8_0 does: about twice the compute ceiling of the
 // float kernels, which pays where decode is compute-bound rather than
-// memory-bound. It is not the reference numerics: logits move by the
-// activations' rounding and greedy outputs can differ (README "Performance"
-// has the measured error against the oracle and the speed). Prefill and the vision tower keep float32 activations. Other
-// backends refuse it with ErrUnsupportedInput.
+// memory-bound (on the hosts measured so far decode is memory-bound and it
+// is not faster). It is not the reference numerics: logits move by the
+// activations' rounding and greedy outputs can differ (README "Int8
+// activations" has the measured error against the oracle and the speed).
+// Prefill and the vision tower keep float32 activations. Other backends
+// refuse it with ErrUnsupportedInput.
 func WithInt8Activations() Option { return func(o *options) { o.actInt8 = true } }
 
 // WithoutVision skips loading the vision tower (text-only use).

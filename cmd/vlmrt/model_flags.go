@@ -32,7 +32,7 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.ctxLen, "ctx", 0, "context length in tokens (0 = 8192, or the model's maximum when smaller; at most the model's maximum)")
 	fs.BoolVar(&f.kvF16, "kv-f16", false, "keep the KV cache in float16 (half the memory per token of context)")
 	fs.BoolVar(&f.actInt8, "act-int8", false, "CPU decode with int8 activations and integer dot products (opt-in; not the reference numerics: logits move slightly and greedy text can differ; see the README)")
-	fs.StringVar(&f.backend, "backend", "", "engine: cpu, vulkan (a Vulkan GPU), or coreai (a Core AI bundle pair on macOS 27; darwin builds only); default $VLMRT_BACKEND, else cpu")
+	fs.StringVar(&f.backend, "backend", "", "engine: cpu, vulkan (a Vulkan GPU), metal (Apple GPU; darwin), or coreai (a Core AI bundle pair on macOS 27; darwin builds only); default $VLMRT_BACKEND, else cpu")
 }
 
 // open loads the model, drawing a progress bar when attached to a terminal.
