@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"slices"
 	"text/tabwriter"
 
 	"github.com/vlmrt/vlmrt/internal/engine"
@@ -77,15 +76,11 @@ func actInt8Decode(ctx context.Context, e *engine.Engine, opt Options, res *Resu
 		}
 	}
 	out.Speedup = out.DecodeTokS / out.F32DecodeTokS
-	if res.ReadBandwidthGBs > 0 {
-		out.DecodeBandwidthRatio = float64(res.BytesPerToken) * out.DecodeTokS / (res.ReadBandwidthGBs * 1e9)
-	}
+	out.DecodeBandwidthRatio = res.bandwidthRatio(out.DecodeTokS)
 	if len(opt.Batch) == 0 {
 		return out, nil
 	}
-	sizes := append([]int{1}, opt.Batch...)
-	slices.Sort(sizes)
-	for _, b := range slices.Compact(sizes) {
+	for _, b := range batchSizes(opt.Batch) {
 		r := ActInt8Batch{B: b, Steps: opt.BatchTokens}
 		for round := range 2 {
 			for _, on := range []bool{true, false} {

@@ -33,12 +33,9 @@ type BatchResult struct {
 // on kernels.Pool.MatVecQ8Each). Each sequence has its own short random
 // text prompt; its prefill and a first, warm-up step are not timed.
 func batchDecode(ctx context.Context, e *engine.Engine, bs []int, steps int, rng *rand.Rand, progress func(string)) ([]BatchResult, error) {
-	sizes := append([]int{1}, bs...)
-	slices.Sort(sizes)
-	sizes = slices.Compact(sizes)
 	vocab := e.Backend.Info().Vocab
 	var out []BatchResult
-	for _, b := range sizes {
+	for _, b := range batchSizes(bs) {
 		progress(fmt.Sprintf("batched decode: %d sequences × %d steps", b, steps))
 		d, err := timeBatch(ctx, e, b, steps, vocab, rng)
 		if err != nil {
@@ -50,6 +47,13 @@ func batchDecode(ctx context.Context, e *engine.Engine, bs []int, steps int, rng
 		out[i].Ratio = out[i].TokS / out[0].TokS
 	}
 	return out, nil
+}
+
+// batchSizes is bs with 1 (the base of the ratios) added, sorted, each once.
+func batchSizes(bs []int) []int {
+	sizes := append([]int{1}, bs...)
+	slices.Sort(sizes)
+	return slices.Compact(sizes)
 }
 
 // timeBatch times steps Batcher steps of b fresh sessions.

@@ -347,9 +347,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		if err := probe("after decode", &res.ReadBandwidthAfterGBs); err != nil {
 			return nil, err
 		}
-		if res.ReadBandwidthGBs > 0 {
-			res.DecodeBandwidthRatio = float64(res.BytesPerToken) * tokS / (res.ReadBandwidthGBs * 1e9)
-		}
+		res.DecodeBandwidthRatio = res.bandwidthRatio(tokS)
 	}
 	if len(opt.Batch) > 0 {
 		if res.BatchDecode, err = batchDecode(ctx, e, opt.Batch, opt.BatchTokens, rng, progress); err != nil {
@@ -699,4 +697,14 @@ func Engine(ctx context.Context, opt Options, progress func(string)) (e *engine.
 		return nil, nil, err
 	}
 	return e, func() { e.Close(); closeFn() }, nil
+}
+
+// bandwidthRatio is the read bandwidth a decode at tokS tokens per second
+// streams (BytesPerToken each) over the measured bandwidth; 0 when the
+// bandwidth was not measured.
+func (r *Result) bandwidthRatio(tokS float64) float64 {
+	if r.ReadBandwidthGBs <= 0 {
+		return 0
+	}
+	return float64(r.BytesPerToken) * tokS / (r.ReadBandwidthGBs * 1e9)
 }
