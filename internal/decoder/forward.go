@@ -244,12 +244,7 @@ func (m *Model) applyInt8(s *scratch, l *weights.Linear, y, x []float32, n int) 
 		s.act8.Quantize(x, n, l.Cols)
 		s.act8From = &x[0]
 	}
-	m.pool.MatVecQ8Q8(y[:n*l.Rows], l.Q8, &s.act8)
-	if l.Bias != nil {
-		for i := 0; i < n; i++ {
-			kernels.Axpy(y[i*l.Rows:(i+1)*l.Rows], 1, l.Bias)
-		}
-	}
+	l.ForwardInt8(m.pool, y, &s.act8)
 }
 
 // newKV: a Forward's n tokens go at the cache's indices c.n .. c.n+n-1.

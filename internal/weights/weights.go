@@ -142,11 +142,7 @@ func (l *Linear) Forward(p *kernels.Pool, y, x []float32, n int) {
 	default:
 		p.MatMulF32(y[:n*l.Rows], l.F32, l.Rows, l.Cols, x[:n*l.Cols], n)
 	}
-	if l.Bias != nil {
-		for i := 0; i < n; i++ {
-			kernels.Axpy(y[i*l.Rows:(i+1)*l.Rows], 1, l.Bias)
-		}
-	}
+	l.addBias(y, n)
 }
 
 // ForwardEach computes the same product for n independent rows (n
@@ -158,10 +154,24 @@ func (l *Linear) ForwardEach(p *kernels.Pool, y, x []float32, n int) {
 		return
 	}
 	p.MatVecQ8Each(y[:n*l.Rows], l.Q8, x[:n*l.Cols], n)
-	if l.Bias != nil {
-		for i := 0; i < n; i++ {
-			kernels.Axpy(y[i*l.Rows:(i+1)*l.Rows], 1, l.Bias)
-		}
+	l.addBias(y, n)
+}
+
+// ForwardInt8 computes the int8 matrix's product with n activation rows
+// already quantized to int8 (kernels.Q8Acts, the act-int8 opt-in), plus
+// the bias. l must be int8.
+func (l *Linear) ForwardInt8(p *kernels.Pool, y []float32, a *kernels.Q8Acts) {
+	p.MatVecQ8Q8(y[:a.N*l.Rows], l.Q8, a)
+	l.addBias(y, a.N)
+}
+
+// addBias adds the bias (if any) to each of y's n rows.
+func (l *Linear) addBias(y []float32, n int) {
+	if l.Bias == nil {
+		return
+	}
+	for i := 0; i < n; i++ {
+		kernels.Axpy(y[i*l.Rows:(i+1)*l.Rows], 1, l.Bias)
 	}
 }
 
