@@ -3,6 +3,7 @@ package gpu
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -43,13 +44,11 @@ func (k *Kernel) factor(f string, spec []uint32) (int, error) {
 	if v, err := strconv.Atoi(f); err == nil {
 		return v, nil
 	}
-	for i, name := range k.Spec {
-		if name == f {
-			if i >= len(spec) {
-				return 0, fmt.Errorf("specialization constant %s not given", f)
-			}
-			return int(spec[i]), nil
+	if i := slices.Index(k.Spec, f); i >= 0 {
+		if i >= len(spec) {
+			return 0, fmt.Errorf("specialization constant %s not given", f)
 		}
+		return int(spec[i]), nil
 	}
 	return 0, fmt.Errorf("size factor %q is neither a literal nor a specialization constant", f)
 }
@@ -68,14 +67,6 @@ func parseShared(msl string, spec []string) ([]SharedArray, error) {
 	for _, m := range mslConstant.FindAllStringSubmatch(msl, -1) {
 		consts[m[1]] = strings.TrimSpace(m[2])
 	}
-	isSpec := func(s string) bool {
-		for _, n := range spec {
-			if n == s {
-				return true
-			}
-		}
-		return false
-	}
 	var resolve func(expr string, depth int) ([]string, error)
 	resolve = func(expr string, depth int) ([]string, error) {
 		if depth > 8 {
@@ -87,7 +78,7 @@ func parseShared(msl string, spec []string) ([]SharedArray, error) {
 			switch m := mslLiteral.FindStringSubmatch(f); {
 			case m != nil:
 				out = append(out, m[1])
-			case isSpec(f):
+			case slices.Contains(spec, f):
 				out = append(out, f)
 			case consts[f] != "":
 				sub, err := resolve(consts[f], depth+1)
