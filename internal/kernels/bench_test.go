@@ -131,6 +131,15 @@ func BenchmarkMatVecQ8Paths(b *testing.B) {
 	}
 }
 
+// batchBenchCases are the shapes the batched products are benchmarked on:
+// one core with the weights in cache (the compute ceiling) and the pool
+// with the 4B model's gate/up matrix (streamed from memory).
+var batchBenchCases = []struct {
+	name       string
+	rows, cols int
+	pool       *Pool
+}{{"cache_256x2048", 256, 2048, nil}, {"gateup_9728x2560", 9728, 2560, benchPool}}
+
 // BenchmarkMatVecQ8Each compares n sequences' products sharing one pass
 // over the weights (MatVecQ8Each) with n separate MatVecQ8 calls. The two
 // alternate within each iteration and the fastest of each is kept, so a
@@ -142,11 +151,7 @@ func BenchmarkMatVecQ8Paths(b *testing.B) {
 func BenchmarkMatVecQ8Each(b *testing.B) {
 	saved := Path()
 	defer SetPath(saved)
-	for _, c := range []struct {
-		name       string
-		rows, cols int
-		pool       *Pool
-	}{{"cache_256x2048", 256, 2048, nil}, {"gateup_9728x2560", 9728, 2560, benchPool}} {
+	for _, c := range batchBenchCases {
 		w := benchQ8(c.rows, c.cols)
 		x := randF32(rand.New(rand.NewPCG(1, 1)), 8*c.cols)
 		y := make([]float32, 8*c.rows)

@@ -148,11 +148,7 @@ func TestMatVecQ8Q8Allocs(t *testing.T) {
 // weight bytes per second. Cases: one core with the weights in cache (the
 // compute ceiling) and the pool with the 4B's gate/up matrix (25 MB).
 func BenchmarkMatVecQ8Q8(b *testing.B) {
-	for _, c := range []struct {
-		name       string
-		rows, cols int
-		pool       *Pool
-	}{{"cache_256x2048", 256, 2048, nil}, {"gateup_9728x2560", 9728, 2560, benchPool}} {
+	for _, c := range batchBenchCases {
 		w := benchQ8(c.rows, c.cols)
 		x := randF32(rand.New(rand.NewPCG(1, 1)), 8*c.cols)
 		y := make([]float32, 8*c.rows)
