@@ -26,7 +26,7 @@ func TestWithInt8Activations(t *testing.T) {
 		t.Fatalf("generate with int8 activations: %v", err)
 	}
 	_, err = vlmrt.Open(ctx, modelDir, vlmrt.WithInt8Activations(), vlmrt.WithBackend(vlmrt.BackendVulkan))
-	if !errors.Is(err, vlmrt.ErrUnsupportedInput) || !strings.Contains(err.Error(), "act-int8") {
-		t.Errorf("vulkan with int8 activations: %v, want ErrUnsupportedInput naming act-int8", err)
+	if !errors.Is(err, vlmrt.ErrUnsupportedInput) || !strings.Contains(err.Error(), "int8 activations") {
+		t.Errorf("vulkan with int8 activations: %v, want ErrUnsupportedInput naming int8 activations", err)
 	}
 }

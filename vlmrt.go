@@ -28,6 +28,7 @@ import (
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/hub"
 	"github.com/vlmrt/vlmrt/internal/bridge"
+	"github.com/vlmrt/vlmrt/internal/decoder"
 	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/internal/gpu"
 	"github.com/vlmrt/vlmrt/internal/kernels"
@@ -76,7 +77,7 @@ type options struct {
 	contextLen  int
 	noVision    bool
 	kvF16       bool
-	actInt8     bool
+	acts        Activations
 	progress    func(LoadProgress)
 	hub         *hub.Options
 	tokenizerID string
@@ -105,19 +106,71 @@ func WithContextLength(n int) Option { return func(o *options) { o.contextLen = 
 // per token of context, keys and values rounded once when stored.
 func WithKVCacheF16() Option { return func(o *options) { o.kvF16 = true } }
 
-// WithInt8Activations opts the CPU engine's decode into int8 activations:
-// each int8 linear layer of a one-token step quantizes its input per
-// 32-value block to int8 (one float32 scale per block, round to nearest)
-// and multiplies with integer dot products (AVX-512 VNNI, AVX2, arm64
-// SDOT), as llama.cpp's Q8_0 does: about twice the compute ceiling of the
-// float kernels, which pays where decode is compute-bound rather than
-// memory-bound (on the hosts measured so far decode is memory-bound and it
-// is not faster). It is not the reference numerics: logits move by the
-// activations' rounding and greedy outputs can differ (README "Int8
-// activations" has the measured error against the oracle and the speed).
-// Prefill and the vision tower keep float32 activations. Other backends
-// refuse it with ErrUnsupportedInput.
-func WithInt8Activations() Option { return func(o *options) { o.actInt8 = true } }
+// Activations is the CPU engine's decode activation format: what each
+// int8 linear layer of a one-token step multiplies its weights with.
+// Prefill and the vision tower always use float32 activations.
+type Activations int
+
+const (
+	// ActivationsAuto (the default) is ActivationsInt16 where the CPU has
+	// its kernels (amd64 with AVX2 or AVX-512), else ActivationsFloat32.
+	ActivationsAuto Activations = iota
+	// ActivationsFloat32 widens the int8 weights to float32: the
+	// reference numerics, which the oracle's goldens pin to 1e-3.
+	ActivationsFloat32
+	// ActivationsInt16 quantizes each layer's input per 32-value block to
+	// int16 (rounding at most 1.5e-5 of the block's largest value) and
+	// multiplies with exact integer dot products: every golden token of
+	// the reference, logits within 0.01 of it (README "Activation
+	// formats"), and decode at the memory bus where the float kernel
+	// falls short of it.
+	ActivationsInt16
+	// ActivationsInt8 quantizes to int8 (as llama.cpp's Q8_0): an opt-in,
+	// not the reference numerics; logits move by the activations' rounding
+	// and greedy outputs can differ (README "Activation formats").
+	ActivationsInt8
+)
+
+// WithActivations selects the CPU decode's activation format (default
+// ActivationsAuto). Other backends refuse int16 and int8 with
+// ErrUnsupportedInput.
+func WithActivations(a Activations) Option { return func(o *options) { o.acts = a } }
+
+// WithInt8Activations is WithActivations(ActivationsInt8).
+func WithInt8Activations() Option { return WithActivations(ActivationsInt8) }
+
+// ParseActivations reads a format as the CLI spells it: auto, f32 (or
+// float32), int16, int8.
+func ParseActivations(s string) (Activations, error) {
+	a, err := decoder.ParseActs(s)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
+	}
+	switch a {
+	case decoder.ActsFloat32:
+		return ActivationsFloat32, nil
+	case decoder.ActsInt16:
+		return ActivationsInt16, nil
+	case decoder.ActsInt8:
+		return ActivationsInt8, nil
+	}
+	return ActivationsAuto, nil
+}
+
+// decoderActs maps a to the engine's format.
+func (a Activations) decoderActs() (decoder.Acts, error) {
+	switch a {
+	case ActivationsAuto:
+		return decoder.ActsAuto, nil
+	case ActivationsFloat32:
+		return decoder.ActsFloat32, nil
+	case ActivationsInt16:
+		return decoder.ActsInt16, nil
+	case ActivationsInt8:
+		return decoder.ActsInt8, nil
+	}
+	return 0, fmt.Errorf("%w: unknown activation format %d", ErrUnsupportedInput, int(a))
+}
 
 // WithoutVision skips loading the vision tower (text-only use).
 func WithoutVision() Option { return func(o *options) { o.noVision = true } }
@@ -177,7 +230,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	}
 	if auto {
 		o.backend = BackendCPU
-		if goruntime.GOOS == "darwin" && !o.actInt8 && goruntime.GOARCH == "arm64" {
+		explicit := o.acts == ActivationsInt16 || o.acts == ActivationsInt8 // CPU-only formats
+		if goruntime.GOOS == "darwin" && !explicit && goruntime.GOARCH == "arm64" {
 			o.backend = BackendMetal // falls back to the CPU below when no Metal device opens
 		}
 	}
@@ -199,6 +253,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	if err := kernels.PathError(); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnsupportedInput, err)
 	}
+	acts, err := o.acts.decoderActs()
+	if err != nil {
+		return nil, err
+	}
 	if o.contextLen < 0 {
 		return nil, fmt.Errorf("%w: context length %d must be ≥ 0 (0 = the model's default)", ErrUnsupportedInput, o.contextLen)
 	}
@@ -216,7 +274,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Model, error) {
 	}
 	req := engine.OpenRequest{
 		Path: path, Location: loc, Precision: o.precision.weights(), NoVision: o.noVision,
-		ContextLength: o.contextLen, KVCacheF16: o.kvF16, Threads: o.threads, ActInt8: o.actInt8,
+		ContextLength: o.contextLen, KVCacheF16: o.kvF16, Threads: o.threads, Acts: acts,
 		Progress: func(p engine.Progress) { o.progress(LoadProgress(p)) },
 	}
 	e, err := engine.Open(ctx, string(o.backend), req)

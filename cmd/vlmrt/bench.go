@@ -12,6 +12,7 @@ import (
 
 	"github.com/vlmrt/vlmrt"
 	"github.com/vlmrt/vlmrt/internal/bench"
+	"github.com/vlmrt/vlmrt/internal/decoder"
 	"github.com/vlmrt/vlmrt/internal/servebench"
 )
 
@@ -31,6 +32,9 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		skip    string
 		probeMB int
 		serve   serveBench
+		acts    = "auto"
+		compare string
+		actInt8 bool
 	)
 	fs.StringVar(&opt.Shape, "shape", bench.DefaultShape, "synthetic model shape with seeded random weights: "+strings.Join(bench.Shapes(), ", "))
 	fs.StringVar(&opt.ModelDir, "model", "", "benchmark a real checkpoint or bundle `DIR` instead of a shape")
@@ -48,7 +52,9 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.IntVar(&serve.tokens, "serve-tokens", 32, "with --serve-clients: max_tokens each client asks")
 	fs.StringVar(&serve.tokenizer, "tokenizer", "testdata/tokenizer", "with --serve-clients on a --shape: the Qwen3-VL tokenizer `DIR` the chat template needs")
 	fs.Var(intList{&opt.Batch}, "batch", "comma-separated batch sizes `B,...` (e.g. 1,2,4,8): also decode B sequences stepping together (one pass over the weights per step, as the server batches) and report aggregate tok/s and the ratio to B=1")
-	fs.BoolVar(&opt.ActInt8, "act-int8", false, "also measure decode (and --batch) with int8 activations (the --act-int8 opt-in), alternating with the default decode in this process (CPU only)")
+	fs.StringVar(&acts, "acts", acts, "CPU decode activation format: auto (int16 where the CPU has its kernels, else f32), f32 (the reference numerics), int16, int8")
+	fs.StringVar(&compare, "compare-acts", "", "comma-separated activation formats `F,...` (f32, int16, int8) also measured for decode (and --batch), alternating with --acts in this process (CPU only)")
+	fs.BoolVar(&actInt8, "act-int8", false, "short for --compare-acts int8")
 	fs.IntVar(&opt.BatchTokens, "batch-tokens", bench.DefaultBatchTokens, "with --batch: steps timed per batch size")
 	fs.Var(intList{&opt.ImageTokens}, "image-tokens", "comma-separated native-resolution budgets `N,...` (max image tokens): vision ms and prefill tok/s for a photo and a document page at each")
 	if err := parseFlags(fs, args); err != nil {
@@ -67,6 +73,23 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return usageError("--probe-mib %d: want ≥ 1", probeMB)
 	}
 	opt.BandwidthBytes = probeMB << 20
+	var err error
+	if opt.Acts, err = decoder.ParseActs(acts); err != nil {
+		return usageError("--acts: %v", err)
+	}
+	if actInt8 {
+		compare = strings.Trim(compare+",int8", ",")
+	}
+	for _, s := range strings.Split(compare, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		a, err := decoder.ParseActs(s)
+		if err != nil || a == decoder.ActsAuto {
+			return usageError("--compare-acts %q: want f32, int16 or int8", s)
+		}
+		opt.CompareActs = append(opt.CompareActs, a)
+	}
 	if len(serve.clients) > 0 {
 		return serve.run(ctx, opt, asJSON, stdout, stderr)
 	}

@@ -22,6 +22,7 @@ type modelFlags struct {
 	ctxLen    int
 	kvF16     bool
 	actInt8   bool
+	acts      string
 	backend   string
 }
 
@@ -31,7 +32,8 @@ func (f *modelFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.threads, "threads", 0, "CPU threads (0 = all cores)")
 	fs.IntVar(&f.ctxLen, "ctx", 0, "context length in tokens (0 = 8192, or the model's maximum when smaller; at most the model's maximum)")
 	fs.BoolVar(&f.kvF16, "kv-f16", false, "keep the KV cache in float16 (half the memory per token of context)")
-	fs.BoolVar(&f.actInt8, "act-int8", false, "CPU decode with int8 activations and integer dot products (opt-in; not the reference numerics: logits move slightly and greedy text can differ; see the README)")
+	fs.StringVar(&f.acts, "acts", "auto", "CPU decode activation format: auto (int16 where the CPU has its kernels, else f32), f32 (the reference numerics), int16, int8 (opt-in; logits move and greedy text can differ); see the README")
+	fs.BoolVar(&f.actInt8, "act-int8", false, "short for --acts int8")
 	fs.StringVar(&f.backend, "backend", "", "engine: cpu, vulkan (a Vulkan GPU), metal (Apple GPU; darwin), or coreai (a Core AI bundle pair on macOS 27; darwin builds only); default $VLMRT_BACKEND, else cpu")
 }
 
@@ -57,9 +59,14 @@ func (f *modelFlags) open(ctx context.Context, stdout, stderr io.Writer, extra .
 	if f.kvF16 {
 		opts = append(opts, vlmrt.WithKVCacheF16())
 	}
-	if f.actInt8 {
-		opts = append(opts, vlmrt.WithInt8Activations())
+	acts, err := vlmrt.ParseActivations(f.acts)
+	if err != nil {
+		return nil, usageError("--acts: %v", err)
 	}
+	if f.actInt8 {
+		acts = vlmrt.ActivationsInt8
+	}
+	opts = append(opts, vlmrt.WithActivations(acts))
 	if bar := loadBar(stdout, stderr); bar != nil {
 		defer bar.clear()
 		opts = append(opts, vlmrt.WithProgress(func(lp vlmrt.LoadProgress) {

@@ -33,7 +33,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	if !skipped(StepDecode) {
 		row("decode", fmt.Sprintf("%.2f tok/s", r.DecodeTokS),
-			fmt.Sprintf("%d greedy steps after a %d-token prompt", r.DecodeTokens, r.DecodePromptTokens))
+			fmt.Sprintf("%d greedy steps after a %d-token prompt, %s activations", r.DecodeTokens, r.DecodePromptTokens, r.DecodeActs))
 		if r.DispatchesPerToken > 0 {
 			row("dispatches per token", fmt.Sprint(r.DispatchesPerToken), "kernels in one decode step's command buffer (one submit, one wait)")
 		}
@@ -64,7 +64,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 		return err
 	}
 	writeBatchTable(w, r.BatchDecode)
-	writeActInt8(w, r.ActInt8)
+	writeActs(w, r.DecodeActs, r.CompareActs)
 	writeBudgetTable(w, r.ImageBudgets)
 	return nil
 }

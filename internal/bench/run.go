@@ -14,6 +14,7 @@ import (
 
 	"github.com/vlmrt/vlmrt/bundle"
 	"github.com/vlmrt/vlmrt/config"
+	"github.com/vlmrt/vlmrt/internal/decoder"
 	"github.com/vlmrt/vlmrt/internal/engine"
 	"github.com/vlmrt/vlmrt/internal/gpu"
 	"github.com/vlmrt/vlmrt/internal/gpu/devices"
@@ -90,9 +91,12 @@ type Options struct {
 	Batch []int
 	// BatchTokens is the steps each batch size is timed over (0 = 16).
 	BatchTokens int
-	// ActInt8 also measures decode (and Batch) with the act-int8 opt-in
-	// (CPU only; see actint8.go).
-	ActInt8 bool
+	// Acts is the CPU decode's activation format (decoder.ActsAuto: the
+	// CPU's best, as a model opened by vlmrt runs).
+	Acts decoder.Acts
+	// CompareActs also measures decode (and Batch) in these formats,
+	// alternating with Acts (CPU only; see acts.go).
+	CompareActs []decoder.Acts
 }
 
 // Result is one benchmark run. The first eight fields are issue 6's
@@ -108,6 +112,9 @@ type Result struct {
 	Threads              int     `json:"threads"`
 	// CPUPath is the kernel path that ran (kernels.Path: avx512, avx2, neon, generic).
 	CPUPath string `json:"cpu_path"`
+	// DecodeActs is the decode's activation format (f32, int16, int8:
+	// Options.Acts as the CPU resolved it).
+	DecodeActs string `json:"decode_acts"`
 	// Backend is the engine measured; Device what ran it (the CPU path or
 	// the GPU's name).
 	Backend string `json:"backend"`
@@ -170,8 +177,9 @@ type Result struct {
 	LoadAverage float64 `json:"load_avg_1m,omitempty"`
 	// ImageBudgets is the native-resolution sweep (Options.ImageTokens).
 	ImageBudgets []BudgetResult `json:"image_budgets,omitempty"`
-	// ActInt8 is decode with int8 activations (Options.ActInt8).
-	ActInt8 *ActInt8Result `json:"act_int8,omitempty"`
+	// CompareActs is decode in other activation formats
+	// (Options.CompareActs).
+	CompareActs []*ActsResult `json:"compare_acts,omitempty"`
 }
 
 // Qwen3-VL chat ids (docs/design.md §2.4) framing the benchmark prompt.
@@ -257,6 +265,10 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 	backend = e.Backend
 	info := backend.Info()
 	res.Device = info.Device
+	res.DecodeActs = decoder.ActsFloat32.String() // a GPU computes in float32
+	if cpu, ok := backend.(*engine.CPU); ok {
+		res.DecodeActs = cpu.Decoder.Acts().String()
+	}
 	vocab := info.Vocab
 	if skip(StepDecode) && opt.Backend != "cpu" {
 		if err := probe("after loading", &res.ReadBandwidthBeforeGBs); err != nil {
@@ -354,10 +366,12 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 			return nil, err
 		}
 	}
-	if opt.ActInt8 {
-		if res.ActInt8, err = actInt8Decode(ctx, e, opt, res, rng, progress); err != nil {
+	for _, a := range opt.CompareActs {
+		r, err := compareActs(ctx, e, a, opt, res, rng, progress)
+		if err != nil {
 			return nil, err
 		}
+		res.CompareActs = append(res.CompareActs, r)
 	}
 	if res.PeakGFLOPs > 0 {
 		res.PrefillPeakRatio = res.PrefillGFLOPs / res.PeakGFLOPs
@@ -408,8 +422,8 @@ func (o *Options) normalize() error {
 	if o.Backend == "" {
 		o.Backend = "cpu"
 	}
-	if o.ActInt8 && o.Backend != "cpu" {
-		return fmt.Errorf("bench: act-int8 is a CPU-backend option (backend %q)", o.Backend)
+	if o.Backend != "cpu" && (len(o.CompareActs) > 0 || (o.Acts != decoder.ActsAuto && o.Acts != decoder.ActsFloat32)) {
+		return fmt.Errorf("bench: activation formats (--acts, --compare-acts) are a CPU-backend option (backend %q)", o.Backend)
 	}
 	if _, err := devices.Lookup(o.Backend); err != nil && o.Backend != "cpu" {
 		return fmt.Errorf("bench: backend %q: want cpu or one of %s", o.Backend, strings.Join(devices.Names(), ", "))
@@ -484,7 +498,7 @@ func (o *Options) engine(ctx context.Context, needVision bool, progress func(str
 		src = releasing(ms)
 	}
 	progress("binding weights")
-	e, err = engine.NewEngine(ctx, src, cfg, nil, engine.LoadOptions{Precision: weights.Int8, NoVision: !needVision, Threads: o.Threads})
+	e, err = engine.NewEngine(ctx, src, cfg, nil, engine.LoadOptions{Precision: weights.Int8, NoVision: !needVision, Threads: o.Threads, Acts: o.Acts})
 	if err != nil {
 		closeFn()
 		return nil, 0, nil, err

@@ -106,8 +106,7 @@ func (m *Model) ForwardBatch(ctx context.Context, b *Batch, caches []*Cache, ids
 	for i := 0; i < n; i++ {
 		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], m.norm, m.eps)
 	}
-	s.act8From = nil // hn holds the final norm now
-	m.apply(s, m.head, logits[:n*m.vocab], s.hn[:n*h], n)
+	m.apply(s, m.head, logits[:n*m.vocab], m.input(s, s.hn[:n*h], n))
 	return nil
 }
 

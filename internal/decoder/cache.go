@@ -49,12 +49,14 @@ type scratch struct {
 	// each: the rows are several sequences' single tokens (ForwardBatch),
 	// so linear layers run as per-row matrix-vector products.
 	each bool
-	// act8 holds the rows quantized to int8 for the act-int8 opt-in
-	// (Model.SetActInt8); act8From is the buffer they were quantized from
-	// while still current (q, k and v share one input, gate and up
-	// another), nil once that buffer is rewritten.
-	act8     kernels.Q8Acts
-	act8From *float32
+	// act8 and act16 hold a linear layer's input rows quantized to int8 or
+	// int16 (Model.SetActs), written by Model.input and read by the layers
+	// that share that input.
+	act8  kernels.Q8Acts
+	act16 kernels.Q16Acts
+	// step: the call is a generated token's Step (its layers take the
+	// model's activation format).
+	step bool
 }
 
 // NewCache returns an empty float32 cache for m.

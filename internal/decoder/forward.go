@@ -29,7 +29,25 @@ const (
 // mrope.SelfLocate from its id, its index and st's rope shift; otherwise
 // positions[i] is token i's explicit rotary position. st nil means
 // TextOnly(). On error the cache is left as it was.
+//
+// Forward is for prompt tokens: its linear layers take float32
+// activations however the prompt is chunked, so a prompt's keys and values
+// do not depend on the chunking (or on a prefix-cache hit that leaves one
+// token to run). A generated token runs through Step.
 func (m *Model) Forward(ctx context.Context, c *Cache, ids []int32, positions [][3]int32, st *Static, want Logits, logits []float32) error {
+	return m.forward(ctx, c, ids, positions, st, want, logits, false)
+}
+
+// Step runs one generated token ids[0] as Forward does with LastLogits,
+// its int8 linear layers in the model's activation format (SetActs).
+func (m *Model) Step(ctx context.Context, c *Cache, ids []int32, positions [][3]int32, st *Static, logits []float32) error {
+	if len(ids) != 1 {
+		return fmt.Errorf("decoder: Step runs one token, got %d", len(ids))
+	}
+	return m.forward(ctx, c, ids, positions, st, LastLogits, logits, true)
+}
+
+func (m *Model) forward(ctx context.Context, c *Cache, ids []int32, positions [][3]int32, st *Static, want Logits, logits []float32, step bool) error {
 	if c == nil || c.m != m {
 		return fmt.Errorf("decoder: cache belongs to another model")
 	}
@@ -76,6 +94,7 @@ func (m *Model) Forward(ctx context.Context, c *Cache, ids []int32, positions []
 	c.reserve(base + n)
 	c.prepare(n)
 	s := &c.s
+	s.step = step
 	h, half := m.hidden, m.headDim/2
 
 	// Embeddings and rotary angles.
@@ -125,10 +144,9 @@ func (m *Model) Forward(ctx context.Context, c *Cache, ids []int32, positions []
 		}
 		c.trace(FinalNorm, -1, base, n, s.hn)
 	}
-	s.act8From = nil // hn holds the final norm now
 	switch want {
 	case LastLogits:
-		m.apply(s, m.head, logits[:m.vocab], s.hn[(n-1)*h:n*h], 1)
+		m.apply(s, m.head, logits[:m.vocab], m.input(s, s.hn[(n-1)*h:n*h], 1))
 	case AllLogits:
 		m.head.Forward(m.pool, logits[:n*m.vocab], s.hn[:n*h], n)
 	}
@@ -179,11 +197,9 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 	for i := 0; i < n; i++ {
 		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], l.inputNorm, m.eps)
 	}
-	s.act8From = nil
 	kc, vc := kv.newKV(li, n)
-	m.apply(s, l.q, s.q[:n*qd], s.hn[:n*h], n)
-	m.apply(s, l.k, kc, s.hn[:n*h], n)
-	m.apply(s, l.v, vc, s.hn[:n*h], n)
+	in := m.input(s, s.hn[:n*h], n)
+	m.applyAll(s, in, weights.Output{L: l.q, Y: s.q[:n*qd]}, weights.Output{L: l.k, Y: kc}, weights.Output{L: l.v, Y: vc})
 
 	// QK-norm per head, then M-RoPE.
 	for i := 0; i < n; i++ {
@@ -201,50 +217,84 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 	}
 
 	kv.attend(li, n, s.q[:n*qd], s.att[:n*qd], kc, vc)
-	m.apply(s, l.o, s.o[:n*h], s.att[:n*qd], n)
+	m.apply(s, l.o, s.o[:n*h], m.input(s, s.att[:n*qd], n))
 	kernels.Axpy(s.x[:n*h], 1, s.o[:n*h])
 
 	// MLP block: RMSNorm → down(silu(gate) * up) → residual.
 	for i := 0; i < n; i++ {
 		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], l.postNorm, m.eps)
 	}
-	s.act8From = nil
 	ni := n * m.inter
-	m.apply(s, l.gate, s.gate[:ni], s.hn[:n*h], n)
-	m.apply(s, l.up, s.up[:ni], s.hn[:n*h], n)
+	in = m.input(s, s.hn[:n*h], n)
+	m.applyAll(s, in, weights.Output{L: l.gate, Y: s.gate[:ni]}, weights.Output{L: l.up, Y: s.up[:ni]})
 	kernels.SiLU(s.gate[:ni])
 	for i, u := range s.up[:ni] {
 		s.gate[i] *= u
 	}
-	m.apply(s, l.down, s.o[:n*h], s.gate[:ni], n)
+	m.apply(s, l.down, s.o[:n*h], m.input(s, s.gate[:ni], n))
 	kernels.Axpy(s.x[:n*h], 1, s.o[:n*h])
 }
 
-// apply runs a linear layer on the n rows of s: one product over a
-// sequence's tokens, or for a batch of sequences (s.each) one
-// matrix-vector product per row sharing the pass over the weights, each
-// row exactly as a single sequence's step computes it.
-func (m *Model) apply(s *scratch, l *weights.Linear, y, x []float32, n int) {
-	if m.actInt8 && l.Q8 != nil && (s.each || n == 1) {
-		m.applyInt8(s, l, y, x, n)
-		return
-	}
-	if s.each {
-		l.ForwardEach(m.pool, y, x, n)
-		return
-	}
-	l.Forward(m.pool, y, x, n)
+// input is a linear layer's n input rows x, and which of the scratch's
+// quantized forms (if any) holds them: Model.input quantizes once for the
+// layers sharing an input (q, k and v; gate and up), and the form stays
+// valid until the next input call.
+type input struct {
+	x    []float32
+	n    int
+	acts Acts // ActsFloat32: x itself; else s.act16 or s.act8 holds x
 }
 
-// applyInt8 is apply for the act-int8 opt-in: the n rows of x quantized
-// to int8 (once per input buffer: q, k and v reuse one quantization, gate
-// and up another), then one integer-dot-product pass over the weights.
-func (m *Model) applyInt8(s *scratch, l *weights.Linear, y, x []float32, n int) {
-	if s.act8From != &x[0] || s.act8.N != n || s.act8.Cols != l.Cols {
-		s.act8.Quantize(x, n, l.Cols)
-		s.act8From = &x[0]
+// input prepares x ([n, cols]) for the linear layers that read it: a
+// generated token's step (Step, or ForwardBatch's sequences) of an int8
+// model quantizes it to the model's activation format.
+func (m *Model) input(s *scratch, x []float32, n int) input {
+	in := input{x: x, n: n}
+	if m.acts == ActsFloat32 || !(s.step || s.each) || m.head.Q8 == nil {
+		return in
 	}
-	l.ForwardInt8(m.pool, y, &s.act8)
+	switch m.acts {
+	case ActsInt16:
+		s.act16.Quantize(x, n, len(x)/n)
+	case ActsInt8:
+		s.act8.Quantize(x, n, len(x)/n)
+	}
+	in.acts = m.acts
+	return in
+}
+
+// applyAll runs the linear layers of outs, which share the input in: with
+// int16 activations as one pool job (the threads flow from one matrix into
+// the next without waiting), else one after the other.
+func (m *Model) applyAll(s *scratch, in input, outs ...weights.Output) {
+	fuse := in.acts == ActsInt16 && len(outs) <= kernels.MaxFused
+	for _, o := range outs {
+		fuse = fuse && o.L.Q8 != nil
+	}
+	if fuse {
+		weights.ForwardInt16Fused(m.pool, &s.act16, outs...)
+		return
+	}
+	for _, o := range outs {
+		m.apply(s, o.L, o.Y, in)
+	}
+}
+
+// apply runs a linear layer on in's rows: one product over a sequence's
+// tokens, or for a batch of sequences (s.each) one matrix-vector product
+// per row sharing the pass over the weights, each row exactly as a single
+// sequence's step computes it.
+func (m *Model) apply(s *scratch, l *weights.Linear, y []float32, in input) {
+	switch {
+	case l.Q8 != nil && in.acts == ActsInt16:
+		l.ForwardInt16(m.pool, y, &s.act16)
+	case l.Q8 != nil && in.acts == ActsInt8:
+		l.ForwardInt8(m.pool, y, &s.act8)
+	case s.each:
+		l.ForwardEach(m.pool, y, in.x, in.n)
+	default:
+		l.Forward(m.pool, y, in.x, in.n)
+	}
 }
 
 // newKV: a Forward's n tokens go at the cache's indices c.n .. c.n+n-1.

@@ -38,27 +38,95 @@ type Model struct {
 	head   *weights.Linear
 	rotary *mrope.Rotary
 	pool   *kernels.Pool // the model's threads (nil: the caller alone)
-	// actInt8: decode's int8 linear layers quantize their input to int8
-	// (see SetActInt8).
-	actInt8 bool
+	// acts is the activation format of decode's int8 linear layers (see
+	// SetActs).
+	acts Acts
 }
 
 // SetPool makes the model's products and attention run on p's threads
 // (nil: on the caller alone). Call it before the model is shared.
 func (m *Model) SetPool(p *kernels.Pool) { m.pool = p }
 
-// SetActInt8 opts decode into int8 activations: every int8 linear layer
-// of a one-token step (Forward with one token, ForwardBatch) quantizes its
-// input per 32-value block to int8 and multiplies with integer dot
-// products (kernels.Pool.MatVecQ8Q8), instead of widening the weights to
-// multiply float32 activations. It is not the reference numerics: the
-// activations' rounding changes the logits (measured against the oracle in
-// TestGoldenActInt8). Prefill (several tokens) keeps float32 activations.
-// Call it before the model is shared.
-func (m *Model) SetActInt8(on bool) { m.actInt8 = on }
+// Acts is the activation format a decode step's int8 linear layers
+// multiply their weights with.
+type Acts int
 
-// ActInt8 reports whether SetActInt8 is on.
-func (m *Model) ActInt8() bool { return m.actInt8 }
+const (
+	// ActsFloat32 widens the int8 weights to float32 and multiplies the
+	// float32 activations: the reference numerics (the oracle's).
+	ActsFloat32 Acts = iota // the zero value
+	// ActsInt16 quantizes each layer's input per 32-value block to int16
+	// and multiplies with exact integer dot products
+	// (kernels.Pool.MatVecQ8Q16): a rounding of 1.5e-5 of each block's
+	// largest value, which keeps every golden token (TestGoldenActInt16)
+	// and lets the kernel keep up with memory on wide-vector CPUs.
+	ActsInt16
+	// ActsInt8 quantizes to int8 (kernels.Pool.MatVecQ8Q8): the act-int8
+	// opt-in, not the reference numerics (the logits move; measured
+	// against the oracle in TestGoldenActInt8).
+	ActsInt8
+)
+
+const (
+	// ActsAuto is what a model opened without a choice runs: ActsInt16
+	// where the CPU has the int16 kernels (kernels.Q8Q16Path is not
+	// generic: amd64 with AVX2 or AVX-512), else ActsFloat32. Resolve
+	// turns it into one of the formats above.
+	ActsAuto Acts = -1 // not a zero value: a Model and its callers default to the reference
+)
+
+// Resolve returns a, with ActsAuto replaced by the format it stands for
+// on this CPU and kernel path.
+func (a Acts) Resolve() Acts {
+	if a != ActsAuto {
+		return a
+	}
+	if kernels.Q8Q16Path() != kernels.PathGeneric {
+		return ActsInt16
+	}
+	return ActsFloat32
+}
+
+// ParseActs reads a format as the CLI spells it: auto, f32 (or float32),
+// int16, int8.
+func ParseActs(s string) (Acts, error) {
+	switch s {
+	case "auto", "":
+		return ActsAuto, nil
+	case "f32", "float32":
+		return ActsFloat32, nil
+	case "int16":
+		return ActsInt16, nil
+	case "int8":
+		return ActsInt8, nil
+	}
+	return 0, fmt.Errorf("activation format %q: want auto, f32, int16 or int8", s)
+}
+
+// String names the format as the CLI and bench do.
+func (a Acts) String() string {
+	switch a {
+	case ActsAuto:
+		return "auto"
+	case ActsFloat32:
+		return "f32"
+	case ActsInt16:
+		return "int16"
+	case ActsInt8:
+		return "int8"
+	}
+	return fmt.Sprintf("Acts(%d)", int(a))
+}
+
+// SetActs selects the activation format of every int8 linear layer of a
+// generated token's step (Step, ForwardBatch); prompt tokens (Forward)
+// keep float32 activations, as do float32 weights.
+// ActsAuto is resolved here (Acts.Resolve). Call it before the model is
+// shared.
+func (m *Model) SetActs(a Acts) { m.acts = a.Resolve() }
+
+// Acts reports the format SetActs selected.
+func (m *Model) Acts() Acts { return m.acts }
 
 // layer holds one Qwen3 decoder layer's weights.
 type layer struct {

@@ -122,6 +122,14 @@ type Sequence interface {
 	Close() error
 }
 
+// Stepper is implemented by a Sequence whose generated tokens compute
+// differently from prompt tokens (the CPU's int16 activations,
+// decoder.Model.Step): Step is Forward of one generated token with
+// LastLogits. Without it a generated token runs through Forward.
+type Stepper interface {
+	Step(ctx context.Context, ids []int32, positions [][3]int32, logits []float32) error
+}
+
 // TokenPicker is implemented by a Sequence that can choose the next token
 // itself (argmax or sampling on the device), so that one step moves one
 // id in and one id out instead of a vocabulary of logits.

@@ -52,8 +52,9 @@ type LoadOptions struct {
 	KVCacheF16 bool
 	// Threads sizes the model's worker pool (0 = GOMAXPROCS).
 	Threads int
-	// ActInt8 opts decode into int8 activations (decoder.Model.SetActInt8).
-	ActInt8 bool
+	// Acts is decode's activation format (decoder.Model.SetActs; the zero
+	// value is the float32 reference, decoder.ActsAuto the CPU's best).
+	Acts decoder.Acts
 	// Progress, if set, is told each loading stage as it starts.
 	Progress func(stage string)
 }
@@ -81,7 +82,7 @@ func NewCPU(ctx context.Context, src weights.Source, cfg *config.Model, opt Load
 		return nil, err
 	}
 	b.Decoder.SetPool(b.Pool)
-	b.Decoder.SetActInt8(opt.ActInt8)
+	b.Decoder.SetActs(opt.Acts)
 	return b, nil
 }
 
@@ -167,9 +168,13 @@ func loadCPU(ctx context.Context, req OpenRequest, onDevice bool) (*CPU, *config
 		return nil, nil, nil, err
 	}
 	src := newProgressSource(set, req.Progress)
+	acts := req.Acts
+	if onDevice {
+		acts = decoder.ActsFloat32 // the device computes decode; the host model is its source
+	}
 	b, err := NewCPU(ctx, src, cfg, LoadOptions{
 		Precision: req.Precision, ContextLength: req.ContextLength, NoVision: req.NoVision, KVCacheF16: req.KVCacheF16, Threads: req.Threads,
-		ActInt8: req.ActInt8 && !onDevice, Progress: func(stage string) { src.stage = stage },
+		Acts: acts, Progress: func(stage string) { src.stage = stage },
 	})
 	if err != nil {
 		set.Close()
@@ -182,7 +187,10 @@ func loadCPU(ctx context.Context, req OpenRequest, onDevice bool) (*CPU, *config
 // Info implements Backend.
 func (b *CPU) Info() ModelInfo {
 	dev := "cpu " + kernels.Path()
-	if b.Decoder.ActInt8() {
+	switch b.Decoder.Acts() {
+	case decoder.ActsInt16:
+		dev += ", int16 activations (" + kernels.Q8Q16Path() + ")"
+	case decoder.ActsInt8:
 		dev += ", int8 activations (" + kernels.Q8Q8Path() + ")"
 	}
 	return ModelInfo{Vocab: b.Decoder.Vocab(), DecodeBytesPerToken: b.Decoder.WeightBytes(), Device: dev}
@@ -320,6 +328,15 @@ func (s *cpuSequence) Forward(ctx context.Context, ids []int32, positions [][3]i
 		return err
 	}
 	return s.m.Forward(ctx, s.c, ids, positions, &s.st, dw, logits)
+}
+
+// Step implements Stepper: a generated token in the model's activation
+// format (decoder.Model.Step).
+func (s *cpuSequence) Step(ctx context.Context, ids []int32, positions [][3]int32, logits []float32) error {
+	if len(positions) != len(ids) {
+		return fmt.Errorf("engine: %d positions for %d tokens (the seam takes explicit positions)", len(positions), len(ids))
+	}
+	return s.m.Step(ctx, s.c, ids, positions, &s.st, logits)
 }
 
 func (s *cpuSequence) Close() error { return nil }

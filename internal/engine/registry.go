@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/vlmrt/vlmrt/bundle"
+	"github.com/vlmrt/vlmrt/internal/decoder"
 	"github.com/vlmrt/vlmrt/internal/weights"
 )
 
@@ -24,9 +25,11 @@ type OpenRequest struct {
 	KVCacheF16 bool
 	// Threads is the worker count of a CPU backend (0 = GOMAXPROCS).
 	Threads int
-	// ActInt8 opts decode into int8 activations (CPU backend only; see
-	// decoder.Model.SetActInt8).
-	ActInt8 bool
+	// Acts is the CPU backend's decode activation format
+	// (decoder.Model.SetActs; zero: the float32 reference, decoder.ActsAuto:
+	// the CPU's best). Other backends take ActsFloat32 or ActsAuto and
+	// compute with their own numerics.
+	Acts decoder.Acts
 	// Progress, never nil, is told what loading is doing.
 	Progress func(Progress)
 }
@@ -93,8 +96,8 @@ func Open(ctx context.Context, name string, req OpenRequest) (*Engine, error) {
 	if req.ContextLength < 0 {
 		return nil, fmt.Errorf("%w: context length %d must be ≥ 0 (0 = the model's default)", ErrUnsupportedInput, req.ContextLength)
 	}
-	if req.ActInt8 && name != "cpu" {
-		return nil, fmt.Errorf("%w: int8 activations (act-int8) are a CPU-backend option; backend %q computes with its own numerics", ErrUnsupportedInput, name)
+	if req.Acts != decoder.ActsAuto && req.Acts != decoder.ActsFloat32 && name != "cpu" {
+		return nil, fmt.Errorf("%w: %s activations are a CPU-backend option; backend %q computes with its own numerics", ErrUnsupportedInput, req.Acts, name)
 	}
 	return open(ctx, req)
 }

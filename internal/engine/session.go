@@ -657,6 +657,15 @@ func (t *Turn) Emit(ctx context.Context) (Token, error) {
 	return tok, nil
 }
 
+// step runs the generated token in s.stepID (Stepper.Step where the
+// sequence has it), leaving its logits in s.logits.
+func (s *Session) step(ctx context.Context) error {
+	if st, ok := s.seq.(Stepper); ok {
+		return st.Step(ctx, s.stepID[:], s.stepPos[:], s.logits)
+	}
+	return s.seq.Forward(ctx, s.stepID[:], s.stepPos[:], LastLogits, s.logits)
+}
+
 // Step feeds the emitted token back (its position continues the text
 // rule) and chooses the next one. A failure is reported by the next Emit.
 func (t *Turn) Step(ctx context.Context) {
@@ -669,7 +678,7 @@ func (t *Turn) Step(ctx context.Context) {
 	before := s.seq.Len()
 	if t.picker != nil {
 		t.next, t.err = t.picker.ForwardPick(ctx, s.stepID[:], s.stepPos[:], t.opt.Sampling, t.history, t.sampler.draw())
-	} else if t.err = s.seq.Forward(ctx, s.stepID[:], s.stepPos[:], LastLogits, s.logits); t.err == nil {
+	} else if t.err = s.step(ctx); t.err == nil {
 		t.pick()
 	}
 	if s.seq.Len() > before { // the token ran (even if choosing the next failed)

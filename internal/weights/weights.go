@@ -165,6 +165,34 @@ func (l *Linear) ForwardInt8(p *kernels.Pool, y []float32, a *kernels.Q8Acts) {
 	l.addBias(y, a.N)
 }
 
+// ForwardInt16 computes the int8 matrix's product with n activation rows
+// quantized to int16 (kernels.Q16Acts), plus the bias. l must be int8.
+func (l *Linear) ForwardInt16(p *kernels.Pool, y []float32, a *kernels.Q16Acts) {
+	p.MatVecQ8Q16(y[:a.N*l.Rows], l.Q8, a)
+	l.addBias(y, a.N)
+}
+
+// Output is a linear layer and where its rows go, in a fused call.
+type Output struct {
+	L *Linear
+	Y []float32
+}
+
+// ForwardInt16Fused is ForwardInt16 for up to kernels.MaxFused int8 layers
+// reading the same input a (q, k and v; gate and up), run as one job on the
+// pool (kernels.Pool.MatVecQ8Q16Fused); each output is exactly its own
+// ForwardInt16's.
+func ForwardInt16Fused(p *kernels.Pool, a *kernels.Q16Acts, outs ...Output) {
+	var ps [kernels.MaxFused]kernels.Q8Product
+	for i, o := range outs {
+		ps[i] = kernels.Q8Product{Y: o.Y[:a.N*o.L.Rows], W: o.L.Q8}
+	}
+	p.MatVecQ8Q16Fused(a, ps[:len(outs)]...)
+	for _, o := range outs {
+		o.L.addBias(o.Y, a.N)
+	}
+}
+
 // addBias adds the bias (if any) to each of y's n rows.
 func (l *Linear) addBias(y []float32, n int) {
 	if l.Bias == nil {

@@ -1,0 +1,236 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/vlmrt/vlmrt/internal/f16"
+	"github.com/vlmrt/vlmrt/internal/quant"
+)
+
+// Int16 activations × int8 weights (decode's "act-int16" numerics).
+//
+// Decode's matrix-vector products read every weight byte once per token;
+// on a wide-vector CPU the float32 kernel's per-byte work (widen to int32,
+// convert to float32, multiply, scale per block) keeps it below the memory
+// bus. Quantizing the activation vector to int16 per block of 32 values
+// (one float32 scale per block: scale = max|x|/32767, round half away from
+// zero, within 2⁻⁹ of a step) turns each block into an exact int32 dot product — VPDPWSSD (VNNI)
+// or VPMADDWD multiply 32 or 16 int16 pairs per instruction — scaled once
+// by both block scales:
+//
+//	y[r] = Σ_b f16(wscale[r,b]) · xscale[b] · Σ_{c∈b} q[r,c] · xq[c]
+//
+// The activations' rounding is at most half a step of max|x|/32767 per
+// block (relative 1.5e-5 of the block's largest value), about 260 times
+// finer than act-int8's and far below the weights' own int8 rounding; the
+// golden tests (internal/decoder TestGoldenActInt16) pin what it moves.
+// The integer sums are exact on every path; paths differ only in the
+// order the scaled float32 block terms are added, and for one vector
+// alone or among several of a batch a path computes bit for bit the same.
+
+// q16Max is the largest int16 code: |q| ≤ 32767 keeps a block's 32
+// products (≤ 127·32767·32 < 2³¹) inside int32.
+const q16Max = 32767
+
+// Q16Acts holds n activation vectors quantized to int16 per 32-value
+// block: the input of MatVecQ8Q16. Its buffers grow on demand and are
+// reused, so a caller that keeps one quantizes without allocating. A
+// Q16Acts must not be used by two goroutines at once.
+type Q16Acts struct {
+	N, Cols int
+	// Q is [N, Blocks·32] (each vector zero-padded to whole blocks).
+	Q []int16
+	// Scales is [N, Blocks]: value c of vector v is Q[v,c]·Scales[v,c/32].
+	Scales []float32
+	task   q8q16Task // the pool's argument struct for this call
+}
+
+// Blocks is the number of 32-value blocks per vector.
+func (a *Q16Acts) Blocks() int { return quant.BlocksPerRow(a.Cols) }
+
+// Quantize fills a with the n vectors of x ([n, cols]).
+func (a *Q16Acts) Quantize(x []float32, n, cols int) {
+	if n < 0 || cols <= 0 || len(x) < n*cols {
+		panic(fmt.Sprintf("kernels: Quantize of %d values as %d × %d", len(x), n, cols))
+	}
+	a.N, a.Cols = n, cols
+	bpr := a.Blocks()
+	stride := bpr * quant.BlockSize
+	a.Q = grow(a.Q, n*stride)
+	a.Scales = grow(a.Scales, n*bpr)
+	for v := 0; v < n; v++ {
+		quantizeAct16(a.Q[v*stride:(v+1)*stride], a.Scales[v*bpr:(v+1)*bpr], x[v*cols:(v+1)*cols])
+	}
+}
+
+// quantizeAct16 is quantizeAct with int16 codes: scale = max|x|/32767,
+// q = round_half_away(x · (1/scale)), the padding zeroed.
+func quantizeAct16(q []int16, scales []float32, x []float32) {
+	for b := range scales {
+		lo, hi := b*quant.BlockSize, min(b*quant.BlockSize+quant.BlockSize, len(x))
+		xb := x[lo:hi]
+		// max|x| on the bits: non-negative floats order as their bit
+		// patterns (a NaN lands above +Inf and zeroes the block below).
+		var bits uint32
+		for _, v := range xb {
+			bits = max(bits, math.Float32bits(v)&0x7fffffff)
+		}
+		amax := math.Float32frombits(bits)
+		qb := q[lo : lo+quant.BlockSize]
+		s := amax / q16Max
+		scales[b] = s
+		if !(s > 0 && s <= math.MaxFloat32) { // zero block; an infinite or NaN one is zeroed too
+			clear(qb)
+			continue
+		}
+		id := 1 / s
+		for i, v := range xb {
+			// Round half away from zero: add 0.5 carrying r's sign, then
+			// truncate; |r| ≤ 32767·(1 + a few ulps) < 32767.5. r is a
+			// float32 (as the assembly computes it): near 32767 it keeps 9
+			// bits below the point, so q is within half a step plus 2⁻⁹
+			// of x/scale.
+			r := v * id
+			h := math.Float32frombits(0x3f000000 | math.Float32bits(r)&0x80000000)
+			qb[i] = int16(int32(r + h))
+		}
+		clear(qb[hi-lo:])
+	}
+}
+
+// MatVecQ8Q16 computes y[v, r] = Σ_b f16(W.scale[r,b])·a.Scales[v,b]·Σ q·xq
+// for the a.N quantized vectors (y [a.N, w.Rows]) in one pass over W: the
+// int16-activation counterpart of MatVecQ8 (a.N = 1) and MatVecQ8Each.
+func MatVecQ8Q16(y []float32, w *quant.Matrix, a *Q16Acts) { (*Pool)(nil).MatVecQ8Q16(y, w, a) }
+
+// MatVecQ8Q16 is the package's MatVecQ8Q16 on the pool's threads.
+func (p *Pool) MatVecQ8Q16(y []float32, w *quant.Matrix, a *Q16Acts) {
+	p.MatVecQ8Q16Fused(a, Q8Product{Y: y, W: w})
+}
+
+// Q8Product is one int8 matrix and its output rows in a fused call.
+type Q8Product struct {
+	Y []float32
+	W *quant.Matrix
+}
+
+// MaxFused is the most products one fused call takes.
+const MaxFused = 3
+
+// MatVecQ8Q16Fused computes up to MaxFused products of the same input a
+// (q, k and v; gate and up) as one job on the pool: the threads flow from
+// one matrix into the next with a single hand-off and a single wait at the
+// end, instead of one per matrix (decode runs some 250 products a token,
+// and each wait idles the memory bus while the slowest thread finishes).
+// Each product's outputs are exactly those of its own MatVecQ8Q16 call.
+func (p *Pool) MatVecQ8Q16Fused(a *Q16Acts, ps ...Q8Product) {
+	if len(ps) > MaxFused {
+		panic(fmt.Sprintf("kernels: %d fused products, at most %d", len(ps), MaxFused))
+	}
+	if a == nil {
+		panic("kernels: int8×int16 product with nil activations")
+	}
+	t := &a.task
+	*t = q8q16Task{a: a, n: len(ps)}
+	rows, work := 0, 0
+	for i, pr := range ps {
+		w, y := pr.W, pr.Y
+		if w == nil || w.Rows <= 0 || w.Cols <= 0 || len(w.Q) < w.Rows*w.Cols || len(w.Scales) < w.Rows*w.BlocksPerRow() ||
+			a.Cols != w.Cols || len(a.Q) < a.N*a.Blocks()*quant.BlockSize || len(a.Scales) < a.N*a.Blocks() || len(y) < a.N*w.Rows {
+			*t = q8q16Task{}
+			panic(fmt.Sprintf("kernels: int8×int16 product with inconsistent shapes: %s, %d activation vectors of %d columns, y %d", q8Shape(w), a.N, a.Cols, len(y)))
+		}
+		t.ps[i], t.off[i] = pr, rows
+		rows += w.Rows
+		work += w.Rows * w.Cols
+	}
+	t.off[len(ps)] = rows
+	if a.N > 0 && rows > 0 {
+		if work < parallelMin || !p.acquire() {
+			t.run(0, 0, rows)
+		} else {
+			p.run(t, rows, matVecGrain(rows, a.Cols, p.threads))
+			p.release()
+		}
+	}
+	*t = q8q16Task{}
+}
+
+// q8q16Group is how many blocks one assembly step covers: 16 blocks (512
+// columns) share one conversion of the weight row's float16 scales. Blocks
+// past the last whole group (none in the Qwen3-VL shapes, whose widths are
+// multiples of 512) and the short last block run in Go.
+const q8q16Group = 16
+
+// q8q16Task is a fused call: the products' rows numbered one after the
+// other (product i's rows at off[i] .. off[i+1]-1).
+type q8q16Task struct {
+	a   *Q16Acts
+	n   int
+	ps  [MaxFused]Q8Product
+	off [MaxFused + 1]int
+}
+
+func (t *q8q16Task) run(_, lo, hi int) {
+	for i := 0; i < t.n && lo < hi; i++ {
+		if lo >= t.off[i+1] {
+			continue
+		}
+		end := min(hi, t.off[i+1])
+		q8q16Rows(t.ps[i].Y, t.ps[i].W, t.a, lo-t.off[i], end-t.off[i])
+		lo = end
+	}
+}
+
+// q8q16Rows computes rows [r0, r1) of every vector's product: the whole
+// blocks in assembly where the path has it, the short last block (and
+// every block without assembly) in Go.
+func q8q16Rows(y []float32, w *quant.Matrix, a *Q16Acts, r0, r1 int) {
+	rows, cols, bpr := w.Rows, w.Cols, w.BlocksPerRow()
+	done := 0 // blocks the assembly covered
+	if q8q16Asm(y, w, a, r0, r1) {
+		done = cols / (quant.BlockSize * q8q16Group) * q8q16Group
+		if done == bpr {
+			return
+		}
+	}
+	xstride := bpr * quant.BlockSize
+	for v := 0; v < a.N; v++ {
+		xq := a.Q[v*xstride : (v+1)*xstride]
+		xs := a.Scales[v*bpr : (v+1)*bpr]
+		for r := r0; r < r1; r++ {
+			s := goDotQ8Q16(w.Q[r*cols:(r+1)*cols], w.Scales[r*bpr:(r+1)*bpr], xq, xs, done)
+			if done > 0 {
+				y[v*rows+r] += s
+			} else {
+				y[v*rows+r] = s
+			}
+		}
+	}
+}
+
+// goDotQ8Q16 is one row's product over blocks from..len(ws)-1: exact
+// int32 block sums, each scaled by both block scales and added in block
+// order. q is the row (len cols, the last block possibly short), xq the
+// zero-padded activation vector.
+func goDotQ8Q16(q []int8, ws []uint16, xq []int16, xs []float32, from int) float32 {
+	var sum float32
+	for b := from; b < len(ws); b++ {
+		lo, hi := b*quant.BlockSize, min(b*quant.BlockSize+quant.BlockSize, len(q))
+		qb, xb := q[lo:hi], xq[lo:hi]
+		var i0, i1, i2, i3 int32
+		c := 0
+		for ; c+4 <= len(qb); c += 4 {
+			i0 += int32(qb[c]) * int32(xb[c])
+			i1 += int32(qb[c+1]) * int32(xb[c+1])
+			i2 += int32(qb[c+2]) * int32(xb[c+2])
+			i3 += int32(qb[c+3]) * int32(xb[c+3])
+		}
+		for ; c < len(qb); c++ {
+			i0 += int32(qb[c]) * int32(xb[c])
+		}
+		sum += float32(i0+i1+i2+i3) * (f16.ToF32(ws[b]) * xs[b])
+	}
+	return sum
+}

@@ -1,0 +1,11 @@
+//go:build noasm || !amd64
+
+package kernels
+
+import "github.com/vlmrt/vlmrt/internal/quant"
+
+// Q8Q16Path names the int8×int16 kernels the active path runs.
+func Q8Q16Path() string { return PathGeneric }
+
+// q8q16Asm: without amd64 assembly every block takes the Go kernel.
+func q8q16Asm(y []float32, w *quant.Matrix, a *Q16Acts, r0, r1 int) bool { return false }

@@ -1,0 +1,188 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/vlmrt/vlmrt/internal/f16"
+	"github.com/vlmrt/vlmrt/internal/quant"
+)
+
+// refQ8Q16 is the scalar reference of MatVecQ8Q16 for row r of vector v:
+// exact integer block sums in int64, each times the float32 product of the
+// two block scales (as every path forms it), added in float64; abs is
+// Σ|terms|, the scale of the paths' float32 summation error.
+func refQ8Q16(w *quant.Matrix, a *Q16Acts, v, r int) (sum, abs float64) {
+	bpr := w.BlocksPerRow()
+	for b := 0; b < bpr; b++ {
+		var is int64
+		for c := b * 32; c < min(b*32+32, w.Cols); c++ {
+			is += int64(w.Q[r*w.Cols+c]) * int64(a.Q[v*bpr*32+c])
+		}
+		d := f16.ToF32(w.Scales[r*bpr+b]) * a.Scales[v*bpr+b]
+		t := float64(is) * float64(d)
+		sum += t
+		abs += math.Abs(t)
+	}
+	return sum, abs
+}
+
+// TestQuantizeAct16: every value is within half a step (plus the float32
+// rounding of x/scale, 2⁻⁹ of a step near 32767) of its quantized value, the block's largest magnitude lands on ±32767, the padding is
+// zero, and an all-zero block has scale 0.
+func TestQuantizeAct16(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, cols := range []int{1, 31, 32, 33, 100, 512, 1000} {
+		x := randF32(rng, 2*cols)
+		for i := range min(cols, 32) {
+			x[i] = 0 // first block of vector 0 all zero
+		}
+		x[cols+cols/2] *= 1e4 // an outlier only moves its own block's scale
+		var a Q16Acts
+		a.Quantize(x, 2, cols)
+		bpr := a.Blocks()
+		for v := 0; v < 2; v++ {
+			for b := 0; b < bpr; b++ {
+				s := a.Scales[v*bpr+b]
+				var amax float32
+				top := 0
+				for c := b * 32; c < b*32+32; c++ {
+					q := a.Q[v*bpr*32+c]
+					if q < -q16Max {
+						t.Fatalf("cols %d: q %d", cols, q)
+					}
+					if c >= cols {
+						if q != 0 {
+							t.Fatalf("cols %d: padding %d = %d", cols, c, q)
+						}
+						continue
+					}
+					xv := x[v*cols+c]
+					amax = max(amax, float32(math.Abs(float64(xv))))
+					top = max(top, int(q), -int(q))
+					if e := math.Abs(float64(xv) - float64(q)*float64(s)); e > float64(s)*(0.5+0x1p-9)+1e-30 {
+						t.Fatalf("cols %d v %d c %d: x %g q %d scale %g: error %g", cols, v, c, xv, q, s, e)
+					}
+				}
+				if s != amax/q16Max {
+					t.Fatalf("cols %d block %d: scale %g, want %g", cols, b, s, amax/q16Max)
+				}
+				if amax > 0 && top != q16Max {
+					t.Fatalf("cols %d block %d: largest code %d, want %d", cols, b, top, q16Max)
+				}
+			}
+		}
+		if a.Scales[0] != 0 {
+			t.Fatalf("zero block scale %g", a.Scales[0])
+		}
+	}
+}
+
+// TestMatVecQ8Q16 checks every path's int8×int16 product against
+// refQ8Q16 on random shapes with ragged tails (widths around whole
+// 512-column groups, odd block counts, short last blocks), 1..9 vectors
+// (the assembly takes 4 per pass), on one core and on a pool; and that a
+// vector's result is bit for bit the same alone as among others (a
+// batched sequence's tokens do not depend on its neighbours).
+func TestMatVecQ8Q16(t *testing.T) {
+	eachPath(t, func(t *testing.T) {
+		t.Logf("int8×int16 kernels: %s", Q8Q16Path())
+		rng := rand.New(rand.NewPCG(1, 2))
+		pool := NewPool(2)
+		defer pool.Close()
+		type shape struct{ rows, cols, n int }
+		shapes := []shape{{1, 1, 1}, {3, 33, 2}, {5, 512, 1}, {7, 512, 4}, {9, 1024 + 31, 5}, {260, 512 + 64, 3}, {37, 2048, 9}, {301, 2560, 4}}
+		for range 10 {
+			shapes = append(shapes, shape{1 + rng.IntN(70), 1 + rng.IntN(1600), 1 + rng.IntN(9)})
+		}
+		for _, s := range shapes {
+			w := randQ8(rng, s.rows, s.cols)
+			x := randF32(rng, s.n*s.cols)
+			var a, one Q16Acts
+			a.Quantize(x, s.n, s.cols)
+			alone := make([]float32, s.rows)
+			for _, p := range []*Pool{nil, pool} {
+				y := randF32(rng, s.n*s.rows+1) // garbage in: outputs are stored, not added
+				sentinel := y[s.n*s.rows]
+				p.MatVecQ8Q16(y[:s.n*s.rows], w, &a)
+				if y[s.n*s.rows] != sentinel {
+					t.Fatalf("%v: wrote past y", s)
+				}
+				for v := 0; v < s.n; v++ {
+					one.Quantize(x[v*s.cols:(v+1)*s.cols], 1, s.cols)
+					p.MatVecQ8Q16(alone, w, &one)
+					for r := 0; r < s.rows; r++ {
+						want, abs := refQ8Q16(w, &a, v, r)
+						got := float64(y[v*s.rows+r])
+						// float32 summation of bpr terms in some order,
+						// plus the reduction of 16 lanes.
+						tol := abs*float64(quant.BlocksPerRow(s.cols)+24)*0x1p-24 + 1e-30
+						if math.Abs(got-want) > tol {
+							t.Fatalf("%v pool=%v: y[%d,%d] = %g, want %g (tol %g)", s, p != nil, v, r, got, want, tol)
+						}
+						if alone[r] != y[v*s.rows+r] {
+							t.Fatalf("%v pool=%v: y[%d,%d] = %g among %d vectors, %g alone", s, p != nil, v, r, y[v*s.rows+r], s.n, alone[r])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestMatVecQ8Q16Allocs: a reused Q16Acts quantizes and multiplies
+// without allocating (decode's zero-allocation steps).
+func TestMatVecQ8Q16Allocs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	w := randQ8(rng, 512, 1024)
+	x := randF32(rng, 4*1024)
+	y := make([]float32, 4*512)
+	pool := NewPool(2)
+	defer pool.Close()
+	var a Q16Acts
+	a.Quantize(x, 4, 1024)
+	if n := testing.AllocsPerRun(20, func() {
+		a.Quantize(x, 4, 1024)
+		pool.MatVecQ8Q16(y, w, &a)
+	}); n != 0 {
+		t.Fatalf("%v allocations per call", n)
+	}
+}
+
+// BenchmarkMatVecQ8Q16 compares the int8×int16 product with the float32
+// one (MatVecQ8 / MatVecQ8Each) on the same weights as
+// BenchmarkMatVecQ8Q8 does ("vs_f32": the float kernel's best time over
+// this kernel's; "vs_f32_q" with the activations' quantization counted;
+// "gbps": this kernel's weight bytes per second).
+func BenchmarkMatVecQ8Q16(b *testing.B) {
+	for _, c := range batchBenchCases {
+		w := benchQ8(c.rows, c.cols)
+		x := randF32(rand.New(rand.NewPCG(1, 1)), 8*c.cols)
+		y := make([]float32, 8*c.rows)
+		var a Q16Acts
+		for _, n := range []int{1, 2, 4, 8} {
+			b.Run(fmt.Sprintf("%s/%s/n=%d", c.name, Q8Q16Path(), n), func(b *testing.B) {
+				quant, q16, f32 := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
+				for b.Loop() {
+					t0 := time.Now()
+					a.Quantize(x, n, c.cols)
+					t1 := time.Now()
+					c.pool.MatVecQ8Q16(y[:n*c.rows], w, &a)
+					t2 := time.Now()
+					if n == 1 {
+						c.pool.MatVecQ8(y[:c.rows], w, x[:c.cols])
+					} else {
+						c.pool.MatVecQ8Each(y[:n*c.rows], w, x[:n*c.cols], n)
+					}
+					quant, q16, f32 = min(quant, t1.Sub(t0)), min(q16, t2.Sub(t1)), min(f32, time.Since(t2))
+				}
+				b.ReportMetric(float64(f32)/float64(q16), "vs_f32")
+				b.ReportMetric(float64(f32)/float64(q16+quant), "vs_f32_q")
+				b.ReportMetric(float64(w.Bytes())/q16.Seconds()/1e9, "gbps")
+			})
+		}
+	}
+}
