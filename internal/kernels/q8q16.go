@@ -67,7 +67,7 @@ func (a *Q16Acts) Quantize(x []float32, n, cols int) {
 // quantizeAct16 is quantizeAct with int16 codes: scale = max|x|/32767,
 // q = round_half_away(x · (1/scale)), the padding zeroed.
 func quantizeAct16(q []int16, scales []float32, x []float32) {
-	for b := range scales {
+	for b := quantizeAct16Asm(q, scales, x); b < len(scales); b++ {
 		lo, hi := b*quant.BlockSize, min(b*quant.BlockSize+quant.BlockSize, len(x))
 		xb := x[lo:hi]
 		// max|x| on the bits: non-negative floats order as their bit
@@ -150,7 +150,7 @@ func (p *Pool) MatVecQ8Q16Fused(a *Q16Acts, ps ...Q8Product) {
 		if work < parallelMin || !p.acquire() {
 			t.run(0, 0, rows)
 		} else {
-			p.run(t, rows, matVecGrain(rows, a.Cols, p.threads))
+			p.runTapered(t, rows, matVecGrain(rows, a.Cols, p.threads), matVecTaper(a.Cols))
 			p.release()
 		}
 	}

@@ -20,6 +20,21 @@ func Q8Q16Path() string {
 }
 
 //go:noescape
+func quantizeAct16AVX512(q *int16, scales *float32, x *float32, blocks int)
+
+// quantizeAct16Asm quantizes x's whole blocks (bit for bit as
+// quantizeAct16) and returns how many it did: all of them on the avx512
+// path, none elsewhere.
+func quantizeAct16Asm(q []int16, scales []float32, x []float32) int {
+	blocks := min(len(x)/32, len(scales))
+	if !useAVX512 || blocks == 0 {
+		return 0
+	}
+	quantizeAct16AVX512(&q[0], &scales[0], &x[0], blocks)
+	return blocks
+}
+
+//go:noescape
 func q8q16x1AVX512(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)
 
 //go:noescape

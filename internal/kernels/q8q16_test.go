@@ -81,6 +81,51 @@ func TestQuantizeAct16(t *testing.T) {
 	}
 }
 
+// TestQuantizeAct16Paths: every path quantizes bit for bit as the Go code
+// does (the assembly's divisions, rounding and special cases are Go's),
+// on ordinary blocks and on blocks of zeros, denormals, huge values,
+// infinities and NaNs, with a ragged last block.
+func TestQuantizeAct16Paths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const cols = 32*24 + 13
+	x := randF32(rng, cols)
+	for i := range 32 {
+		x[32+i] = 0
+		x[64+i] = math.Float32frombits(uint32(1 + rng.IntN(1<<23))) // denormals
+		x[96+i] = float32(rng.NormFloat64()) * 3e38
+		x[128+i] = float32(rng.NormFloat64()) * 1e-38
+	}
+	x[160+5] = float32(math.Inf(1))
+	x[192+7] = float32(math.Inf(-1))
+	x[224+9] = float32(math.NaN())
+	x[256+3] = -0.0
+	x[288] = math.MaxFloat32
+	for i := range 31 { // ones under a maximum of 2: x/scale lands near 16383.5, a tie
+		x[320+i] = 1
+	}
+	x[320+31] = 2
+	saved := Path()
+	defer SetPath(saved)
+	var want, got Q16Acts
+	if err := SetPath(PathGeneric); err != nil {
+		t.Fatal(err)
+	}
+	want.Quantize(x, 1, cols)
+	eachPath(t, func(t *testing.T) {
+		got.Quantize(x, 1, cols)
+		for i := range want.Q {
+			if got.Q[i] != want.Q[i] {
+				t.Fatalf("value %d (x %g): q %d, Go %d", i, x[min(i, cols-1)], got.Q[i], want.Q[i])
+			}
+		}
+		for b := range want.Scales {
+			if math.Float32bits(got.Scales[b]) != math.Float32bits(want.Scales[b]) {
+				t.Fatalf("block %d: scale %g, Go %g", b, got.Scales[b], want.Scales[b])
+			}
+		}
+	})
+}
+
 // TestMatVecQ8Q16 checks every path's int8×int16 product against
 // refQ8Q16 on random shapes with ragged tails (widths around whole
 // 512-column groups, odd block counts, short last blocks), 1..9 vectors
