@@ -66,7 +66,7 @@ type Pool struct {
 	job     task
 	total   int
 	grain   int
-	taper   int // > 0: chunks shrink toward the end of the job, down to taper items (see runTapered)
+	taper   int          // > 0: chunks shrink toward the end of the job, down to taper items (see runTapered)
 	next    atomic.Int64 // next unclaimed item
 	pending atomic.Int32 // workers that have not finished the current gen
 	gen     atomic.Uint64
