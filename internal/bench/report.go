@@ -33,7 +33,7 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	if !skipped(StepDecode) {
 		row("decode", fmt.Sprintf("%.2f tok/s", r.DecodeTokS),
-			fmt.Sprintf("%d greedy steps after a %d-token prompt, %s activations", r.DecodeTokens, r.DecodePromptTokens, r.DecodeActs))
+			fmt.Sprintf("%d greedy steps after a %d-token prompt, %s activations, best of %d runs", r.DecodeTokens, r.DecodePromptTokens, r.DecodeActs, r.DecodeRuns))
 		if r.DispatchesPerToken > 0 {
 			row("dispatches per token", fmt.Sprint(r.DispatchesPerToken), "kernels in one decode step's command buffer (one submit, one wait)")
 		}

@@ -12,6 +12,7 @@ import (
 	"unsafe"
 
 	"github.com/vlmrt/vlmrt/internal/f16"
+	"github.com/vlmrt/vlmrt/internal/hugepage"
 	"github.com/vlmrt/vlmrt/internal/quant"
 )
 
@@ -307,51 +308,73 @@ func BenchmarkMatVecQ8Core(b *testing.B) {
 
 // BenchmarkMatVecQ8DRAM is decode's matrix products on a DRAM-sized set
 // (two of the 4B decoder's layers, ~200 MB, so no cache holds it) on the
-// pool, beside a plain read of the same bytes (sumFloats on every thread):
-// "of-stream" is the kernel's rate as a fraction of the plain read's, both
-// the best pass of the run (a shared machine only ever slows a pass), so
-// other processes' load cancels out as far as it can.
+// pool, beside a plain read of as many bytes (sumFloats over a buffer of
+// ones in huge pages, as the weights are, on every thread), in each
+// activation format: "f32" the float32 kernel (MatVecQ8), "int16" the
+// int8×int16 one (MatVecQ8Q16, q/k/v and gate/up fused as decode runs
+// them, the activations quantized once per input outside the timing).
+// Each is reported in GB/s and as a fraction of the plain read ("of-stream"),
+// all the best pass of the run (a shared machine only ever slows a pass),
+// so other processes' load cancels out as far as it can.
 func BenchmarkMatVecQ8DRAM(b *testing.B) {
-	var ws []*quant.Matrix
-	for range 2 {
-		for _, sh := range decoderShapes[:5] {
-			ws = append(ws, benchQ8(sh.rows, sh.cols))
-			if sh.rows == 9728 { // gate and up
-				ws = append(ws, benchQ8(sh.rows, sh.cols))
-			}
-		}
-	}
+	type layer struct{ q, k, v, o, gate, up, down *quant.Matrix }
+	var ls []layer
 	var bytes int64
-	for _, w := range ws {
-		bytes += w.Bytes()
+	for range 2 {
+		l := layer{q: benchQ8(4096, 2560), k: benchQ8(1024, 2560), v: benchQ8(1024, 2560), o: benchQ8(2560, 4096),
+			gate: benchQ8(9728, 2560), up: benchQ8(9728, 2560), down: benchQ8(2560, 9728)}
+		for _, w := range []*quant.Matrix{l.q, l.k, l.v, l.o, l.gate, l.up, l.down} {
+			bytes += w.Bytes()
+		}
+		ls = append(ls, l)
+	}
+	ones := make([]byte, bytes)
+	hugepage.Advise(ones)
+	v := unsafe.Slice((*float32)(unsafe.Pointer(&ones[0])), len(ones)/4)
+	for i := range v {
+		v[i] = 1
 	}
 	x := randF32(rand.New(rand.NewPCG(1, 1)), 9728)
-	y := make([]float32, 9728)
+	y := make([]float32, 3*9728)
+	var a2560, a4096, a9728 Q16Acts
+	a2560.Quantize(x, 1, 2560)
+	a4096.Quantize(x, 1, 4096)
+	a9728.Quantize(x, 1, 9728)
 	threads := benchPool.Threads()
 	sums := make([]float32, threads)
-	kern, stream := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
+	best := [3]time.Duration{math.MaxInt64, math.MaxInt64, math.MaxInt64}
 	for b.Loop() {
 		t0 := time.Now()
-		for _, w := range ws {
-			v := unsafe.Slice((*float32)(unsafe.Pointer(&w.Q[0])), len(w.Q)/4)
-			part := (len(v)/threads + 7) &^ 7
-			var wg sync.WaitGroup
-			for t := range threads {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					sums[t] += sumFloats(v[min(t*part, len(v)):min((t+1)*part, len(v))])
-				}()
-			}
-			wg.Wait()
+		part := (len(v)/threads + 7) &^ 7
+		var wg sync.WaitGroup
+		for t := range threads {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sums[t] += sumFloats(v[min(t*part, len(v)):min((t+1)*part, len(v))])
+			}()
 		}
+		wg.Wait()
 		t1 := time.Now()
-		for _, w := range ws {
-			benchPool.MatVecQ8(y[:w.Rows], w, x[:w.Cols])
+		for _, l := range ls {
+			for _, w := range []*quant.Matrix{l.q, l.k, l.v, l.o, l.gate, l.up, l.down} {
+				benchPool.MatVecQ8(y[:w.Rows], w, x[:w.Cols])
+			}
 		}
-		stream, kern = min(stream, t1.Sub(t0)), min(kern, time.Since(t1))
+		t2 := time.Now()
+		for _, l := range ls {
+			benchPool.MatVecQ8Q16Fused(&a2560, Q8Product{y[:4096], l.q}, Q8Product{y[4096:5120], l.k}, Q8Product{y[5120:6144], l.v})
+			benchPool.MatVecQ8Q16(y[:2560], l.o, &a4096)
+			benchPool.MatVecQ8Q16Fused(&a2560, Q8Product{y[:9728], l.gate}, Q8Product{y[9728:19456], l.up})
+			benchPool.MatVecQ8Q16(y[:2560], l.down, &a9728)
+		}
+		t3 := time.Now()
+		best = [3]time.Duration{min(best[0], t1.Sub(t0)), min(best[1], t2.Sub(t1)), min(best[2], t3.Sub(t2))}
 	}
-	b.ReportMetric(float64(bytes)/kern.Seconds()/1e9, "GB/s")
-	b.ReportMetric(float64(bytes)/stream.Seconds()/1e9, "stream-GB/s")
-	b.ReportMetric(stream.Seconds()/kern.Seconds(), "of-stream")
+	gbs := func(d time.Duration) float64 { return float64(bytes) / d.Seconds() / 1e9 }
+	b.ReportMetric(gbs(best[0]), "stream-GB/s")
+	b.ReportMetric(gbs(best[1]), "f32-GB/s")
+	b.ReportMetric(gbs(best[2]), "int16-GB/s")
+	b.ReportMetric(best[0].Seconds()/best[1].Seconds(), "f32-of-stream")
+	b.ReportMetric(best[0].Seconds()/best[2].Seconds(), "int16-of-stream")
 }
