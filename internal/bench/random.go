@@ -114,11 +114,13 @@ func randomSource(ctx context.Context, cfg *config.Model, seed uint64, vision bo
 		if n <= 0 {
 			return nil, fmt.Errorf("bench: tensor %q has shape %v", p.name, p.shape)
 		}
-		data := make([]byte, n)
-		if p.dtype == safetensors.I8 {
-			// The int8 weights decode streams: huge pages, as quant.New
-			// gives a checkpoint's weights (package hugepage).
-			hugepage.Advise(data)
+		var data []byte
+		if p.dtype == safetensors.I8 || p.fill == fillScale {
+			// The int8 weights and their scales decode streams: huge
+			// pages, as quant.New gives a checkpoint's weights.
+			data = hugepage.Alloc(n)
+		} else {
+			data = make([]byte, n)
 		}
 		src[p.name] = safetensors.Tensor{Name: p.name, DType: p.dtype, Shape: p.shape, Data: data}
 		base := seed ^ nameHash(p.name)

@@ -11,7 +11,6 @@ import (
 // OS untouched, so the first writes fault in huge pages. Failure is
 // harmless (it is advice), so nothing is returned.
 func Advise(b []byte) {
-	const huge = 2 << 20
 	if !enabled || len(b) < 2*huge {
 		return
 	}

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unsafe"
 )
 
 // Advise takes any slice: empty, small, unaligned, huge.
@@ -27,5 +28,47 @@ func TestAdviseAnySlice(t *testing.T) {
 		if strings.HasPrefix(l, "AnonHugePages") {
 			t.Logf("THP %s; %s", strings.TrimSpace(string(mode)), l)
 		}
+	}
+}
+
+// Alloc hands out zeroed, 64-byte aligned, non-overlapping buffers of the
+// asked length and capacity; from 1 MiB up they lie inside 2 MiB-aligned
+// slabs (so the whole buffer can sit in huge pages), small ones come from
+// the heap, and a buffer larger than a slab gets a region of its own.
+func TestAlloc(t *testing.T) {
+	if Alloc(0) != nil {
+		t.Fatal("Alloc(0) is not nil")
+	}
+	sizes := []int{100, 1 << 20, 3<<20 + 7, 5 << 20, slabBytes + 123, 2 << 20, 64}
+	var bufs [][]byte
+	for _, n := range sizes {
+		b := Alloc(n)
+		if len(b) != n || cap(b) != n {
+			t.Fatalf("Alloc(%d): len %d cap %d", n, len(b), cap(b))
+		}
+		if p := uintptr(unsafe.Pointer(&b[0])); n >= huge/2 && p%64 != 0 {
+			t.Fatalf("Alloc(%d) at %#x, not 64-byte aligned", n, p)
+		}
+		for i, v := range b {
+			if v != 0 {
+				t.Fatalf("Alloc(%d)[%d] = %d, not zero", n, i, v)
+			}
+		}
+		for i := range b {
+			b[i] = byte(len(bufs) + 1)
+		}
+		bufs = append(bufs, b)
+	}
+	for i, b := range bufs { // no buffer overwrote another
+		for j, v := range b {
+			if v != byte(i+1) {
+				t.Fatalf("buffer %d (%d bytes) byte %d = %d, want %d", i, len(b), j, v, i+1)
+			}
+		}
+	}
+	SetEnabled(false)
+	defer SetEnabled(true)
+	if b := Alloc(5 << 20); len(b) != 5<<20 {
+		t.Fatalf("Alloc with the advice off: %d bytes", len(b))
 	}
 }

@@ -55,12 +55,18 @@ func (m *Matrix) Validate() error {
 	return nil
 }
 
-// New allocates a zero matrix of the given shape. Large matrices are
-// advised into transparent huge pages where the OS has them (package hugepage).
+// New allocates a zero matrix of the given shape. Its values and scales
+// (decode streams both every token) sit in transparent huge pages where
+// the OS has them (hugepage.Alloc).
 func New(rows, cols int) *Matrix {
-	m := &Matrix{Rows: rows, Cols: cols, Q: make([]int8, rows*cols), Scales: make([]uint16, rows*BlocksPerRow(cols))}
-	if len(m.Q) > 0 {
-		hugepage.Advise(unsafe.Slice((*byte)(unsafe.Pointer(&m.Q[0])), len(m.Q)))
+	m := &Matrix{Rows: rows, Cols: cols}
+	if n := rows * cols; n > 0 {
+		q := hugepage.Alloc(n)
+		m.Q = unsafe.Slice((*int8)(unsafe.Pointer(&q[0])), n)
+	}
+	if n := rows * BlocksPerRow(cols); n > 0 {
+		s := hugepage.Alloc(2 * n)
+		m.Scales = unsafe.Slice((*uint16)(unsafe.Pointer(&s[0])), n)
 	}
 	return m
 }
