@@ -2,6 +2,8 @@ package kernels
 
 import (
 	"context"
+	"os"
+	"strconv"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -320,7 +322,11 @@ func BenchmarkMatVecQ8DRAM(b *testing.B) {
 	type layer struct{ q, k, v, o, gate, up, down *quant.Matrix }
 	var ls []layer
 	var bytes int64
-	for range 2 {
+	nl := 2
+	if v, err := strconv.Atoi(os.Getenv("VLMRT_DRAM_LAYERS")); err == nil && v > 0 {
+		nl = v // e.g. 36: the 4B decoder's whole 3.9 GB
+	}
+	for range nl {
 		l := layer{q: benchQ8(4096, 2560), k: benchQ8(1024, 2560), v: benchQ8(1024, 2560), o: benchQ8(2560, 4096),
 			gate: benchQ8(9728, 2560), up: benchQ8(9728, 2560), down: benchQ8(2560, 9728)}
 		for _, w := range []*quant.Matrix{l.q, l.k, l.v, l.o, l.gate, l.up, l.down} {

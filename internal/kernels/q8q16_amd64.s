@@ -23,6 +23,8 @@ TEXT ·q8q16x1AVX512(SB), NOSPLIT, $64-72
 	MOVQ scales+8(FP), DX
 	XORQ DI, DI
 q8q16x1AVX512_row:
+	CMPQ DI, rows+16(FP)
+	JGE q8q16x1AVX512_done
 	MOVQ x+48(FP), AX
 	MOVQ 0(AX), R8
 	MOVQ s+56(FP), AX
@@ -133,8 +135,8 @@ q8q16x1AVX512_group:
 	ADDQ rowBytes+32(FP), SI
 	ADDQ scaleStride+40(FP), DX
 	INCQ DI
-	CMPQ DI, rows+16(FP)
-	JLT q8q16x1AVX512_row
+	JMP q8q16x1AVX512_row
+q8q16x1AVX512_done:
 	VZEROUPPER
 	RET
 
@@ -144,6 +146,8 @@ TEXT ·q8q16x2AVX512(SB), NOSPLIT, $128-72
 	MOVQ scales+8(FP), DX
 	XORQ DI, DI
 q8q16x2AVX512_row:
+	CMPQ DI, rows+16(FP)
+	JGE q8q16x2AVX512_done
 	MOVQ x+48(FP), AX
 	MOVQ 0(AX), R8
 	MOVQ 8(AX), R9
@@ -325,8 +329,8 @@ q8q16x2AVX512_group:
 	ADDQ rowBytes+32(FP), SI
 	ADDQ scaleStride+40(FP), DX
 	INCQ DI
-	CMPQ DI, rows+16(FP)
-	JLT q8q16x2AVX512_row
+	JMP q8q16x2AVX512_row
+q8q16x2AVX512_done:
 	VZEROUPPER
 	RET
 
@@ -336,6 +340,8 @@ TEXT ·q8q16x3AVX512(SB), NOSPLIT, $192-72
 	MOVQ scales+8(FP), DX
 	XORQ DI, DI
 q8q16x3AVX512_row:
+	CMPQ DI, rows+16(FP)
+	JGE q8q16x3AVX512_done
 	MOVQ x+48(FP), AX
 	MOVQ 0(AX), R8
 	MOVQ 8(AX), R9
@@ -588,8 +594,8 @@ q8q16x3AVX512_group:
 	ADDQ rowBytes+32(FP), SI
 	ADDQ scaleStride+40(FP), DX
 	INCQ DI
-	CMPQ DI, rows+16(FP)
-	JLT q8q16x3AVX512_row
+	JMP q8q16x3AVX512_row
+q8q16x3AVX512_done:
 	VZEROUPPER
 	RET
 
@@ -599,6 +605,8 @@ TEXT ·q8q16x4AVX512(SB), NOSPLIT, $256-72
 	MOVQ scales+8(FP), DX
 	XORQ DI, DI
 q8q16x4AVX512_row:
+	CMPQ DI, rows+16(FP)
+	JGE q8q16x4AVX512_done
 	MOVQ x+48(FP), AX
 	MOVQ 0(AX), R8
 	MOVQ 8(AX), R9
@@ -922,8 +930,8 @@ q8q16x4AVX512_group:
 	ADDQ rowBytes+32(FP), SI
 	ADDQ scaleStride+40(FP), DX
 	INCQ DI
-	CMPQ DI, rows+16(FP)
-	JLT q8q16x4AVX512_row
+	JMP q8q16x4AVX512_row
+q8q16x4AVX512_done:
 	VZEROUPPER
 	RET
 

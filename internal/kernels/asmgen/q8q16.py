@@ -21,6 +21,12 @@ b mod A) and reduces them in a fixed order, so a vector gets bit for bit the
 same result alone (n = 1) or among up to 3 others: a sequence's tokens do
 not depend on what it is batched with. The rows are walked one at a time
 (one contiguous weight stream per thread), prefetching PF bytes ahead.
+Measured and rejected: two or four rows per pass (x loaded once for them,
+more independent work in flight) ran faster from cache on one core (51 →
+66 → 71 GB/s) but streamed the 4B decoder's 3.9 GB from DRAM slower (63 →
+52–55 GB/s, 0.84 → 0.71–0.77 of a plain read, BenchmarkMatVecQ8DRAM with
+VLMRT_DRAM_LAYERS=36): one sequential stream per thread is what the
+memory system serves best.
 
 AVX2 (q8q16xNAVX2): the same with 256-bit registers: two widenings and two
 VPMADDWDs per block, their lanes added (same block, same scale) before the
@@ -95,12 +101,47 @@ def row_end(a, name):
     a("\tRET")
 
 
+def reduce512(a, z, accs, tmp=14):
+    """Folds the 4 accumulators into Z{z} (in a fixed order) and then its
+    16 lanes into lane 0."""
+    a(f"\tVADDPS Z{accs[1]}, Z{accs[0]}, Z{accs[0]}")
+    a(f"\tVADDPS Z{accs[3]}, Z{accs[2]}, Z{accs[2]}")
+    a(f"\tVADDPS Z{accs[2]}, Z{accs[0]}, Z{accs[0]}")
+    z = accs[0]
+    a(f"\tVEXTRACTF64X4 $1, Z{z}, Y{tmp}")
+    a(f"\tVADDPS Y{tmp}, Y{z}, Y{z}")
+    a(f"\tVEXTRACTF32X4 $1, Y{z}, X{tmp}")
+    a(f"\tVADDPS X{tmp}, X{z}, X{z}")
+    a(f"\tVPSHUFD $0x4e, X{z}, X{tmp}")
+    a(f"\tVADDPS X{tmp}, X{z}, X{z}")
+    a(f"\tVPSHUFD $0xb1, X{z}, X{tmp}")
+    a(f"\tVADDPS X{tmp}, X{z}, X{z}")
+    return z
+
+
 def kernel512(n):
     name = f"q8q16x{n}AVX512"
     A = 4  # accumulators per vector
     L = []
     a = L.append
-    prologue(a, name, n, 64 * n)
+    frame = 64 * n
+    a(f"\n// func {name}(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)")
+    a(f"TEXT ·{name}(SB), NOSPLIT, ${frame}-72")
+    a("\tMOVQ q+0(FP), SI")
+    a("\tMOVQ scales+8(FP), DX")
+    a("\tXORQ DI, DI")
+    a(f"{name}_row:")
+    a("\tCMPQ DI, rows+16(FP)")
+    a(f"\tJGE {name}_done")
+    a("\tMOVQ x+48(FP), AX")
+    for v in range(n):
+        a(f"\tMOVQ {8 * v}(AX), {XP[v]}")
+    a("\tMOVQ s+56(FP), AX")
+    for v in range(n):
+        a(f"\tMOVQ {8 * v}(AX), {SP[v]}")
+    a("\tMOVQ SI, AX")
+    a("\tMOVQ DX, R15")
+    a("\tMOVQ groups+24(FP), BX")
     acc = lambda v, j: 16 + A * v + j
     for v in range(n):
         for j in range(A):
@@ -124,21 +165,16 @@ def kernel512(n):
     epilogue(a, name, n, 1024, 64)
     a("\tMOVQ y+64(FP), AX")
     for v in range(n):
-        z = acc(v, 0)
-        a(f"\tVADDPS Z{acc(v, 1)}, Z{z}, Z{z}")
-        a(f"\tVADDPS Z{acc(v, 3)}, Z{acc(v, 2)}, Z{acc(v, 2)}")
-        a(f"\tVADDPS Z{acc(v, 2)}, Z{z}, Z{z}")
-        a(f"\tVEXTRACTF64X4 $1, Z{z}, Y14")
-        a(f"\tVADDPS Y14, Y{z}, Y{z}")
-        a(f"\tVEXTRACTF32X4 $1, Y{z}, X14")
-        a(f"\tVADDPS X14, X{z}, X{z}")
-        a(f"\tVPSHUFD $0x4e, X{z}, X14")
-        a(f"\tVADDPS X14, X{z}, X{z}")
-        a(f"\tVPSHUFD $0xb1, X{z}, X14")
-        a(f"\tVADDPS X14, X{z}, X{z}")
+        z = reduce512(a, None, [acc(v, j) for j in range(A)])
         a(f"\tMOVQ {8 * v}(AX), BX")
         a(f"\tVMOVSS X{z}, (BX)(DI*4)")
-    row_end(a, name)
+    a("\tADDQ rowBytes+32(FP), SI")
+    a("\tADDQ scaleStride+40(FP), DX")
+    a("\tINCQ DI")
+    a(f"\tJMP {name}_row")
+    a(f"{name}_done:")
+    a("\tVZEROUPPER")
+    a("\tRET")
     return "\n".join(L) + "\n"
 
 
