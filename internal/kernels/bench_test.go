@@ -2,12 +2,12 @@ package kernels
 
 import (
 	"context"
-	"os"
-	"strconv"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"testing"
 	"time"

@@ -2,9 +2,7 @@ package kernels
 
 import (
 	"fmt"
-	"math"
 
-	"github.com/vlmrt/vlmrt/internal/f16"
 	"github.com/vlmrt/vlmrt/internal/quant"
 )
 
@@ -65,38 +63,11 @@ func (a *Q16Acts) Quantize(x []float32, n, cols int) {
 }
 
 // quantizeAct16 is quantizeAct with int16 codes: scale = max|x|/32767,
-// q = round_half_away(x · (1/scale)), the padding zeroed.
+// the whole blocks in assembly where the path has it (bit for bit the Go
+// code's).
 func quantizeAct16(q []int16, scales []float32, x []float32) {
-	for b := quantizeAct16Asm(q, scales, x); b < len(scales); b++ {
-		lo, hi := b*quant.BlockSize, min(b*quant.BlockSize+quant.BlockSize, len(x))
-		xb := x[lo:hi]
-		// max|x| on the bits: non-negative floats order as their bit
-		// patterns (a NaN lands above +Inf and zeroes the block below).
-		var bits uint32
-		for _, v := range xb {
-			bits = max(bits, math.Float32bits(v)&0x7fffffff)
-		}
-		amax := math.Float32frombits(bits)
-		qb := q[lo : lo+quant.BlockSize]
-		s := amax / q16Max
-		scales[b] = s
-		if !(s > 0 && s <= math.MaxFloat32) { // zero block; an infinite or NaN one is zeroed too
-			clear(qb)
-			continue
-		}
-		id := 1 / s
-		for i, v := range xb {
-			// Round half away from zero: add 0.5 carrying r's sign, then
-			// truncate; |r| ≤ 32767·(1 + a few ulps) < 32767.5. r is a
-			// float32 (as the assembly computes it): near 32767 it keeps 9
-			// bits below the point, so q is within half a step plus 2⁻⁹
-			// of x/scale.
-			r := v * id
-			h := math.Float32frombits(0x3f000000 | math.Float32bits(r)&0x80000000)
-			qb[i] = int16(int32(r + h))
-		}
-		clear(qb[hi-lo:])
-	}
+	done := quantizeAct16Asm(q, scales, x)
+	quantizeBlocks(q[done*quant.BlockSize:], scales[done:], x[done*quant.BlockSize:], q16Max)
 }
 
 // MatVecQ8Q16 computes y[v, r] = Σ_b f16(W.scale[r,b])·a.Scales[v,b]·Σ q·xq
@@ -187,7 +158,7 @@ func (t *q8q16Task) run(_, lo, hi int) {
 // blocks in assembly where the path has it, the short last block (and
 // every block without assembly) in Go.
 func q8q16Rows(y []float32, w *quant.Matrix, a *Q16Acts, r0, r1 int) {
-	rows, cols, bpr := w.Rows, w.Cols, w.BlocksPerRow()
+	cols, bpr := w.Cols, w.BlocksPerRow()
 	done := 0 // blocks the assembly covered
 	if q8q16Asm(y, w, a, r0, r1) {
 		done = cols / (quant.BlockSize * q8q16Group) * q8q16Group
@@ -195,42 +166,5 @@ func q8q16Rows(y []float32, w *quant.Matrix, a *Q16Acts, r0, r1 int) {
 			return
 		}
 	}
-	xstride := bpr * quant.BlockSize
-	for v := 0; v < a.N; v++ {
-		xq := a.Q[v*xstride : (v+1)*xstride]
-		xs := a.Scales[v*bpr : (v+1)*bpr]
-		for r := r0; r < r1; r++ {
-			s := goDotQ8Q16(w.Q[r*cols:(r+1)*cols], w.Scales[r*bpr:(r+1)*bpr], xq, xs, done)
-			if done > 0 {
-				y[v*rows+r] += s
-			} else {
-				y[v*rows+r] = s
-			}
-		}
-	}
-}
-
-// goDotQ8Q16 is one row's product over blocks from..len(ws)-1: exact
-// int32 block sums, each scaled by both block scales and added in block
-// order. q is the row (len cols, the last block possibly short), xq the
-// zero-padded activation vector.
-func goDotQ8Q16(q []int8, ws []uint16, xq []int16, xs []float32, from int) float32 {
-	var sum float32
-	for b := from; b < len(ws); b++ {
-		lo, hi := b*quant.BlockSize, min(b*quant.BlockSize+quant.BlockSize, len(q))
-		qb, xb := q[lo:hi], xq[lo:hi]
-		var i0, i1, i2, i3 int32
-		c := 0
-		for ; c+4 <= len(qb); c += 4 {
-			i0 += int32(qb[c]) * int32(xb[c])
-			i1 += int32(qb[c+1]) * int32(xb[c+1])
-			i2 += int32(qb[c+2]) * int32(xb[c+2])
-			i3 += int32(qb[c+3]) * int32(xb[c+3])
-		}
-		for ; c < len(qb); c++ {
-			i0 += int32(qb[c]) * int32(xb[c])
-		}
-		sum += float32(i0+i1+i2+i3) * (f16.ToF32(ws[b]) * xs[b])
-	}
-	return sum
+	goRowsQ8Acts(y, w, a.N, a.Q, a.Scales, r0, r1, done)
 }

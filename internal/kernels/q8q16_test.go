@@ -1,11 +1,9 @@
 package kernels
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/vlmrt/vlmrt/internal/f16"
 	"github.com/vlmrt/vlmrt/internal/quant"
@@ -203,31 +201,6 @@ func TestMatVecQ8Q16Allocs(t *testing.T) {
 // this kernel's; "vs_f32_q" with the activations' quantization counted;
 // "gbps": this kernel's weight bytes per second).
 func BenchmarkMatVecQ8Q16(b *testing.B) {
-	for _, c := range batchBenchCases {
-		w := benchQ8(c.rows, c.cols)
-		x := randF32(rand.New(rand.NewPCG(1, 1)), 8*c.cols)
-		y := make([]float32, 8*c.rows)
-		var a Q16Acts
-		for _, n := range []int{1, 2, 4, 8} {
-			b.Run(fmt.Sprintf("%s/%s/n=%d", c.name, Q8Q16Path(), n), func(b *testing.B) {
-				quant, q16, f32 := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
-				for b.Loop() {
-					t0 := time.Now()
-					a.Quantize(x, n, c.cols)
-					t1 := time.Now()
-					c.pool.MatVecQ8Q16(y[:n*c.rows], w, &a)
-					t2 := time.Now()
-					if n == 1 {
-						c.pool.MatVecQ8(y[:c.rows], w, x[:c.cols])
-					} else {
-						c.pool.MatVecQ8Each(y[:n*c.rows], w, x[:n*c.cols], n)
-					}
-					quant, q16, f32 = min(quant, t1.Sub(t0)), min(q16, t2.Sub(t1)), min(f32, time.Since(t2))
-				}
-				b.ReportMetric(float64(f32)/float64(q16), "vs_f32")
-				b.ReportMetric(float64(f32)/float64(q16+quant), "vs_f32_q")
-				b.ReportMetric(float64(w.Bytes())/q16.Seconds()/1e9, "gbps")
-			})
-		}
-	}
+	var a Q16Acts
+	benchActs(b, Q8Q16Path(), a.Quantize, func(p *Pool, y []float32, w *quant.Matrix) { p.MatVecQ8Q16(y, w, &a) })
 }

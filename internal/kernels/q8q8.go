@@ -95,38 +95,42 @@ func grow[T any](s []T, n int) []T {
 // instead of dividing can move a value lying within a rounding error of a
 // half step to the other neighbour: still within half a step (plus one
 // float32 rounding) of x/scale.
-func quantizeAct(q []int8, scales []float32, x []float32) {
+func quantizeAct(q []int8, scales []float32, x []float32) { quantizeBlocks(q, scales, x, 127) }
+
+// quantizeBlocks quantizes x block by block into q (len(scales)·32 codes,
+// the padding zeroed) with scale = max|x|/top and q = round_half_away(x ·
+// (1/scale)), so |q| ≤ top: int8 (top 127) and int16 (32767) codes alike.
+// max|x| is taken on the bits (non-negative floats order as their bit
+// patterns), so a block holding a NaN, like an infinite or all-zero one,
+// gets q = 0 (its scale stored as computed). r = x·(1/scale) is a float32:
+// near 32767 it keeps 9 bits below the point, so an int16 code is within
+// half a step plus 2⁻⁹ of x/scale (an int8 one within a few ulps more
+// than half a step).
+func quantizeBlocks[T int8 | int16](q []T, scales []float32, x []float32, top float32) {
 	for b := range scales {
 		lo, hi := b*quant.BlockSize, min(b*quant.BlockSize+quant.BlockSize, len(x))
 		xb := x[lo:hi]
-		var amax float32
+		var bits uint32
 		for _, v := range xb {
-			if v < 0 {
-				v = -v
-			}
-			if v > amax {
-				amax = v
-			}
+			bits = max(bits, math.Float32bits(v)&0x7fffffff)
 		}
 		qb := q[lo : lo+quant.BlockSize]
-		s := amax / 127
+		s := math.Float32frombits(bits) / top
 		scales[b] = s
-		if s == 0 || s > math.MaxFloat32 { // zero block; an infinite one is zeroed too
+		if !(s > 0 && s <= math.MaxFloat32) {
 			clear(qb)
 			continue
 		}
 		id := 1 / s
-		qb = qb[:len(xb)]
 		for i, v := range xb {
 			// Round half away from zero without a branch on the sign
 			// (random signs mispredict): add 0.5 carrying r's sign bit,
-			// then truncate. |r| ≤ 127·(1 + a few ulps), so the result
-			// is within [-127, 127] with no clamp.
+			// then truncate. |r| ≤ top·(1 + a few ulps) < top + 0.5, so
+			// the code is within [-top, top] with no clamp.
 			r := v * id
 			h := math.Float32frombits(0x3f000000 | math.Float32bits(r)&0x80000000)
-			qb[i] = int8(int32(r + h))
+			qb[i] = T(int32(r + h))
 		}
-		qb = q[lo : lo+quant.BlockSize]
 		clear(qb[hi-lo:])
 	}
 }
@@ -258,7 +262,7 @@ const q8q8Group = 16
 
 // q8q8Rows computes rows [r0, r1) of every vector's product.
 func q8q8Rows(y []float32, w *quant.Matrix, a *Q8Acts, r0, r1 int) {
-	rows, cols, bpr := w.Rows, w.Cols, w.BlocksPerRow()
+	cols, bpr := w.Cols, w.BlocksPerRow()
 	groups := 0
 	if a.form != formNone && a.form == q8q8FormFor(a.N) {
 		groups = cols / (quant.BlockSize * q8q8Group)
@@ -270,12 +274,21 @@ func q8q8Rows(y []float32, w *quant.Matrix, a *Q8Acts, r0, r1 int) {
 			return // no blocks left for Go
 		}
 	}
+	goRowsQ8Acts(y, w, a.N, a.Q, a.Scales, r0, r1, done)
+}
+
+// goRowsQ8Acts adds (done > 0) or stores rows [r0, r1) of each of the n
+// quantized vectors' products (xq [n, blocks·32] int8 or int16 codes, xs
+// [n, blocks] scales) over the blocks from done on: the Go tail of the
+// int8×int8 and int8×int16 kernels, and their whole product without
+// assembly.
+func goRowsQ8Acts[T int8 | int16](y []float32, w *quant.Matrix, n int, xq []T, xs []float32, r0, r1, done int) {
+	rows, cols, bpr := w.Rows, w.Cols, w.BlocksPerRow()
 	xstride := bpr * quant.BlockSize
-	for v := 0; v < a.N; v++ {
-		xq := a.Q[v*xstride : (v+1)*xstride]
-		xs := a.Scales[v*bpr : (v+1)*bpr]
+	for v := 0; v < n; v++ {
+		xv, sv := xq[v*xstride:(v+1)*xstride], xs[v*bpr:(v+1)*bpr]
 		for r := r0; r < r1; r++ {
-			s := goDotQ8Q8(w.Q[r*cols:(r+1)*cols], w.Scales[r*bpr:(r+1)*bpr], xq, xs, done)
+			s := goDotQ8Acts(w.Q[r*cols:(r+1)*cols], w.Scales[r*bpr:(r+1)*bpr], xv, sv, done)
 			if done > 0 {
 				y[v*rows+r] += s
 			} else {
@@ -285,11 +298,12 @@ func q8q8Rows(y []float32, w *quant.Matrix, a *Q8Acts, r0, r1 int) {
 	}
 }
 
-// goDotQ8Q8 is one row's product over blocks from..len(ws)-1: exact int32
+// goDotQ8Acts is one row's product over blocks from..len(ws)-1: exact int32
 // block sums, each scaled by both block scales and added in block order.
 // q is the row (len cols, the last block possibly short), xq the
-// zero-padded activation vector.
-func goDotQ8Q8(q []int8, ws []uint16, xq []int8, xs []float32, from int) float32 {
+// zero-padded activation codes (int8 or int16: 32 products of |q| ≤ 127 and
+// |xq| ≤ 32767 stay inside int32).
+func goDotQ8Acts[T int8 | int16](q []int8, ws []uint16, xq []T, xs []float32, from int) float32 {
 	var sum float32
 	for b := from; b < len(ws); b++ {
 		lo, hi := b*quant.BlockSize, min(b*quant.BlockSize+quant.BlockSize, len(q))

@@ -148,30 +148,37 @@ func TestMatVecQ8Q8Allocs(t *testing.T) {
 // weight bytes per second. Cases: one core with the weights in cache (the
 // compute ceiling) and the pool with the 4B's gate/up matrix (25 MB).
 func BenchmarkMatVecQ8Q8(b *testing.B) {
+	var a Q8Acts
+	benchActs(b, Q8Q8Path(), a.Quantize, func(p *Pool, y []float32, w *quant.Matrix) { p.MatVecQ8Q8(y, w, &a) })
+}
+
+// benchActs times a quantized-activation product (quantize, then product
+// on the quantized vectors) against the float one on batchBenchCases, for
+// BenchmarkMatVecQ8Q8 and BenchmarkMatVecQ8Q16.
+func benchActs(b *testing.B, path string, quantize func(x []float32, n, cols int), product func(p *Pool, y []float32, w *quant.Matrix)) {
 	for _, c := range batchBenchCases {
 		w := benchQ8(c.rows, c.cols)
 		x := randF32(rand.New(rand.NewPCG(1, 1)), 8*c.cols)
 		y := make([]float32, 8*c.rows)
-		var a Q8Acts
 		for _, n := range []int{1, 2, 4, 8} {
-			b.Run(fmt.Sprintf("%s/%s/n=%d", c.name, Q8Q8Path(), n), func(b *testing.B) {
-				quant, q8, f32 := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
+			b.Run(fmt.Sprintf("%s/%s/n=%d", c.name, path, n), func(b *testing.B) {
+				quant, q, f32 := time.Duration(math.MaxInt64), time.Duration(math.MaxInt64), time.Duration(math.MaxInt64)
 				for b.Loop() {
 					t0 := time.Now()
-					a.Quantize(x, n, c.cols)
+					quantize(x, n, c.cols)
 					t1 := time.Now()
-					c.pool.MatVecQ8Q8(y[:n*c.rows], w, &a)
+					product(c.pool, y[:n*c.rows], w)
 					t2 := time.Now()
 					if n == 1 {
 						c.pool.MatVecQ8(y[:c.rows], w, x[:c.cols])
 					} else {
 						c.pool.MatVecQ8Each(y[:n*c.rows], w, x[:n*c.cols], n)
 					}
-					quant, q8, f32 = min(quant, t1.Sub(t0)), min(q8, t2.Sub(t1)), min(f32, time.Since(t2))
+					quant, q, f32 = min(quant, t1.Sub(t0)), min(q, t2.Sub(t1)), min(f32, time.Since(t2))
 				}
-				b.ReportMetric(float64(f32)/float64(q8), "vs_f32")
-				b.ReportMetric(float64(f32)/float64(q8+quant), "vs_f32_q")
-				b.ReportMetric(float64(w.Bytes())/q8.Seconds()/1e9, "gbps")
+				b.ReportMetric(float64(f32)/float64(q), "vs_f32")
+				b.ReportMetric(float64(f32)/float64(q+quant), "vs_f32_q")
+				b.ReportMetric(float64(w.Bytes())/q.Seconds()/1e9, "gbps")
 			})
 		}
 	}
