@@ -70,6 +70,9 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if opt.DecodeTokens < bench.MinDecodeTokens {
 		return usageError("--decode-tokens %d: at least %d", opt.DecodeTokens, bench.MinDecodeTokens)
 	}
+	if opt.DecodeRuns < 1 {
+		return usageError("--decode-runs %d: want ≥ 1", opt.DecodeRuns)
+	}
 	if probeMB < 1 {
 		return usageError("--probe-mib %d: want ≥ 1", probeMB)
 	}

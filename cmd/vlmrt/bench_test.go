@@ -71,6 +71,9 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"--skip", "audio"},
 		{"--probe-mib", "0"},
 		{"--batch", "two"},
+		{"--acts", "int4"},
+		{"--compare-acts", "f32,auto"},
+		{"--decode-runs", "-1"},
 		{"extra"},
 	} {
 		_, stderr, code := runCLI(t, "", append([]string{"bench"}, args...)...)

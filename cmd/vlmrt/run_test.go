@@ -159,6 +159,8 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"run", "--model", tinyA, "--prompt", "hi", "--ctx", "-5"}, 2, "--ctx must be ≥ 0 (0 = the model's default), got -5"},
 		{[]string{"run", "--model", tinyA, "--prompt", "hi", "--ctx", "9223372036854775807"}, 1, "exceeds the model's max_position_embeddings 262144"},
 		{[]string{"run", "--model", tinyA, "--prompt", "hi", "--temperature", "1e39"}, 2, "temperature +Inf must be finite"},
+		{[]string{"run", "--model", tinyA, "--prompt", "hi", "--acts", "int4"}, 2, `--acts: unsupported input: activation format "int4": want auto, f32, int16 or int8`},
+		{[]string{"run", "--model", tinyA, "--prompt", "hi", "--acts", "int16", "--backend", "vulkan"}, 1, "int16 activations are a CPU-backend option"},
 	} {
 		_, errOut, code := runCLI(t, "", c.args...)
 		if code != c.code || !strings.Contains(errOut, c.want) || strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
