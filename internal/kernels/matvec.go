@@ -32,15 +32,6 @@ func matVecGrain(rows, rowBytes, threads int) int {
 
 const matVecMinChunk = 64 << 10
 
-// matVecTaper is the smallest chunk (rows) runTapered shrinks a
-// matrix-vector job's last chunks to: about matVecTailBytes of weights,
-// a multiple of 4 rows.
-func matVecTaper(rowBytes int) int {
-	return (max(matVecTailBytes/rowBytes, 1) + 3) &^ 3
-}
-
-const matVecTailBytes = 32 << 10
-
 type matVecQ8Task struct {
 	y []float32
 	w *quant.Matrix
@@ -68,7 +59,7 @@ func matVecQ8(p *Pool, y []float32, w *quant.Matrix, x []float32) {
 	}
 	t := &p.tasks.matVecQ8
 	*t = matVecQ8Task{y, w, x}
-	p.runTapered(t, w.Rows, matVecGrain(w.Rows, w.Cols, p.threads), matVecTaper(w.Cols))
+	p.run(t, w.Rows, matVecGrain(w.Rows, w.Cols, p.threads))
 	*t = matVecQ8Task{}
 	p.release()
 }
@@ -80,7 +71,7 @@ func matVecF32(p *Pool, y, w []float32, rows, cols int, x []float32) {
 	}
 	t := &p.tasks.matVecF32
 	*t = matVecF32Task{y, w, rows, cols, x}
-	p.runTapered(t, rows, matVecGrain(rows, 4*cols, p.threads), matVecTaper(4*cols))
+	p.run(t, rows, matVecGrain(rows, 4*cols, p.threads))
 	*t = matVecF32Task{}
 	p.release()
 }

@@ -66,7 +66,6 @@ type Pool struct {
 	job     task
 	total   int
 	grain   int
-	taper   int          // > 0: chunks shrink toward the end of the job, down to taper items (see runTapered)
 	next    atomic.Int64 // next unclaimed item
 	pending atomic.Int32 // workers that have not finished the current gen
 	gen     atomic.Uint64
@@ -163,7 +162,7 @@ func (p *Pool) MatVecQ8Each(y []float32, w *quant.Matrix, x []float32, n int) {
 		return
 	}
 	p.each = t
-	p.runTapered(&p.each, w.Rows, matVecGrain(w.Rows, w.Cols, p.threads), matVecTaper(w.Cols))
+	p.run(&p.each, w.Rows, matVecGrain(w.Rows, w.Cols, p.threads))
 	p.each = matVecEachTask{}
 	p.release()
 }
@@ -187,23 +186,13 @@ func (p *Pool) scratchFor(slot, n int) []float32 {
 
 // run executes t over items [0, total) in chunks of grain across all
 // threads and returns when every item is done; p.mu held.
-func (p *Pool) run(t task, total, grain int) { p.runTapered(t, total, grain, 0) }
-
-// runTapered is run with chunks that shrink as the job nears its end: a
-// thread claims a quarter of its share of what is left, at most grain and
-// at least taper items (taper and grain multiples of 4 rows). The job
-// ends when its last chunk does, and every thread but the one running it
-// waits meanwhile: with fixed chunks of a quarter share that idled half
-// the memory bus for half a chunk (tens of microseconds) at each of a
-// decode step's ~145 matrix-vector jobs; with tapered ones the last chunks
-// are a few tens of kilobytes. taper 0: fixed chunks of grain.
-func (p *Pool) runTapered(t task, total, grain, taper int) {
+func (p *Pool) run(t task, total, grain int) {
 	if len(p.workers) == 0 || total <= grain {
 		t.run(0, 0, total)
 		return
 	}
 	p.parallel.Add(1)
-	p.job, p.total, p.grain, p.taper = t, total, grain, min(taper, grain)
+	p.job, p.total, p.grain = t, total, grain
 	p.next.Store(0)
 	p.pending.Store(int32(len(p.workers)))
 	g := p.gen.Add(1)
@@ -213,52 +202,20 @@ func (p *Pool) runTapered(t task, total, grain, taper int) {
 		}
 	}
 	p.work(0)
-	for spins := 1; p.pending.Load() != 0; spins++ {
-		yieldEvery(spins)
+	for p.pending.Load() != 0 {
+		runtime.Gosched()
 	}
 	p.job = nil
 }
 
 // work claims and runs chunks of the current job until none are left.
 func (p *Pool) work(slot int) {
-	if p.taper > 0 {
-		p.workTapered(slot)
-		return
-	}
 	for {
 		lo := int(p.next.Add(int64(p.grain))) - p.grain
 		if lo >= p.total {
 			return
 		}
 		p.job.run(slot, lo, min(lo+p.grain, p.total))
-	}
-}
-
-// workTapered is work for runTapered's shrinking chunks.
-func (p *Pool) workTapered(slot int) {
-	share := 4 * (len(p.workers) + 1)
-	for {
-		lo := int(p.next.Load())
-		if lo >= p.total {
-			return
-		}
-		size := min(p.grain, max(p.taper, ((p.total-lo)/share+3)&^3))
-		if !p.next.CompareAndSwap(int64(lo), int64(lo+size)) {
-			continue // another thread claimed first
-		}
-		p.job.run(slot, lo, min(lo+size, p.total))
-	}
-}
-
-// yieldEvery yields the thread to the scheduler on every 64th spin of a
-// wait loop and otherwise just spins: runtime.Gosched takes the
-// scheduler's global lock, and two threads calling it back to back (a
-// caller waiting for its worker, the worker waiting for the next job)
-// spent 3–4% of a decode step contending for it; a plain spin sees the
-// other thread's store within nanoseconds.
-func yieldEvery(spins int) {
-	if spins&63 == 0 {
-		runtime.Gosched()
 	}
 }
 
@@ -278,7 +235,7 @@ func (p *Pool) loop(w *worker, slot int, seen uint64, quit chan struct{}, spin t
 				}
 				break
 			}
-			yieldEvery(spins)
+			runtime.Gosched()
 		}
 		select {
 		case <-quit:

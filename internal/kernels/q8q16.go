@@ -121,7 +121,7 @@ func (p *Pool) MatVecQ8Q16Fused(a *Q16Acts, ps ...Q8Product) {
 		if work < parallelMin || !p.acquire() {
 			t.run(0, 0, rows)
 		} else {
-			p.runTapered(t, rows, matVecGrain(rows, a.Cols, p.threads), matVecTaper(a.Cols))
+			p.run(t, rows, matVecGrain(rows, a.Cols, p.threads))
 			p.release()
 		}
 	}

@@ -240,7 +240,7 @@ func (p *Pool) MatVecQ8Q8(y []float32, w *quant.Matrix, a *Q8Acts) {
 	if w.Rows*w.Cols < parallelMin || !p.acquire() {
 		t.run(0, 0, w.Rows)
 	} else {
-		p.runTapered(t, w.Rows, matVecGrain(w.Rows, w.Cols, p.threads), matVecTaper(w.Cols))
+		p.run(t, w.Rows, matVecGrain(w.Rows, w.Cols, p.threads))
 		p.release()
 	}
 	*t = q8q8Task{}
