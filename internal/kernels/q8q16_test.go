@@ -5,27 +5,14 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/vlmrt/vlmrt/internal/f16"
 	"github.com/vlmrt/vlmrt/internal/quant"
 )
 
-// refQ8Q16 is the scalar reference of MatVecQ8Q16 for row r of vector v:
-// exact integer block sums in int64, each times the float32 product of the
-// two block scales (as every path forms it), added in float64; abs is
-// Σ|terms|, the scale of the paths' float32 summation error.
+// refQ8Q16 is the scalar reference of MatVecQ8Q16 for row r of vector v
+// (refQ8Acts: exact integer block sums, float64 accumulation; abs the
+// scale of the paths' float32 summation error).
 func refQ8Q16(w *quant.Matrix, a *Q16Acts, v, r int) (sum, abs float64) {
-	bpr := w.BlocksPerRow()
-	for b := 0; b < bpr; b++ {
-		var is int64
-		for c := b * 32; c < min(b*32+32, w.Cols); c++ {
-			is += int64(w.Q[r*w.Cols+c]) * int64(a.Q[v*bpr*32+c])
-		}
-		d := f16.ToF32(w.Scales[r*bpr+b]) * a.Scales[v*bpr+b]
-		t := float64(is) * float64(d)
-		sum += t
-		abs += math.Abs(t)
-	}
-	return sum, abs
+	return refQ8Acts(w, a.Q, a.Scales, v, r)
 }
 
 // TestQuantizeAct16: every value is within half a step (plus the float32

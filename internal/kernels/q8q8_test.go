@@ -16,13 +16,19 @@ import (
 // the two block scales (as every path forms it), added in float64; abs is
 // Σ|terms|, the scale of the paths' float32 summation error.
 func refQ8Q8(w *quant.Matrix, a *Q8Acts, v, r int) (sum, abs float64) {
+	return refQ8Acts(w, a.Q, a.Scales, v, r)
+}
+
+// refQ8Acts is refQ8Q8 and refQ8Q16 on the codes xq and scales xs of
+// vector v.
+func refQ8Acts[T int8 | int16](w *quant.Matrix, xq []T, xs []float32, v, r int) (sum, abs float64) {
 	bpr := w.BlocksPerRow()
 	for b := 0; b < bpr; b++ {
 		var is int64
 		for c := b * 32; c < min(b*32+32, w.Cols); c++ {
-			is += int64(w.Q[r*w.Cols+c]) * int64(a.Q[v*bpr*32+c])
+			is += int64(w.Q[r*w.Cols+c]) * int64(xq[v*bpr*32+c])
 		}
-		d := f16.ToF32(w.Scales[r*bpr+b]) * a.Scales[v*bpr+b]
+		d := f16.ToF32(w.Scales[r*bpr+b]) * xs[v*bpr+b]
 		t := float64(is) * float64(d)
 		sum += t
 		abs += math.Abs(t)
