@@ -6,6 +6,7 @@ import (
 
 	"github.com/vlmrt/vlmrt/internal/f16"
 	"github.com/vlmrt/vlmrt/internal/kernels"
+	"github.com/vlmrt/vlmrt/internal/weights"
 )
 
 // Batch is the scratch of ForwardBatch: several sequences advanced by one
@@ -106,7 +107,7 @@ func (m *Model) ForwardBatch(ctx context.Context, b *Batch, caches []*Cache, ids
 	for i := 0; i < n; i++ {
 		kernels.RMSNorm(s.hn[i*h:(i+1)*h], s.x[i*h:(i+1)*h], m.norm, m.eps)
 	}
-	m.apply(s, m.head, logits[:n*m.vocab], m.input(s, s.hn[:n*h], n))
+	m.apply(s, m.input(s, s.hn[:n*h], n), weights.Output{L: m.head, Y: logits[:n*m.vocab]})
 	return nil
 }
 

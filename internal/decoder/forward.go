@@ -146,7 +146,7 @@ func (m *Model) forward(ctx context.Context, c *Cache, ids []int32, positions []
 	}
 	switch want {
 	case LastLogits:
-		m.apply(s, m.head, logits[:m.vocab], m.input(s, s.hn[(n-1)*h:n*h], 1))
+		m.apply(s, m.input(s, s.hn[(n-1)*h:n*h], 1), weights.Output{L: m.head, Y: logits[:m.vocab]})
 	case AllLogits:
 		m.head.Forward(m.pool, logits[:n*m.vocab], s.hn[:n*h], n)
 	}
@@ -199,7 +199,7 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 	}
 	kc, vc := kv.newKV(li, n)
 	in := m.input(s, s.hn[:n*h], n)
-	m.applyAll(s, in, weights.Output{L: l.q, Y: s.q[:n*qd]}, weights.Output{L: l.k, Y: kc}, weights.Output{L: l.v, Y: vc})
+	m.apply(s, in, weights.Output{L: l.q, Y: s.q[:n*qd]}, weights.Output{L: l.k, Y: kc}, weights.Output{L: l.v, Y: vc})
 
 	// QK-norm per head, then M-RoPE.
 	for i := 0; i < n; i++ {
@@ -217,7 +217,7 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 	}
 
 	kv.attend(li, n, s.q[:n*qd], s.att[:n*qd], kc, vc)
-	m.apply(s, l.o, s.o[:n*h], m.input(s, s.att[:n*qd], n))
+	m.apply(s, m.input(s, s.att[:n*qd], n), weights.Output{L: l.o, Y: s.o[:n*h]})
 	kernels.Axpy(s.x[:n*h], 1, s.o[:n*h])
 
 	// MLP block: RMSNorm → down(silu(gate) * up) → residual.
@@ -226,12 +226,12 @@ func (m *Model) layerForward(s *scratch, kv kvStore, li, n int) {
 	}
 	ni := n * m.inter
 	in = m.input(s, s.hn[:n*h], n)
-	m.applyAll(s, in, weights.Output{L: l.gate, Y: s.gate[:ni]}, weights.Output{L: l.up, Y: s.up[:ni]})
+	m.apply(s, in, weights.Output{L: l.gate, Y: s.gate[:ni]}, weights.Output{L: l.up, Y: s.up[:ni]})
 	kernels.SiLU(s.gate[:ni])
 	for i, u := range s.up[:ni] {
 		s.gate[i] *= u
 	}
-	m.apply(s, l.down, s.o[:n*h], m.input(s, s.gate[:ni], n))
+	m.apply(s, m.input(s, s.gate[:ni], n), weights.Output{L: l.down, Y: s.o[:n*h]})
 	kernels.Axpy(s.x[:n*h], 1, s.o[:n*h])
 }
 
@@ -263,10 +263,13 @@ func (m *Model) input(s *scratch, x []float32, n int) input {
 	return in
 }
 
-// applyAll runs the linear layers of outs, which share the input in: with
-// int16 activations as one pool job (the threads flow from one matrix into
-// the next without waiting), else one after the other.
-func (m *Model) applyAll(s *scratch, in input, outs ...weights.Output) {
+// apply runs the linear layers of outs, which share the input in. With
+// int16 activations they run as one pool job (the threads flow from one
+// matrix into the next without waiting); otherwise one after the other:
+// one product over a sequence's tokens, or for a batch of sequences
+// (s.each) one matrix-vector product per row sharing the pass over the
+// weights, each row exactly as a single sequence's step computes it.
+func (m *Model) apply(s *scratch, in input, outs ...weights.Output) {
 	fuse := in.acts == ActsInt16 && len(outs) <= kernels.MaxFused
 	for _, o := range outs {
 		fuse = fuse && o.L.Q8 != nil
@@ -276,18 +279,13 @@ func (m *Model) applyAll(s *scratch, in input, outs ...weights.Output) {
 		return
 	}
 	for _, o := range outs {
-		m.apply(s, o.L, o.Y, in)
+		m.applyOne(s, o.L, o.Y, in)
 	}
 }
 
-// apply runs a linear layer on in's rows: one product over a sequence's
-// tokens, or for a batch of sequences (s.each) one matrix-vector product
-// per row sharing the pass over the weights, each row exactly as a single
-// sequence's step computes it.
-func (m *Model) apply(s *scratch, l *weights.Linear, y []float32, in input) {
+// applyOne is apply for one layer outside an int16 fused job.
+func (m *Model) applyOne(s *scratch, l *weights.Linear, y []float32, in input) {
 	switch {
-	case l.Q8 != nil && in.acts == ActsInt16:
-		l.ForwardInt16(m.pool, y, &s.act16)
 	case l.Q8 != nil && in.acts == ActsInt8:
 		l.ForwardInt8(m.pool, y, &s.act8)
 	case s.each:

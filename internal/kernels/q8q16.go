@@ -102,19 +102,16 @@ func (p *Pool) MatVecQ8Q16Fused(a *Q16Acts, ps ...Q8Product) {
 	if a == nil {
 		panic("kernels: int8×int16 product with nil activations")
 	}
+	for _, pr := range ps {
+		checkActs("int8×int16", pr.Y, pr.W, a.N, a.Cols, len(a.Q), len(a.Scales))
+	}
 	t := &a.task
 	*t = q8q16Task{a: a, n: len(ps)}
 	rows, work := 0, 0
 	for i, pr := range ps {
-		w, y := pr.W, pr.Y
-		if w == nil || w.Rows <= 0 || w.Cols <= 0 || len(w.Q) < w.Rows*w.Cols || len(w.Scales) < w.Rows*w.BlocksPerRow() ||
-			a.Cols != w.Cols || len(a.Q) < a.N*a.Blocks()*quant.BlockSize || len(a.Scales) < a.N*a.Blocks() || len(y) < a.N*w.Rows {
-			*t = q8q16Task{}
-			panic(fmt.Sprintf("kernels: int8×int16 product with inconsistent shapes: %s, %d activation vectors of %d columns, y %d", q8Shape(w), a.N, a.Cols, len(y)))
-		}
 		t.ps[i], t.off[i] = pr, rows
-		rows += w.Rows
-		work += w.Rows * w.Cols
+		rows += pr.W.Rows
+		work += pr.W.Rows * pr.W.Cols
 	}
 	t.off[len(ps)] = rows
 	if a.N > 0 && rows > 0 {

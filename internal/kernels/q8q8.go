@@ -223,15 +223,10 @@ func MatVecQ8Q8(y []float32, w *quant.Matrix, a *Q8Acts) { (*Pool)(nil).MatVecQ8
 
 // MatVecQ8Q8 is the package's MatVecQ8Q8 on the pool's threads.
 func (p *Pool) MatVecQ8Q8(y []float32, w *quant.Matrix, a *Q8Acts) {
-	if w == nil || w.Rows <= 0 || w.Cols <= 0 || len(w.Q) < w.Rows*w.Cols || len(w.Scales) < w.Rows*w.BlocksPerRow() ||
-		a == nil || a.Cols != w.Cols || len(a.Q) < a.N*a.Blocks()*quant.BlockSize || len(a.Scales) < a.N*a.Blocks() ||
-		len(y) < a.N*w.Rows {
-		cols, n := -1, -1
-		if a != nil {
-			cols, n = a.Cols, a.N
-		}
-		panic(fmt.Sprintf("kernels: int8×int8 product with inconsistent shapes: %s, %d activation vectors of %d columns, y %d", q8Shape(w), n, cols, len(y)))
+	if a == nil {
+		panic("kernels: int8×int8 product with nil activations")
 	}
+	checkActs("int8×int8", y, w, a.N, a.Cols, len(a.Q), len(a.Scales))
 	if a.N == 0 {
 		return
 	}
@@ -275,6 +270,17 @@ func q8q8Rows(y []float32, w *quant.Matrix, a *Q8Acts, r0, r1 int) {
 		}
 	}
 	goRowsQ8Acts(y, w, a.N, a.Q, a.Scales, r0, r1, done)
+}
+
+// checkActs guards a quantized-activation product (n vectors of cols
+// columns, nq codes and ns scales) against out-of-bounds access: a
+// mismatch is a bug in the calling model code, reported with the shapes.
+func checkActs(what string, y []float32, w *quant.Matrix, n, cols, nq, ns int) {
+	blocks := quant.BlocksPerRow(cols)
+	if w == nil || w.Rows <= 0 || w.Cols <= 0 || len(w.Q) < w.Rows*w.Cols || len(w.Scales) < w.Rows*w.BlocksPerRow() ||
+		cols != w.Cols || nq < n*blocks*quant.BlockSize || ns < n*blocks || len(y) < n*w.Rows {
+		panic(fmt.Sprintf("kernels: %s product with inconsistent shapes: %s, %d activation vectors of %d columns, y %d", what, q8Shape(w), n, cols, len(y)))
+	}
 }
 
 // goRowsQ8Acts adds (done > 0) or stores rows [r0, r1) of each of the n

@@ -165,23 +165,17 @@ func (l *Linear) ForwardInt8(p *kernels.Pool, y []float32, a *kernels.Q8Acts) {
 	l.addBias(y, a.N)
 }
 
-// ForwardInt16 computes the int8 matrix's product with n activation rows
-// quantized to int16 (kernels.Q16Acts), plus the bias. l must be int8.
-func (l *Linear) ForwardInt16(p *kernels.Pool, y []float32, a *kernels.Q16Acts) {
-	p.MatVecQ8Q16(y[:a.N*l.Rows], l.Q8, a)
-	l.addBias(y, a.N)
-}
-
 // Output is a linear layer and where its rows go, in a fused call.
 type Output struct {
 	L *Linear
 	Y []float32
 }
 
-// ForwardInt16Fused is ForwardInt16 for up to kernels.MaxFused int8 layers
-// reading the same input a (q, k and v; gate and up), run as one job on the
-// pool (kernels.Pool.MatVecQ8Q16Fused); each output is exactly its own
-// ForwardInt16's.
+// ForwardInt16Fused computes up to kernels.MaxFused int8 layers' products
+// with the same n activation rows quantized to int16 (kernels.Q16Acts: q,
+// k and v; gate and up; or one layer alone), plus their biases, as one job
+// on the pool (kernels.Pool.MatVecQ8Q16Fused); each output is exactly what
+// the layer alone would give. The layers must be int8.
 func ForwardInt16Fused(p *kernels.Pool, a *kernels.Q16Acts, outs ...Output) {
 	var ps [kernels.MaxFused]kernels.Q8Product
 	for i, o := range outs {
