@@ -7,15 +7,21 @@ import "golang.org/x/sys/cpu"
 // The kernel paths on amd64, best first. AVX2+FMA+F16C is the base of
 // every assembly kernel (F16C widens the int8 block scales); AVX-512
 // (F+BW+VL) adds the 512-bit int8 matrix-vector product that decode spends
-// its time in. Without AVX2 (old or emulated CPUs) the pure-Go paths run.
+// its time in, and AVX-512 VNNI the integer dot products (VPDPBUSD,
+// VPDPWSSD) of the quantized-activation kernels. Without AVX2 (old or
+// emulated CPUs) the pure-Go paths run.
 var (
 	cpuAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
 	cpuAVX512 = cpuAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
+	cpuVNNI   = cpuAVX512 && cpu.X86.HasAVX512VNNI
 )
 
 // archPaths lists the paths this CPU supports, best first.
 func archPaths() []string {
 	var p []string
+	if cpuVNNI {
+		p = append(p, PathAVX512VNNI)
+	}
 	if cpuAVX512 {
 		p = append(p, PathAVX512)
 	}
@@ -25,13 +31,14 @@ func archPaths() []string {
 	return append(p, PathGeneric)
 }
 
-// haveAsm selects the AVX2 kernels, useAVX512 the 512-bit ones on top;
-// setPath sets both.
-var haveAsm, useAVX512 bool
+// haveAsm selects the AVX2 kernels, useAVX512 the 512-bit ones on top,
+// useVNNI the VNNI ones on top of those; setPath sets all three.
+var haveAsm, useAVX512, useVNNI bool
 
 func setArchPath(p string) {
-	haveAsm = p == PathAVX2 || p == PathAVX512
-	useAVX512 = p == PathAVX512
+	useVNNI = p == PathAVX512VNNI
+	useAVX512 = useVNNI || p == PathAVX512
+	haveAsm = useAVX512 || p == PathAVX2
 }
 
 // Implemented in q8_amd64.s and f32_amd64.s.

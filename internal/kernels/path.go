@@ -11,10 +11,11 @@ import (
 // CPU supports is chosen once at start; VLMRT_CPU names a lower one (to
 // test every path a machine has, or to compare them).
 const (
-	PathAVX512  = "avx512"  // amd64: AVX-512 F+BW+VL int8 products on top of AVX2
-	PathAVX2    = "avx2"    // amd64: AVX2+FMA+F16C
-	PathNEON    = "neon"    // arm64: Advanced SIMD
-	PathGeneric = "generic" // pure Go
+	PathAVX512VNNI = "avx512vnni" // amd64: avx512 with AVX-512 VNNI integer dot products (VPDPBUSD, VPDPWSSD)
+	PathAVX512     = "avx512"     // amd64: AVX-512 F+BW+VL int8 products on top of AVX2
+	PathAVX2       = "avx2"       // amd64: AVX2+FMA+F16C
+	PathNEON       = "neon"       // arm64: Advanced SIMD
+	PathGeneric    = "generic"    // pure Go
 )
 
 // EnvCPU is the environment variable that forces a kernel path.
@@ -37,7 +38,8 @@ func init() {
 	setArchPath(activePath)
 }
 
-// Path names the kernel path in use ("avx512", "avx2", "neon", "generic").
+// Path names the kernel path in use ("avx512vnni", "avx512", "avx2",
+// "neon", "generic").
 func Path() string { return activePath }
 
 // Paths lists the paths this CPU and build support, best first.

@@ -41,7 +41,10 @@ type Q16Acts struct {
 	Q []int16
 	// Scales is [N, Blocks]: value c of vector v is Q[v,c]·Scales[v,c/32].
 	Scales []float32
-	task   q8q16Task // the pool's argument struct for this call
+	// lanes is Q with each vector's whole 512-column groups lane-grouped,
+	// the order the AVX-512 kernels read (filled only on that path).
+	lanes []int16
+	task  q8q16Task // the pool's argument struct for this call
 }
 
 // Blocks is the number of 32-value blocks per vector.
@@ -60,6 +63,7 @@ func (a *Q16Acts) Quantize(x []float32, n, cols int) {
 	for v := 0; v < n; v++ {
 		quantizeAct16(a.Q[v*stride:(v+1)*stride], a.Scales[v*bpr:(v+1)*bpr], x[v*cols:(v+1)*cols])
 	}
+	a.lanes = laneGroupAct16(a.lanes, a.Q, n, cols, stride)
 }
 
 // quantizeAct16 is quantizeAct with int16 codes: scale = max|x|/32767,

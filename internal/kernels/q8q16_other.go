@@ -12,3 +12,6 @@ func quantizeAct16Asm(q []int16, scales []float32, x []float32) int { return 0 }
 
 // q8q16Asm: without amd64 assembly every block takes the Go kernel.
 func q8q16Asm(y []float32, w *quant.Matrix, a *Q16Acts, r0, r1 int) bool { return false }
+
+// laneGroupAct16: the Go kernel reads the activations in order.
+func laneGroupAct16(dst, q []int16, n, cols, stride int) []int16 { return dst }

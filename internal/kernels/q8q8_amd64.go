@@ -2,26 +2,21 @@
 
 package kernels
 
-import (
-	"golang.org/x/sys/cpu"
-
-	"github.com/vlmrt/vlmrt/internal/quant"
-)
+import "github.com/vlmrt/vlmrt/internal/quant"
 
 // The int8×int8 kernels: with VNNI on top of the AVX-512 path, VPDPBUSD
 // (64 byte products per instruction); otherwise, on the AVX2 path,
 // VPMADDUBSW + VPMADDWD. Go's assembler encodes VPDPBUSD only with EVEX,
 // so AVX-VNNI (its VEX form on AVX2-only CPUs) is not used.
-var cpuVNNI = cpuAVX512 && cpu.X86.HasAVX512VNNI
 
 // q8q8FormFor is the activation form the active path's kernels take for n
-// vectors: the VNNI kernels on the AVX-512 path when the CPU has VNNI, the
+// vectors: the VNNI kernels on the avx512vnni path, the
 // AVX2 ones on the AVX2 path and on AVX-512 without VNNI.
 func q8q8FormFor(n int) int {
 	switch {
-	case useAVX512 && cpuVNNI && n == 1:
+	case useVNNI && n == 1:
 		return formChunks
-	case useAVX512 && cpuVNNI:
+	case useVNNI:
 		return formGroups
 	case haveAsm:
 		return formSigned
@@ -33,7 +28,7 @@ func q8q8FormFor(n int) int {
 func Q8Q8Path() string {
 	switch q8q8FormFor(1) {
 	case formChunks:
-		return "avx512+vnni"
+		return PathAVX512VNNI
 	case formSigned:
 		return PathAVX2
 	}
