@@ -41,7 +41,7 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.IntVar(&opt.Threads, "threads", 0, "CPU threads (0 = all cores)")
 	fs.StringVar(&opt.Backend, "backend", "cpu", "engine measured: cpu, vulkan or metal (the GPU engine; bandwidth probed on the device)")
 	fs.IntVar(&opt.DecodeTokens, "decode-tokens", bench.DefaultDecodeTokens, fmt.Sprintf("greedy decode steps timed (≥ %d)", bench.MinDecodeTokens))
-	fs.IntVar(&opt.DecodeRuns, "decode-runs", bench.DefaultDecodeRuns, "decode runs, the best one reported (as the bandwidth probe reports its best pass)")
+	fs.IntVar(&opt.DecodeRuns, "decode-runs", bench.DefaultDecodeRuns, "decode runs (and --batch rounds), the best one reported (as the bandwidth probe reports its best pass)")
 	fs.IntVar(&opt.PromptTokens, "prompt-tokens", bench.DefaultPromptTokens, "length of the multimodal prompt prefilled (one image + text)")
 	fs.IntVar(&opt.S1Tokens, "s1-tokens", bench.DefaultS1Tokens, "prompt tokens the S=1 prefill runs, one per step (it runs at decode speed)")
 	fs.IntVar(&opt.PrefillChunk, "prefill-chunk", 0, "tokens per batched prefill pass (0 = the runtime's default)")

@@ -91,7 +91,8 @@ type Options struct {
 	// device's, probed by its own kernel).
 	Backend string
 	// Batch lists batch sizes B (1..64) at which B sequences decode
-	// together (see batchDecode); empty = not measured.
+	// together (see batchDecode; DecodeRuns rounds, each size's best
+	// reported); empty = not measured.
 	Batch []int
 	// BatchTokens is the steps each batch size is timed over (0 = 16).
 	BatchTokens int
@@ -375,7 +376,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		res.DecodeBandwidthRatio = res.bandwidthRatio(tokS)
 	}
 	if len(opt.Batch) > 0 {
-		if res.BatchDecode, err = batchDecode(ctx, e, opt.Batch, opt.BatchTokens, rng, progress); err != nil {
+		if res.BatchDecode, err = batchDecode(ctx, e, opt.Batch, opt.BatchTokens, opt.DecodeRuns, rng, progress); err != nil {
 			return nil, err
 		}
 	}
