@@ -88,7 +88,9 @@ func (b *Batch) GenerateFunc(ctx context.Context, req Request, fn func(Token) er
 		<-j.wake
 		toks, ended := j.take()
 		for _, t := range toks {
-			if cbErr != nil {
+			// Tokens the scheduler made before it saw a cancellation are
+			// not delivered after it: no callback follows a cancel.
+			if cbErr != nil || ctx.Err() != nil {
 				break
 			}
 			resp.Tokens = append(resp.Tokens, t.ID)
