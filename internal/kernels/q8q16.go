@@ -23,9 +23,11 @@ import (
 // block (relative 1.5e-5 of the block's largest value), about 260 times
 // finer than act-int8's and far below the weights' own int8 rounding; the
 // golden tests (internal/decoder TestGoldenActInt16) pin what it moves.
-// The integer sums are exact on every path; paths differ only in the
-// order the scaled float32 block terms are added, and for one vector
-// alone or among several of a batch a path computes bit for bit the same.
+// The integer sums are exact on every path (the AVX-512 kernels convert
+// partial sums of 8 products to float32, exact up to 2²⁴ and within 2⁻²⁴
+// above); paths differ only in the order the scaled float32 terms are
+// added, and for one vector alone or among several of a batch a path
+// computes bit for bit the same.
 
 // q16Max is the largest int16 code: |q| ≤ 32767 keeps a block's 32
 // products (≤ 127·32767·32 < 2³¹) inside int32.

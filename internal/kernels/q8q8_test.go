@@ -24,14 +24,17 @@ func refQ8Q8(w *quant.Matrix, a *Q8Acts, v, r int) (sum, abs float64) {
 func refQ8Acts[T int8 | int16](w *quant.Matrix, xq []T, xs []float32, v, r int) (sum, abs float64) {
 	bpr := w.BlocksPerRow()
 	for b := 0; b < bpr; b++ {
-		var is int64
+		var is, ia int64
 		for c := b * 32; c < min(b*32+32, w.Cols); c++ {
-			is += int64(w.Q[r*w.Cols+c]) * int64(xq[v*bpr*32+c])
+			p := int64(w.Q[r*w.Cols+c]) * int64(xq[v*bpr*32+c])
+			is += p
+			ia += max(p, -p)
 		}
 		d := f16.ToF32(w.Scales[r*bpr+b]) * xs[v*bpr+b]
-		t := float64(is) * float64(d)
-		sum += t
-		abs += math.Abs(t)
+		sum += float64(is) * float64(d)
+		// Σ|products|, not |Σ|: the lane-grouped int16 kernels convert
+		// partial sums of a block, whose rounding scales with them.
+		abs += float64(ia) * math.Abs(float64(d))
 	}
 	return sum, abs
 }
