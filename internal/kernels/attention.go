@@ -27,8 +27,8 @@ type Attention struct {
 	QStride, KVStride            int
 	Causal                       bool
 	Scale                        float32
-	// Scores is caller-owned scratch of at least Base+N floats, used when
-	// the pair-at-a-time path runs on the calling goroutine alone.
+	// Scores is caller-owned scratch of at least ScoresLen floats, used
+	// when the pair-at-a-time path runs on the calling goroutine alone.
 	Scores []float32
 	// Work, when set, enables the matrix-product path (non-causal float32
 	// input); it is grown as needed and reused across calls.
@@ -55,8 +55,11 @@ func (a *Attention) Run() {
 		return
 	}
 	items := a.N * a.Heads
+	if a.K16 == nil {
+		items = a.N * a.KVHeads // a float32 cache: one item per key/value head
+	}
 	p := a.Pool
-	if work := items * (a.Base + a.N) * a.Dim; work < parallelMin || !p.acquire() {
+	if work := a.N * a.Heads * (a.Base + a.N) * a.Dim; work < parallelMin || !p.acquire() {
 		a.rows(a.Scores, 0, items)
 		return
 	}
@@ -73,8 +76,12 @@ type attentionTask struct {
 }
 
 func (t *attentionTask) run(slot, lo, hi int) {
-	t.a.rows(t.pool.scratchFor(slot, t.a.Base+t.a.N), lo, hi)
+	t.a.rows(t.pool.scratchFor(slot, t.a.ScoresLen()), lo, hi)
 }
+
+// ScoresLen is the scratch the pair-at-a-time path needs: the scores of
+// one key/value head's query heads over the whole context.
+func (a *Attention) ScoresLen() int { return a.Heads / a.KVHeads * (a.Base + a.N) }
 
 // strides returns the row strides of Q and of K/V.
 func (a *Attention) strides() (qs, kvs int) {
@@ -88,38 +95,77 @@ func (a *Attention) strides() (qs, kvs int) {
 	return qs, kvs
 }
 
-// rows computes the (token, head) items [lo, hi), item = token·Heads + head.
+// rows computes items [lo, hi) of the pair-at-a-time path: with a float32
+// cache (token, key/value head) pairs, item = token·KVHeads + kvHead, each
+// the query heads sharing that key/value head (grouped-query attention);
+// with a float16 cache (token, head) pairs, item = token·Heads + head.
 func (a *Attention) rows(scores []float32, lo, hi int) {
+	if a.K16 == nil {
+		a.rowsGrouped(scores, lo, hi)
+		return
+	}
 	hd, od := a.Dim, a.Heads*a.Dim
 	qs, kvs := a.strides()
 	group := a.Heads / a.KVHeads
 	for it := lo; it < hi; it++ {
 		i, h := it/a.Heads, it%a.Heads
-		ctxLen := a.Base + a.N
-		if a.Causal {
-			ctxLen = a.Base + i + 1
-		}
-		s := scores[:ctxLen]
+		s := scores[:a.ctxLen(i)]
 		q := a.Q[i*qs+h*hd : i*qs+(h+1)*hd]
 		out := a.Out[i*od+h*hd : i*od+(h+1)*hd]
 		off := (h / group) * hd
 		clear(out)
-		if a.K16 != nil {
-			for j := range s {
-				s[j] = DotF16(q, a.K16[j*kvs+off:j*kvs+off+hd]) * a.Scale
-			}
-			Softmax(s)
-			for j, w := range s {
-				AxpyF16(out, w, a.V16[j*kvs+off:j*kvs+off+hd])
-			}
-			continue
-		}
 		for j := range s {
-			s[j] = Dot(q, a.K[j*kvs+off:j*kvs+off+hd]) * a.Scale
+			s[j] = DotF16(q, a.K16[j*kvs+off:j*kvs+off+hd]) * a.Scale
 		}
 		Softmax(s)
 		for j, w := range s {
-			Axpy(out, w, a.V[j*kvs+off:j*kvs+off+hd])
+			AxpyF16(out, w, a.V16[j*kvs+off:j*kvs+off+hd])
+		}
+	}
+}
+
+// ctxLen is how many positions query row i sees.
+func (a *Attention) ctxLen(i int) int {
+	if a.Causal {
+		return a.Base + i + 1
+	}
+	return a.Base + a.N
+}
+
+// attnTile is how many cached positions one pass of rowsGrouped takes:
+// their keys (or values), 64 × 512 bytes for 128-float heads, stay in L1
+// while each query head of the group reads them, so every key and value
+// comes from memory once per group instead of once per query head.
+const attnTile = 64
+
+// rowsGrouped is rows over a float32 cache, a key/value head's query heads
+// together (scores holds one row of scores per query head of the group).
+func (a *Attention) rowsGrouped(scores []float32, lo, hi int) {
+	hd, od := a.Dim, a.Heads*a.Dim
+	qs, kvs := a.strides()
+	group := a.Heads / a.KVHeads
+	for it := lo; it < hi; it++ {
+		i, kh := it/a.KVHeads, it%a.KVHeads
+		n := a.ctxLen(i)
+		k, v := a.K[kh*hd:], a.V[kh*hd:]
+		q := func(g int) []float32 { h := kh*group + g; return a.Q[i*qs+h*hd : i*qs+(h+1)*hd] }
+		out := func(g int) []float32 { h := kh*group + g; return a.Out[i*od+h*hd : i*od+(h+1)*hd] }
+		s := func(g, t0, t1 int) []float32 { return scores[g*n+t0 : g*n+t1] }
+		for t0 := 0; t0 < n; t0 += attnTile {
+			t1 := min(t0+attnTile, n)
+			for g := range group {
+				attnScores(s(g, t0, t1), q(g), k[t0*kvs:], kvs, hd, a.Scale)
+			}
+		}
+		for g := range group {
+			Softmax(s(g, 0, n))
+			clear(out(g))
+		}
+		for t0 := 0; t0 < n; t0 += attnTile {
+			t1 := min(t0+attnTile, n)
+			for g := range group {
+				attnValues(out(g), s(g, t0, t1), v[t0*kvs:], kvs, hd)
+			}
 		}
 	}
 }
