@@ -75,8 +75,8 @@ func (m *Model) ForwardBatch(ctx context.Context, b *Batch, caches []*Cache, ids
 	h, half := m.hidden, m.headDim/2
 	for i, c := range caches {
 		c.reserve(c.n + 1)
-		if n := m.heads / m.kvHeads * (c.n + 1); len(b.scores) < n {
-			b.scores = make([]float32, 2*n) // attention's scratch (see Cache.reserve)
+		if n := kernels.AttentionScoresLen(m.heads, m.kvHeads, c.n+1); len(b.scores) < n {
+			b.scores = make([]float32, 2*n)
 		}
 		x := s.x[i*h : (i+1)*h]
 		if id := int(ids[i]); id < m.vocab {

@@ -131,8 +131,7 @@ func (c *Cache) reserve(total int) {
 		}
 	}
 	c.cap = newCap
-	// Attention's scratch: a key/value head's query heads × the context.
-	if n := c.m.heads / c.m.kvHeads * newCap; len(c.s.scores) < n {
+	if n := kernels.AttentionScoresLen(c.m.heads, c.m.kvHeads, newCap); len(c.s.scores) < n {
 		c.s.scores = make([]float32, n)
 	}
 }

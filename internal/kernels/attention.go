@@ -79,9 +79,13 @@ func (t *attentionTask) run(slot, lo, hi int) {
 	t.a.rows(t.pool.scratchFor(slot, t.a.ScoresLen()), lo, hi)
 }
 
-// ScoresLen is the scratch the pair-at-a-time path needs: the scores of
-// one key/value head's query heads over the whole context.
-func (a *Attention) ScoresLen() int { return a.Heads / a.KVHeads * (a.Base + a.N) }
+// ScoresLen is the scratch the pair-at-a-time path needs (AttentionScoresLen).
+func (a *Attention) ScoresLen() int { return AttentionScoresLen(a.Heads, a.KVHeads, a.Base+a.N) }
+
+// AttentionScoresLen is the Scores an Attention of heads query heads over
+// kvHeads key/value heads needs for ctx positions: the scores of one
+// key/value head's query heads over the whole context.
+func AttentionScoresLen(heads, kvHeads, ctx int) int { return heads / kvHeads * ctx }
 
 // strides returns the row strides of Q and of K/V.
 func (a *Attention) strides() (qs, kvs int) {

@@ -75,7 +75,7 @@ func TestAttention(t *testing.T) {
 				}
 			}
 			a := Attention{Q: q, Out: make([]float32, len(q)), N: c.n, Base: c.base, Heads: c.heads, KVHeads: c.kvHeads,
-				Dim: c.dim, Scale: float32(1 / math.Sqrt(float64(c.dim))), Scores: make([]float32, c.heads/c.kvHeads*ctx), Causal: c.causal, Pool: pool}
+				Dim: c.dim, Scale: float32(1 / math.Sqrt(float64(c.dim))), Scores: make([]float32, AttentionScoresLen(c.heads, c.kvHeads, ctx)), Causal: c.causal, Pool: pool}
 			if c.products {
 				a.Work = &AttentionWork{}
 			}
@@ -127,7 +127,7 @@ func TestAttention(t *testing.T) {
 func TestAttentionAllocatesNothing(t *testing.T) {
 	ctx, dim, heads := 1500, 128, 16
 	a := Attention{Q: make([]float32, heads*dim), Out: make([]float32, heads*dim), K: make([]float32, ctx*4*dim), V: make([]float32, ctx*4*dim),
-		N: 1, Base: ctx - 1, Heads: heads, KVHeads: 4, Dim: dim, Scale: 0.1, Scores: make([]float32, heads/4*ctx), Causal: true}
+		N: 1, Base: ctx - 1, Heads: heads, KVHeads: 4, Dim: dim, Scale: 0.1, Scores: make([]float32, AttentionScoresLen(heads, 4, ctx)), Causal: true}
 	a.Run()
 	if n := testing.AllocsPerRun(20, a.Run); n != 0 {
 		t.Fatalf("%v allocations per call", n)

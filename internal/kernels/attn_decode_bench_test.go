@@ -17,7 +17,7 @@ func BenchmarkAttentionDecode(b *testing.B) {
 			Q: randF32(rng, heads*dim), Out: make([]float32, heads*dim),
 			K: randF32(rng, ctx*kvHeads*dim), V: randF32(rng, ctx*kvHeads*dim),
 			N: 1, Base: ctx - 1, Heads: heads, KVHeads: kvHeads, Dim: dim,
-			Causal: true, Scale: 0.088, Scores: make([]float32, heads/kvHeads*ctx), Pool: benchPool,
+			Causal: true, Scale: 0.088, Scores: make([]float32, AttentionScoresLen(heads, kvHeads, ctx)), Pool: benchPool,
 		}
 		b.Run("ctx"+strconv.Itoa(ctx), func(b *testing.B) {
 			b.SetBytes(int64(2 * ctx * kvHeads * dim * 4))

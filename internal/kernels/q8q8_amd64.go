@@ -4,14 +4,14 @@ package kernels
 
 import "github.com/vlmrt/vlmrt/internal/quant"
 
-// The int8×int8 kernels: with VNNI on top of the AVX-512 path, VPDPBUSD
-// (64 byte products per instruction); otherwise, on the AVX2 path,
+// The int8×int8 kernels: on the avx512vnni path VPDPBUSD (64 byte
+// products per instruction); otherwise, on the avx2 and avx512 paths,
 // VPMADDUBSW + VPMADDWD. Go's assembler encodes VPDPBUSD only with EVEX,
 // so AVX-VNNI (its VEX form on AVX2-only CPUs) is not used.
 
 // q8q8FormFor is the activation form the active path's kernels take for n
-// vectors: the VNNI kernels on the avx512vnni path, the
-// AVX2 ones on the AVX2 path and on AVX-512 without VNNI.
+// vectors: the VNNI kernels on the avx512vnni path, the AVX2 ones on the
+// avx2 and avx512 paths.
 func q8q8FormFor(n int) int {
 	switch {
 	case useVNNI && n == 1:

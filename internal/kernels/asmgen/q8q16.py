@@ -79,7 +79,7 @@ def prologue(a, name, n, frame):
     a("\tMOVQ groups+24(FP), BX")
 
 
-def epilogue(a, name, n, xsize, ssize):
+def epilogue(a, name, n):
     """Advance the cursors, close the group loop; the caller reduces."""
     a("\tADDQ $512, AX")
     a("\tADDQ $32, R15")
@@ -305,7 +305,7 @@ def kernel256(n):
             a("\tVCVTDQ2PS Y2, Y2")
             a(f"\tVBROADCASTSS {64 * v + 4 * b}(SP), Y4")
             a(f"\tVFMADD231PS Y4, Y2, Y{acc(v, b % A)}")
-    epilogue(a, name, n, 1024, 64)
+    epilogue(a, name, n)
     a("\tMOVQ y+64(FP), AX")
     for v in range(n):
         z = acc(v, 0)
