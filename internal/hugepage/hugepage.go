@@ -73,3 +73,14 @@ func Alloc(n int) []byte {
 	arena.free = arena.free[n64:]
 	return b
 }
+
+// Float32s returns n zero float32s from Alloc: huge pages for the large
+// float buffers the matrix products stream (the vision tower's weights,
+// its activations, the packed panels).
+func Float32s(n int) []float32 {
+	if n <= 0 {
+		return nil
+	}
+	b := Alloc(4 * n)
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(b))), n)
+}

@@ -60,6 +60,10 @@ func (p *Pool) MatMulF32(y, w []float32, rows, cols int, x []float32, n int) {
 	case 1:
 		matVecF32(p, y, w, rows, cols, x)
 	default:
+		if nr := gemmNR(); wpanelOK(nr, rows, n) {
+			wpanel(p, wpanelTask{y: y, w: w, rows: rows, cols: cols, x: x, n: n, nr: nr})
+			return
+		}
 		matMul(p, &matMulTask{y: y, wf: w, rows: rows, cols: cols, x: x, n: n})
 	}
 }

@@ -1,6 +1,9 @@
 package kernels
 
-import "github.com/vlmrt/vlmrt/internal/quant"
+import (
+	"github.com/vlmrt/vlmrt/internal/hugepage"
+	"github.com/vlmrt/vlmrt/internal/quant"
+)
 
 // Matrix-matrix products (prefill and the vision tower): Y[n, rows] =
 // X[n, cols]·Wᵀ. Two implementations: the packed product (gemm*, below),
@@ -226,7 +229,7 @@ func (t *matMulTask) setGemm(nr int, buf *[]float32) {
 		return
 	}
 	if cap(*buf) < size {
-		*buf = make([]float32, size)
+		*buf = hugepage.Float32s(size)
 	}
 	t.xp = (*buf)[:size]
 }
@@ -427,6 +430,7 @@ type taskArgs struct {
 	matVecQ8  matVecQ8Task
 	matVecF32 matVecF32Task
 	matMul    matMulTask
+	wpanel    wpanelTask
 	pack      packTask
 	rows      rowsTask
 	xp        []float32 // packed X of the current product, grown on demand

@@ -7,6 +7,7 @@ package weights
 import (
 	"errors"
 	"fmt"
+	"github.com/vlmrt/vlmrt/internal/hugepage"
 	goruntime "runtime"
 	"slices"
 	"sync"
@@ -232,7 +233,9 @@ func LoadLinear(src Source, name string, rows, cols int, p Precision) (*Linear, 
 		return l, nil
 	}
 	if p == F32 {
-		if l.F32, err = t.Float32s(); err != nil {
+		// Huge pages: the matrix products stream these rows six at a time.
+		l.F32 = hugepage.Float32s(rows * cols)
+		if err = t.Float32sInto(l.F32, 0); err != nil {
 			return nil, err
 		}
 		src.Release(t)
