@@ -70,7 +70,7 @@ const (
 const (
 	// ActsAuto is what a model opened without a choice runs: ActsInt16
 	// where the CPU has the int16 kernels (kernels.Q8Q16Path is not
-	// generic: amd64 with AVX2 or AVX-512), else ActsFloat32. Resolve
+	// generic: amd64 with AVX2 or AVX-512, arm64 NEON), else ActsFloat32. Resolve
 	// turns it into one of the formats above.
 	ActsAuto Acts = -1 // not a zero value: a Model and its callers default to the reference
 )
