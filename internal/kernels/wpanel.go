@@ -86,15 +86,12 @@ func (t *wpanelTask) block(panel, tail []float32, j0, j1 int) {
 		for i := 0; i < full; i += gemmMR {
 			for a := range xr {
 				xr[a] = &t.x[(i+a)*cols+kb]
+				if kb == 0 { // the tiles add into Y: one clear per row of the item
+					clear(t.y[(i+a)*rows+j0 : (i+a)*rows+j1])
+				}
 			}
 			for p := range np {
-				c0 := j0 + p*nr
-				if kb == 0 {
-					for a := range gemmMR {
-						clear(t.y[(i+a)*rows+c0 : (i+a)*rows+c0+nr])
-					}
-				}
-				gemmTile(&t.y[i*rows+c0], rows, &xr, &panel[p*wpKC*nr], k, chunk, true)
+				gemmTile(&t.y[i*rows+j0+p*nr], rows, &xr, &panel[p*wpKC*nr], k, chunk, true)
 			}
 		}
 		if full < n {
