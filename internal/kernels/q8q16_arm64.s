@@ -101,8 +101,8 @@ q8q16x1NEON_step:
 	WORD $0x4fb018d8 // fmla v24.4s, v6.4s, v16.s[3]
 	SUBS $1, R10, R10
 	BNE q8q16x1NEON_step
-	MOVD y+64(FP), R7
 	WORD $0x4e38d694 // fadd v20.4s, v20.4s, v24.4s
+	MOVD y+64(FP), R7
 	WORD $0x6e34d694 // faddp v20.4s, v20.4s, v20.4s
 	WORD $0x7e30da94 // faddp s20, v20.2s
 	MOVD 0(R7), R21
@@ -257,14 +257,14 @@ q8q16x2NEON_step:
 	WORD $0x4fb118f9 // fmla v25.4s, v7.4s, v17.s[3]
 	SUBS $1, R10, R10
 	BNE q8q16x2NEON_step
-	MOVD y+64(FP), R7
 	WORD $0x4e38d694 // fadd v20.4s, v20.4s, v24.4s
+	WORD $0x4e39d6b5 // fadd v21.4s, v21.4s, v25.4s
+	MOVD y+64(FP), R7
 	WORD $0x6e34d694 // faddp v20.4s, v20.4s, v20.4s
 	WORD $0x7e30da94 // faddp s20, v20.2s
 	MOVD 0(R7), R21
 	ADD R6<<2, R21, R21
 	FMOVS F20, (R21)
-	WORD $0x4e39d6b5 // fadd v21.4s, v21.4s, v25.4s
 	WORD $0x6e35d6b5 // faddp v21.4s, v21.4s, v21.4s
 	WORD $0x7e30dab5 // faddp s21, v21.2s
 	MOVD 8(R7), R21
@@ -469,20 +469,20 @@ q8q16x3NEON_step:
 	WORD $0x4fb218da // fmla v26.4s, v6.4s, v18.s[3]
 	SUBS $1, R10, R10
 	BNE q8q16x3NEON_step
-	MOVD y+64(FP), R7
 	WORD $0x4e38d694 // fadd v20.4s, v20.4s, v24.4s
+	WORD $0x4e39d6b5 // fadd v21.4s, v21.4s, v25.4s
+	WORD $0x4e3ad6d6 // fadd v22.4s, v22.4s, v26.4s
+	MOVD y+64(FP), R7
 	WORD $0x6e34d694 // faddp v20.4s, v20.4s, v20.4s
 	WORD $0x7e30da94 // faddp s20, v20.2s
 	MOVD 0(R7), R21
 	ADD R6<<2, R21, R21
 	FMOVS F20, (R21)
-	WORD $0x4e39d6b5 // fadd v21.4s, v21.4s, v25.4s
 	WORD $0x6e35d6b5 // faddp v21.4s, v21.4s, v21.4s
 	WORD $0x7e30dab5 // faddp s21, v21.2s
 	MOVD 8(R7), R21
 	ADD R6<<2, R21, R21
 	FMOVS F21, (R21)
-	WORD $0x4e3ad6d6 // fadd v22.4s, v22.4s, v26.4s
 	WORD $0x6e36d6d6 // faddp v22.4s, v22.4s, v22.4s
 	WORD $0x7e30dad6 // faddp s22, v22.2s
 	MOVD 16(R7), R21
@@ -737,26 +737,26 @@ q8q16x4NEON_step:
 	WORD $0x4fb318fb // fmla v27.4s, v7.4s, v19.s[3]
 	SUBS $1, R10, R10
 	BNE q8q16x4NEON_step
-	MOVD y+64(FP), R7
 	WORD $0x4e38d694 // fadd v20.4s, v20.4s, v24.4s
+	WORD $0x4e39d6b5 // fadd v21.4s, v21.4s, v25.4s
+	WORD $0x4e3ad6d6 // fadd v22.4s, v22.4s, v26.4s
+	WORD $0x4e3bd6f7 // fadd v23.4s, v23.4s, v27.4s
+	MOVD y+64(FP), R7
 	WORD $0x6e34d694 // faddp v20.4s, v20.4s, v20.4s
 	WORD $0x7e30da94 // faddp s20, v20.2s
 	MOVD 0(R7), R21
 	ADD R6<<2, R21, R21
 	FMOVS F20, (R21)
-	WORD $0x4e39d6b5 // fadd v21.4s, v21.4s, v25.4s
 	WORD $0x6e35d6b5 // faddp v21.4s, v21.4s, v21.4s
 	WORD $0x7e30dab5 // faddp s21, v21.2s
 	MOVD 8(R7), R21
 	ADD R6<<2, R21, R21
 	FMOVS F21, (R21)
-	WORD $0x4e3ad6d6 // fadd v22.4s, v22.4s, v26.4s
 	WORD $0x6e36d6d6 // faddp v22.4s, v22.4s, v22.4s
 	WORD $0x7e30dad6 // faddp s22, v22.2s
 	MOVD 16(R7), R21
 	ADD R6<<2, R21, R21
 	FMOVS F22, (R21)
-	WORD $0x4e3bd6f7 // fadd v23.4s, v23.4s, v27.4s
 	WORD $0x6e37d6f7 // faddp v23.4s, v23.4s, v23.4s
 	WORD $0x7e30daf7 // faddp s23, v23.2s
 	MOVD 24(R7), R21

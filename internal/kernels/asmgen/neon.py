@@ -14,18 +14,9 @@ generated per sequence count).
 
 Run from anywhere: python3 internal/kernels/asmgen/neon.py
 """
-import os, re, subprocess, tempfile
+import os
 
-def enc(instrs):
-    src = "\n".join(instrs) + "\n"
-    with tempfile.TemporaryDirectory() as d:
-        s, o = os.path.join(d, "t.s"), os.path.join(d, "t.o")
-        open(s, "w").write(src)
-        subprocess.check_call(["aarch64-linux-gnu-as", "-march=armv8-a", s, "-o", o])
-        out = subprocess.check_output(["aarch64-linux-gnu-objdump", "-d", o]).decode()
-    words = re.findall(r"^\s+[0-9a-f]+:\s+([0-9a-f]{8})\s", out, re.M)
-    assert len(words)==len(instrs), out
-    return words
+from gnuas import enc
 
 def render(template):
     lines = template.strip("\n").split("\n")

@@ -15,113 +15,41 @@ two accumulators. The activations are read as quantized (Q8Acts.Q), no
 auxiliary form.
 
 Go's assembler has no mnemonics for SDOT, SCVTF, FCVTL, FMLA by element
-or FADDP: those are assembled with GNU as (as asmgen/neon.py does) and
-emitted as WORDs with the mnemonic in a comment.
+or FADDP: those are assembled with GNU as (asmgen/gnuas.py, which also
+holds the row loop this kernel shares with q8q16neon.py) and emitted as
+WORDs with the mnemonic in a comment.
 
 Needs aarch64-linux-gnu-as and -objdump (Debian: binutils-aarch64-linux-gnu).
 Run from the repository root: python3 internal/kernels/asmgen/q8q8neon.py
 """
-import os
-import re
-import subprocess
-import tempfile
+from gnuas import SP, XP, row_kernel
 
 OUT = "internal/kernels/q8q8_arm64.s"
 
 
-def enc(instrs):
-    src = "\n".join(instrs) + "\n"
-    with tempfile.TemporaryDirectory() as d:
-        s, o = os.path.join(d, "t.s"), os.path.join(d, "t.o")
-        open(s, "w").write(src)
-        subprocess.check_call(["aarch64-linux-gnu-as", "-march=armv8.2-a+dotprod", s, "-o", o])
-        out = subprocess.check_output(["aarch64-linux-gnu-objdump", "-d", o]).decode()
-    words = re.findall(r"^\s+[0-9a-f]+:\s+([0-9a-f]{8})\s", out, re.M)
-    assert len(words) == len(instrs), out
-    return words
-
-
-def render(lines):
-    gnu = [l[1:] for l in lines if l.startswith("@")]
-    words = iter(enc(gnu))
-    out = []
-    for l in lines:
-        if l.startswith("@"):
-            out.append(f"\tWORD $0x{next(words)} // {l[1:]}")
-        elif l.endswith(":"):
-            out.append(l)
-        else:
-            out.append("\t" + l)
-    return "\n".join(out) + "\n"
-
-
-XP = ["R11", "R12", "R13", "R14"]  # vector v's activation cursor
-SP = ["R15", "R16", "R17", "R19"]  # vector v's scale cursor
-
-
 def kernel(n):
     name = f"q8q8x{n}SDOT"
-    L = []
-    a = L.append
-    a(f"TEXT ·{name}(SB), NOSPLIT, $0-72")
-    a("MOVD q+0(FP), R0")
-    a("MOVD scales+8(FP), R1")
-    a("MOVD rows+16(FP), R2")
-    a("MOVD groups+24(FP), R3")
-    a("MOVD rowBytes+32(FP), R4")
-    a("MOVD scaleStride+40(FP), R5")
-    a("MOVD $0, R6")
-    a(f"{name}_row:")
-    a("CMP R2, R6")
-    a(f"BGE {name}_done")
-    a("MOVD x+48(FP), R7")
-    for v in range(n):
-        a(f"MOVD {8 * v}(R7), {XP[v]}")
-    a("MOVD s+56(FP), R7")
-    for v in range(n):
-        a(f"MOVD {8 * v}(R7), {SP[v]}")
-    a("MOVD R0, R8")
-    a("MOVD R1, R9")
-    a("LSL $2, R3, R10")  # 4-block steps
-    accs = [20, 24] if n == 1 else [20 + v for v in range(n)]
-    for r in accs:
-        a(f"VEOR V{r}.B16, V{r}.B16, V{r}.B16")
-    a(f"{name}_step:")
-    a("VLD1.P 8(R9), [V30.H4]")
-    a("@fcvtl v30.4s, v30.4h")
-    for v in range(n):
-        a(f"VLD1.P 16({SP[v]}), [V31.S4]")
-        a(f"@fmul v{16 + v}.4s, v30.4s, v31.4s")
-    for j in range(4):
-        a("VLD1.P 32(R8), [V0.B16, V1.B16]")
+    accs = [[20, 24]] if n == 1 else [[20 + v] for v in range(n)]
+
+    def step(a):
+        a("VLD1.P 8(R9), [V30.H4]")
+        a("@fcvtl v30.4s, v30.4h")
         for v in range(n):
-            x0, x1, t = 8 + 2 * v, 9 + 2 * v, 4 + v
-            acc = accs[j & 1] if n == 1 else accs[v]
-            a(f"VLD1.P 32({XP[v]}), [V{x0}.B16, V{x1}.B16]")
-            a(f"VEOR V{t}.B16, V{t}.B16, V{t}.B16")
-            a(f"@sdot v{t}.4s, v0.16b, v{x0}.16b")
-            a(f"@sdot v{t}.4s, v1.16b, v{x1}.16b")
-            a(f"@scvtf v{t}.4s, v{t}.4s")
-            a(f"@fmla v{acc}.4s, v{t}.4s, v{16 + v}.s[{j}]")
-    a("SUBS $1, R10, R10")
-    a(f"BNE {name}_step")
-    if n == 1:
-        a("@fadd v20.4s, v20.4s, v24.4s")
-    a("MOVD y+64(FP), R7")
-    for v in range(n):
-        r = 20 + v
-        a(f"@faddp v{r}.4s, v{r}.4s, v{r}.4s")
-        a(f"@faddp s{r}, v{r}.2s")
-        a(f"MOVD {8 * v}(R7), R21")
-        a("ADD R6<<2, R21, R21")
-        a(f"FMOVS F{r}, (R21)")
-    a("ADD R4, R0, R0")
-    a("ADD R5, R1, R1")
-    a("ADD $1, R6, R6")
-    a(f"B {name}_row")
-    a(f"{name}_done:")
-    a("RET")
-    return f"\n// func {name}(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int8, s *[4]*float32, y *[4]*float32)\n" + render(L)
+            a(f"VLD1.P 16({SP[v]}), [V31.S4]")
+            a(f"@fmul v{16 + v}.4s, v30.4s, v31.4s")
+        for j in range(4):
+            a("VLD1.P 32(R8), [V0.B16, V1.B16]")
+            for v in range(n):
+                x0, x1, t = 8 + 2 * v, 9 + 2 * v, 4 + v
+                acc = accs[0][j & 1] if n == 1 else accs[v][0]
+                a(f"VLD1.P 32({XP[v]}), [V{x0}.B16, V{x1}.B16]")
+                a(f"VEOR V{t}.B16, V{t}.B16, V{t}.B16")
+                a(f"@sdot v{t}.4s, v0.16b, v{x0}.16b")
+                a(f"@sdot v{t}.4s, v1.16b, v{x1}.16b")
+                a(f"@scvtf v{t}.4s, v{t}.4s")
+                a(f"@fmla v{acc}.4s, v{t}.4s, v{16 + v}.s[{j}]")
+
+    return f"\n// func {name}(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int8, s *[4]*float32, y *[4]*float32)\n" + row_kernel(name, n, accs, step, "armv8.2-a+dotprod")
 
 
 HEAD = """// Code generated by internal/kernels/asmgen/q8q8neon.py; DO NOT EDIT.
