@@ -2,6 +2,8 @@
 
 package kernels
 
+import "unsafe"
+
 // Every arm64 CPU has NEON (Advanced SIMD is mandatory in ARMv8-A), so
 // the assembly runs unless VLMRT_CPU=generic asks for the pure-Go path; the
 // kernels use only base ARMv8.0 instructions.
@@ -44,15 +46,60 @@ func dotAsm(a, b *float32, n int) float32 { return dotNEON(a, b, n) }
 
 func axpyAsm(y *float32, a float32, x *float32, n int) { axpyNEON(y, a, x, n) }
 
-// No matrix-matrix micro-kernel here yet: the products run the
-// dot-product tiles (dot4x3) instead.
-func gemmNR() int { return 0 }
+// Implemented in gemm_arm64.s (asmgen/gemmneon.py): the matrix-matrix
+// micro-kernels of the packed and weight-panel products, panels of 16
+// activation rows (8 for a ragged last panel).
 
-func gemmTile(c *float32, cs int, w *[gemmMR]*float32, xp *float32, k, chunk int, wide bool) {}
+//go:noescape
+func gemm6x16NEON(c *float32, cstride int, w0, w1, w2, w3, w4, w5 *float32, xp *float32, k, chunk int)
 
-func transposeAsm(dst *float32, ds int, src *float32, ss int, rows, cols int) {}
+//go:noescape
+func gemm6x8NEON(c *float32, cstride int, w0, w1, w2, w3, w4, w5 *float32, xp *float32, k, chunk int)
 
+// gemmNR is the activation panel width of the matrix-matrix micro-kernel
+// (0 on the generic path: the dot-product tiles run).
+func gemmNR() int {
+	if haveAsm {
+		return 16
+	}
+	return 0
+}
+
+// gemmTile runs the micro-kernel on a panel gemmNR() wide, or half that
+// when !wide (the last panel of a ragged n).
+func gemmTile(c *float32, cs int, w *[gemmMR]*float32, xp *float32, k, chunk int, wide bool) {
+	if wide {
+		gemm6x16NEON(c, cs, w[0], w[1], w[2], w[3], w[4], w[5], xp, k, chunk)
+	} else {
+		gemm6x8NEON(c, cs, w[0], w[1], w[2], w[3], w[4], w[5], xp, k, chunk)
+	}
+}
+
+// transposeAsm writes dst[c·ds + r] = src[r·ss + c] for r < rows, c <
+// cols (multiples of 8): in Go on arm64, in 8×8 blocks as the amd64
+// assembly walks them.
+func transposeAsm(dst *float32, ds int, src *float32, ss int, rows, cols int) {
+	d := unsafe.Slice(dst, (cols-1)*ds+rows)
+	s := unsafe.Slice(src, (rows-1)*ss+cols)
+	for c0 := 0; c0 < cols; c0 += 8 {
+		for r0 := 0; r0 < rows; r0 += 8 {
+			for r := r0; r < r0+8; r++ {
+				for c, v := range s[r*ss+c0 : r*ss+c0+8] {
+					d[(c0+c)*ds+r] = v
+				}
+			}
+		}
+	}
+}
+
+// dequantRowsAsm widens rows rows of blocks int8 blocks each (q rows qs
+// bytes apart, their float16 scales ss apart) into dst (rows ds floats
+// apart), one NEON call per row.
 func dequantRowsAsm(dst *float32, ds int, q *int8, qs int, scales *uint16, ss, rows, blocks, pf int) {
+	for r := range rows {
+		dequantQ8NEON((*float32)(unsafe.Add(unsafe.Pointer(dst), 4*r*ds)), (*int8)(unsafe.Add(unsafe.Pointer(q), r*qs)),
+			(*uint16)(unsafe.Add(unsafe.Pointer(scales), 2*r*ss)), blocks)
+	}
 }
 
 // No vectorized activations here: softmax and the sigmoid-based activations

@@ -9,9 +9,9 @@ import (
 // X[n, cols]·Wᵀ. Three implementations: the weight-panel product
 // (wpanel.go) for float32 weights whose rows are whole panels (the vision
 // tower); the packed product (gemm*, below) for the others and for int8
-// weights, both on paths with a gemm micro-kernel (amd64 avx512 and avx2)
-// for n of at least half a panel; and the dot-product tiles, everywhere
-// else (arm64, pure Go, and a handful of rows).
+// weights, both on paths with a gemm micro-kernel (amd64 avx512 and avx2,
+// arm64 neon) for n of at least half a panel; and the dot-product tiles,
+// everywhere else (pure Go, and a handful of rows).
 //
 // The tiles: work is split by weight rows in blocks of rowBlock; within a
 // block, the columns are walked kBlock at a time so the block's weights

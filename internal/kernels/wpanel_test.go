@@ -9,7 +9,7 @@ import (
 // TestWeightPanel checks the weight-panel product against the packed
 // product bit for bit (same kernel, same chunks: only the loops around it
 // differ) and against the exact sums, on shapes that take it: row counts
-// that are whole panels (16 on AVX2, 32 on AVX-512), ragged X row counts
+// that are whole panels (16 on AVX2 and NEON, 32 on AVX-512), ragged X row counts
 // (a tail group of fewer than six), ragged columns and more columns than
 // one pass (wpKC), alone and on pools.
 func TestWeightPanel(t *testing.T) {
