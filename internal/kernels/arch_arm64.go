@@ -75,21 +75,13 @@ func gemmTile(c *float32, cs int, w *[gemmMR]*float32, xp *float32, k, chunk int
 	}
 }
 
+//go:noescape
+func transpose4NEON(dst *float32, dstStride int, src *float32, srcStride int, rows, cols int)
+
 // transposeAsm writes dst[c·ds + r] = src[r·ss + c] for r < rows, c <
-// cols (multiples of 8): in Go on arm64, in 8×8 blocks as the amd64
-// assembly walks them.
+// cols (multiples of 8) in 4×4 blocks.
 func transposeAsm(dst *float32, ds int, src *float32, ss int, rows, cols int) {
-	d := unsafe.Slice(dst, (cols-1)*ds+rows)
-	s := unsafe.Slice(src, (rows-1)*ss+cols)
-	for c0 := 0; c0 < cols; c0 += 8 {
-		for r0 := 0; r0 < rows; r0 += 8 {
-			for r := r0; r < r0+8; r++ {
-				for c, v := range s[r*ss+c0 : r*ss+c0+8] {
-					d[(c0+c)*ds+r] = v
-				}
-			}
-		}
-	}
+	transpose4NEON(dst, ds, src, ss, rows, cols)
 }
 
 // dequantRowsAsm widens rows rows of blocks int8 blocks each (q rows qs

@@ -219,3 +219,55 @@ gemm6x8NEON_step:
 	ADD R1, R11, R11
 	CBNZ R9, gemm6x8NEON_chunk
 	RET
+
+// func transpose4NEON(dst *float32, dstStride int, src *float32, srcStride int, rows, cols int)
+	TEXT ·transpose4NEON(SB), NOSPLIT, $0-48
+	MOVD dst+0(FP), R0
+	MOVD dstStride+8(FP), R1
+	LSL $2, R1, R1
+	MOVD src+16(FP), R2
+	MOVD srcStride+24(FP), R3
+	LSL $2, R3, R3
+	MOVD cols+40(FP), R5
+	MOVD R2, R7
+	MOVD R0, R8
+transpose4NEON_cols:
+	MOVD rows+32(FP), R9
+	MOVD R7, R10
+	MOVD R8, R11
+transpose4NEON_rows:
+	MOVD R10, R12
+	VLD1 (R12), [V0.S4]
+	ADD R3, R12, R12
+	VLD1 (R12), [V1.S4]
+	ADD R3, R12, R12
+	VLD1 (R12), [V2.S4]
+	ADD R3, R12, R12
+	VLD1 (R12), [V3.S4]
+	ADD R3, R12, R12
+	MOVD R12, R10
+	WORD $0x4e812804 // trn1 v4.4s, v0.4s, v1.4s
+	WORD $0x4e816805 // trn2 v5.4s, v0.4s, v1.4s
+	WORD $0x4e832846 // trn1 v6.4s, v2.4s, v3.4s
+	WORD $0x4e836847 // trn2 v7.4s, v2.4s, v3.4s
+	WORD $0x4ec62880 // trn1 v0.2d, v4.2d, v6.2d
+	WORD $0x4ec728a1 // trn1 v1.2d, v5.2d, v7.2d
+	WORD $0x4ec66882 // trn2 v2.2d, v4.2d, v6.2d
+	WORD $0x4ec768a3 // trn2 v3.2d, v5.2d, v7.2d
+	MOVD R11, R13
+	VST1 [V0.S4], (R13)
+	ADD R1, R13, R13
+	VST1 [V1.S4], (R13)
+	ADD R1, R13, R13
+	VST1 [V2.S4], (R13)
+	ADD R1, R13, R13
+	VST1 [V3.S4], (R13)
+	ADD R1, R13, R13
+	ADD $16, R11, R11
+	SUBS $4, R9, R9
+	BNE transpose4NEON_rows
+	ADD $16, R7, R7
+	ADD R1<<2, R8, R8
+	SUBS $4, R5, R5
+	BNE transpose4NEON_cols
+	RET
