@@ -94,14 +94,26 @@ func dequantRowsAsm(dst *float32, ds int, q *int8, qs int, scales *uint16, ss, r
 	}
 }
 
-// No vectorized activations here: softmax and the sigmoid-based activations
-// take their portable path (actAsm is false, so these are unreachable).
-func actAsm() bool { return false }
+// The activations and softmax in NEON (act_arm64.s, asmgen/actneon.py):
+// goExpf's algorithm 4 lanes at a time, as act_amd64.s runs it 8.
+func actAsm() bool { return haveAsm }
 
-func expSubSumAsm(x *float32, n int, m float32) float32 { return 0 }
-func sigmoidMulAsm(x *float32, n int, a, b float32)     {}
-func maxAsm(x *float32, n int) float32                  { return 0 }
-func scaleAsm(x *float32, n int, s float32)             {}
+//go:noescape
+func expSubSumNEON(x *float32, n int, m float32) float32
+
+//go:noescape
+func sigmoidMulNEON(x *float32, n int, a, b float32)
+
+//go:noescape
+func maxNEON(x *float32, n int) float32
+
+//go:noescape
+func scaleNEON(x *float32, n int, s float32)
+
+func expSubSumAsm(x *float32, n int, m float32) float32 { return expSubSumNEON(x, n, m) }
+func sigmoidMulAsm(x *float32, n int, a, b float32)     { sigmoidMulNEON(x, n, a, b) }
+func maxAsm(x *float32, n int) float32                  { return maxNEON(x, n) }
+func scaleAsm(x *float32, n int, s float32)             { scaleNEON(x, n, s) }
 
 // Implemented in f32_arm64.s: the FMA peak probe (every arm64 CPU has NEON).
 
