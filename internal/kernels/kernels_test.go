@@ -270,7 +270,7 @@ func TestMatMulPool(t *testing.T) {
 func TestTranspose(t *testing.T) {
 	eachPath(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(17, 18))
-		for _, sh := range [][2]int{{1, 1}, {8, 8}, {9, 17}, {16, 5}, {40, 64}, {3, 24}} {
+		for _, sh := range [][2]int{{1, 1}, {8, 8}, {9, 17}, {16, 5}, {40, 64}, {3, 24}, {16, 16}, {48, 40}, {33, 50}, {64, 24}} {
 			rows, cols := sh[0], sh[1]
 			ss, ds := cols+3, rows+5
 			src := randF32(rng, rows*ss)
