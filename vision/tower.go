@@ -2,7 +2,6 @@ package vision
 
 import (
 	"fmt"
-	"github.com/vlmrt/vlmrt/internal/hugepage"
 	"math"
 
 	"github.com/vlmrt/vlmrt/internal/kernels"
@@ -122,11 +121,11 @@ type scratch struct {
 func newScratch(n, hidden, inter int) *scratch {
 	return &scratch{
 		n:       n,
-		x:       hugepage.Float32s(n * hidden),
-		h:       hugepage.Float32s(n * hidden),
-		qkv:     hugepage.Float32s(n * 3 * hidden),
-		mlp:     hugepage.Float32s(n * max(inter, hidden)),
-		mergeIn: hugepage.Float32s(n * hidden),
+		x:       make([]float32, n*hidden),
+		h:       make([]float32, n*hidden),
+		qkv:     make([]float32, n*3*hidden),
+		mlp:     make([]float32, n*max(inter, hidden)),
+		mergeIn: make([]float32, n*hidden),
 	}
 }
 

@@ -74,9 +74,10 @@ func Alloc(n int) []byte {
 	return b
 }
 
-// Float32s returns n zero float32s from Alloc: huge pages for the large
-// float buffers the matrix products stream (the vision tower's weights,
-// its activations, the packed panels).
+// Float32s returns n zero float32s from Alloc: huge pages for long-lived
+// float buffers the products stream (the vision tower's weights). Not for
+// per-call or per-size scratch: a slab is freed only when nothing in it is
+// referenced, so a buffer dropped beside live weights is never returned.
 func Float32s(n int) []float32 {
 	if n <= 0 {
 		return nil

@@ -1,9 +1,6 @@
 package kernels
 
-import (
-	"github.com/vlmrt/vlmrt/internal/hugepage"
-	"github.com/vlmrt/vlmrt/internal/quant"
-)
+import "github.com/vlmrt/vlmrt/internal/quant"
 
 // Matrix-matrix products (prefill and the vision tower): Y[n, rows] =
 // X[n, cols]·Wᵀ. Three implementations: the weight-panel product
@@ -231,7 +228,7 @@ func (t *matMulTask) setGemm(nr int, buf *[]float32) {
 		return
 	}
 	if cap(*buf) < size {
-		*buf = hugepage.Float32s(size)
+		*buf = make([]float32, size)
 	}
 	t.xp = (*buf)[:size]
 }
