@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"unsafe"
 
 	"github.com/vlmrt/vlmrt/internal/quant"
@@ -31,6 +32,26 @@ func matVecGrain(rows, rowBytes, threads int) int {
 }
 
 const matVecMinChunk = 64 << 10
+
+// batchTileBytes is the most weight bytes the batched products take
+// through all their vectors before moving on. The kernels share a pass over
+// the rows among at most 4 vectors (more would crowd the activations out of
+// L1), so a batch of 5 to 8 makes two passes; run over a whole pool chunk
+// (megabytes), the second pass read the rows from L3 or memory again. A
+// tile this small stays in L2 between the passes, so each weight is read
+// from memory once a step whatever the batch.
+const batchTileBytes = 128 << 10
+
+// batchTileRows is how many rows of cols columns n vectors take a tile at
+// a time: all of them when one pass covers the vectors, else an even count
+// (the two-row AVX-512 kernels then see whole pairs) of about
+// batchTileBytes.
+func batchTileRows(n, cols int) int {
+	if n <= 4 {
+		return math.MaxInt
+	}
+	return max(2, batchTileBytes/cols) &^ 1
+}
 
 type matVecQ8Task struct {
 	y []float32
@@ -116,6 +137,12 @@ func matVecQ8EachRows(y []float32, w *quant.Matrix, x []float32, n, r0, r1 int) 
 		matVecQ8Rows(y, w, x, r0, r1)
 		return
 	}
+	if step := batchTileRows(n, w.Cols); r1-r0 > step {
+		for lo := r0; lo < r1; lo += step {
+			matVecQ8EachRows(y, w, x, n, lo, min(lo+step, r1))
+		}
+		return
+	}
 	rows, cols, bpr := w.Rows, w.Cols, w.BlocksPerRow()
 	full := cols / quant.BlockSize
 	if !haveAsm || full == 0 {
@@ -126,7 +153,7 @@ func matVecQ8EachRows(y []float32, w *quant.Matrix, x []float32, n, r0, r1 int) 
 	// vectors of more (8 × 10 KB for the 4B's 2560 inputs) spill out of L1
 	// and the kernel waits on L2 (measured: 4B, B=8 fell to 1.08× of one
 	// sequence, B=4 is 1.62×); a second group rereads the chunk's weights
-	// from cache instead.
+	// from cache instead (batchTileRows keeps the chunk in L2).
 	for b0 := 0; b0 < n; b0 += eachAsmGroup {
 		g := min(n-b0, eachAsmGroup)
 		matVecQ8EachBlocks(&y[b0*rows+r0], &w.Q[r0*cols], &w.Scales[r0*bpr], &x[b0*cols], r1-r0, full, cols, 2*bpr, g, 4*cols, 4*rows)

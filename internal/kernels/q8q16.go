@@ -161,6 +161,12 @@ func (t *q8q16Task) run(_, lo, hi int) {
 // blocks in assembly where the path has it, the short last block (and
 // every block without assembly) in Go.
 func q8q16Rows(y []float32, w *quant.Matrix, a *Q16Acts, r0, r1 int) {
+	if step := batchTileRows(a.N, w.Cols); r1-r0 > step {
+		for lo := r0; lo < r1; lo += step {
+			q8q16Rows(y, w, a, lo, min(lo+step, r1))
+		}
+		return
+	}
 	cols, bpr := w.Cols, w.BlocksPerRow()
 	done := 0 // blocks the assembly covered
 	if q8q16Asm(y, w, a, r0, r1) {

@@ -127,7 +127,8 @@ func TestMatVecQ8Q16(t *testing.T) {
 		// The last three read more activations than q8q16TwoRows a pass
 		// (two rows a pass on avx512, an odd row left over in two).
 		shapes := []shape{{1, 1, 1}, {3, 33, 2}, {5, 512, 1}, {7, 512, 4}, {9, 1024 + 31, 5}, {260, 512 + 64, 3}, {37, 2048, 9}, {301, 2560, 4},
-			{7, 4096 + 512 + 33, 4}, {6, 9728, 2}, {33, 8192, 6}}
+			{7, 4096 + 512 + 33, 4}, {6, 9728, 2}, {33, 8192, 6},
+			{301, 2560, 7}} // the last two: row tiles (batchTileRows), odd and even tails
 		for range 10 {
 			shapes = append(shapes, shape{1 + rng.IntN(70), 1 + rng.IntN(1600), 1 + rng.IntN(9)})
 		}

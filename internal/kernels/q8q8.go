@@ -257,6 +257,12 @@ const q8q8Group = 16
 
 // q8q8Rows computes rows [r0, r1) of every vector's product.
 func q8q8Rows(y []float32, w *quant.Matrix, a *Q8Acts, r0, r1 int) {
+	if step := batchTileRows(a.N, w.Cols); r1-r0 > step {
+		for lo := r0; lo < r1; lo += step {
+			q8q8Rows(y, w, a, lo, min(lo+step, r1))
+		}
+		return
+	}
 	cols, bpr := w.Cols, w.BlocksPerRow()
 	groups := 0
 	if a.form != formNone && a.form == q8q8FormFor(a.N) {

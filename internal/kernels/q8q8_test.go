@@ -95,7 +95,8 @@ func TestMatVecQ8Q8(t *testing.T) {
 		pool := NewPool(2)
 		defer pool.Close()
 		type shape struct{ rows, cols, n int }
-		shapes := []shape{{1, 1, 1}, {3, 33, 2}, {5, 512, 1}, {7, 512, 4}, {9, 1024 + 31, 5}, {260, 512 + 64, 3}, {37, 2048, 9}}
+		shapes := []shape{{1, 1, 1}, {3, 33, 2}, {5, 512, 1}, {7, 512, 4}, {9, 1024 + 31, 5}, {260, 512 + 64, 3}, {37, 2048, 9},
+			{33, 8192, 6}, {301, 2560, 7}} // the last two: row tiles (batchTileRows)
 		for range 10 {
 			shapes = append(shapes, shape{1 + rng.IntN(70), 1 + rng.IntN(1600), 1 + rng.IntN(9)})
 		}
