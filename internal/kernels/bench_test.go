@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -320,7 +321,10 @@ func BenchmarkMatVecQ8Core(b *testing.B) {
 // so other processes' load cancels out as far as it can. "jobs-read" reads
 // the same weights in the same pool jobs as the int16 products
 // (readRowsTask): int16-of-jobs-read is the kernels' own cost, apart from
-// the job structure's.
+// the job structure's. "guided-speedup" is the median, over the passes, of
+// the int16 products' time in fixed chunks (a quarter of each thread's
+// share, as before runRows) over their time in guided chunks, the two run
+// back to back in alternating order.
 func BenchmarkMatVecQ8DRAM(b *testing.B) {
 	type layer struct{ q, k, v, o, gate, up, down *quant.Matrix }
 	var ls []layer
@@ -353,6 +357,15 @@ func BenchmarkMatVecQ8DRAM(b *testing.B) {
 	sums := make([]float32, threads)
 	best := [4]time.Duration{math.MaxInt64, math.MaxInt64, math.MaxInt64, math.MaxInt64}
 	var rt readRowsTask
+	int16 := func() {
+		for _, l := range ls {
+			benchPool.MatVecQ8Q16Fused(&a2560, Q8Product{y[:4096], l.q}, Q8Product{y[4096:5120], l.k}, Q8Product{y[5120:6144], l.v})
+			benchPool.MatVecQ8Q16(y[:2560], l.o, &a4096)
+			benchPool.MatVecQ8Q16Fused(&a2560, Q8Product{y[:9728], l.gate}, Q8Product{y[9728:19456], l.up})
+			benchPool.MatVecQ8Q16(y[:2560], l.down, &a9728)
+		}
+	}
+	var guided []float64 // per pass: the int16 products' time in fixed chunks over guided
 	for b.Loop() {
 		t0 := time.Now()
 		part := (len(v)/threads + 7) &^ 7
@@ -372,12 +385,7 @@ func BenchmarkMatVecQ8DRAM(b *testing.B) {
 			}
 		}
 		t2 := time.Now()
-		for _, l := range ls {
-			benchPool.MatVecQ8Q16Fused(&a2560, Q8Product{y[:4096], l.q}, Q8Product{y[4096:5120], l.k}, Q8Product{y[5120:6144], l.v})
-			benchPool.MatVecQ8Q16(y[:2560], l.o, &a4096)
-			benchPool.MatVecQ8Q16Fused(&a2560, Q8Product{y[:9728], l.gate}, Q8Product{y[9728:19456], l.up})
-			benchPool.MatVecQ8Q16(y[:2560], l.down, &a9728)
-		}
+		int16()
 		t3 := time.Now()
 		for _, l := range ls {
 			readRows(benchPool, &rt, l.q, l.k, l.v)
@@ -386,8 +394,20 @@ func BenchmarkMatVecQ8DRAM(b *testing.B) {
 			readRows(benchPool, &rt, l.down)
 		}
 		t4 := time.Now()
+		var pair [2]time.Duration // guided, fixed; which runs first alternates
+		for i := range 2 {
+			c := (i + len(guided)) % 2
+			fixedChunks = c == 1
+			t := time.Now()
+			int16()
+			pair[c] = time.Since(t)
+		}
+		fixedChunks = false
+		guided = append(guided, pair[1].Seconds()/pair[0].Seconds())
 		best = [4]time.Duration{min(best[0], t1.Sub(t0)), min(best[1], t2.Sub(t1)), min(best[2], t3.Sub(t2)), min(best[3], t4.Sub(t3))}
 	}
+	slices.Sort(guided)
+	b.ReportMetric(guided[len(guided)/2], "guided-speedup")
 	gbs := func(d time.Duration) float64 { return float64(bytes) / d.Seconds() / 1e9 }
 	b.ReportMetric(gbs(best[0]), "stream-GB/s")
 	b.ReportMetric(gbs(best[1]), "f32-GB/s")
@@ -436,6 +456,6 @@ func readRows(p *Pool, t *readRowsTask, ws ...*quant.Matrix) {
 	}
 	t.n, t.off[len(ws)] = len(ws), rows
 	p.acquire()
-	p.run(t, rows, matVecGrain(rows, ws[0].Cols, p.threads))
+	p.runRows(t, rows, ws[0].Cols)
 	p.release()
 }

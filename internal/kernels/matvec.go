@@ -18,21 +18,6 @@ import (
 // models' 64-wide layers would not win back.
 const parallelMin = 1 << 16
 
-// matVecGrain is the rows one claimed chunk covers: about a quarter of
-// each thread's share, so every thread streams long contiguous runs of
-// weights (each chunk boundary restarts the prefetchers) while a thread
-// slowed by another process still gets its work taken over; never below
-// matVecMinChunk bytes.
-// The grain is a multiple of 4 rows: the assembly kernels take 4 rows
-// (AVX-512) or 2 (AVX2, and the batched kernels for ≤ 4 sequences) per
-// pass, so a chunk never leaves a one-row remainder in mid-matrix.
-func matVecGrain(rows, rowBytes, threads int) int {
-	g := max((rows+4*threads-1)/(4*threads), matVecMinChunk/rowBytes, 1)
-	return (g + 3) &^ 3
-}
-
-const matVecMinChunk = 64 << 10
-
 // batchTileBytes is the most weight bytes the batched products take
 // through all their vectors before moving on. The kernels share a pass over
 // the rows among at most 4 vectors (more would crowd the activations out of
@@ -80,7 +65,7 @@ func matVecQ8(p *Pool, y []float32, w *quant.Matrix, x []float32) {
 	}
 	t := &p.tasks.matVecQ8
 	*t = matVecQ8Task{y, w, x}
-	p.run(t, w.Rows, matVecGrain(w.Rows, w.Cols, p.threads))
+	p.runRows(t, w.Rows, w.Cols)
 	*t = matVecQ8Task{}
 	p.release()
 }
@@ -92,7 +77,7 @@ func matVecF32(p *Pool, y, w []float32, rows, cols int, x []float32) {
 	}
 	t := &p.tasks.matVecF32
 	*t = matVecF32Task{y, w, rows, cols, x}
-	p.run(t, rows, matVecGrain(rows, 4*cols, p.threads))
+	p.runRows(t, rows, 4*cols)
 	*t = matVecF32Task{}
 	p.release()
 }

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -77,5 +78,36 @@ func TestPoolLifecycle(t *testing.T) {
 	p.MatVecQ8(y, w, x)
 	if p.started || p.ParallelCalls() != 1 || !slices.Equal(y, want) {
 		t.Fatalf("after Close: started %v, %d parallel calls, equal %v", p.started, p.ParallelCalls(), slices.Equal(y, want))
+	}
+}
+
+// TestGuidedClaims: runRows' guided chunks cover every row once, in
+// order, start on multiples of 4 rows, never shrink below the grain
+// (except the last), and shrink as the rows run out (the first claim is
+// 1/threads of the rows).
+func TestGuidedClaims(t *testing.T) {
+	for _, threads := range []int{2, 3, 8} {
+		for _, total := range []int{1, 4, 7, 100, 2560, 9728, 151936} {
+			for _, grain := range []int{4, 28, 104} {
+				p := &Pool{threads: threads, total: total, grain: grain, guided: true}
+				next, last := 0, math.MaxInt
+				for {
+					lo, hi, ok := p.claim()
+					if !ok {
+						break
+					}
+					if lo != next || hi <= lo || hi > total || lo%4 != 0 {
+						t.Fatalf("threads %d total %d grain %d: chunk [%d, %d) after row %d", threads, total, grain, lo, hi, next)
+					}
+					if n := hi - lo; n < grain && hi != total || n > last || next == 0 && n != max(grain, (total/threads+3)&^3) && hi != total {
+						t.Fatalf("threads %d total %d grain %d: chunk [%d, %d) of %d rows (previous %d)", threads, total, grain, lo, hi, n, last)
+					}
+					next, last = hi, hi-lo
+				}
+				if next != total {
+					t.Fatalf("threads %d total %d grain %d: claims stopped at row %d", threads, total, grain, next)
+				}
+			}
+		}
 	}
 }

@@ -124,7 +124,7 @@ func (p *Pool) MatVecQ8Q16Fused(a *Q16Acts, ps ...Q8Product) {
 		if work < parallelMin || !p.acquire() {
 			t.run(0, 0, rows)
 		} else {
-			p.run(t, rows, matVecGrain(rows, a.Cols, p.threads))
+			p.runRows(t, rows, a.Cols)
 			p.release()
 		}
 	}

@@ -235,7 +235,7 @@ func (p *Pool) MatVecQ8Q8(y []float32, w *quant.Matrix, a *Q8Acts) {
 	if w.Rows*w.Cols < parallelMin || !p.acquire() {
 		t.run(0, 0, w.Rows)
 	} else {
-		p.run(t, w.Rows, matVecGrain(w.Rows, w.Cols, p.threads))
+		p.runRows(t, w.Rows, w.Cols)
 		p.release()
 	}
 	*t = q8q8Task{}
