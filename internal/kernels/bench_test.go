@@ -191,10 +191,11 @@ func BenchmarkPeakGFLOPs(b *testing.B) {
 	}
 }
 
-// BenchmarkMatMulAB compares the packed product (gemm) with the
-// dot-product tiles (tiles) in the same process, alternating within each
-// iteration and keeping the fastest of each, so a noisy shared machine
-// slows both alike. "core" cases run on one goroutine (the per-core
+// BenchmarkMatMulAB compares the products a call takes (gemm: the
+// weight-panel product where it applies, else the packed one) with the
+// dot-product tiles (tiles) and the packed product (packed) in the same
+// process, alternating within each iteration and keeping the fastest of
+// each, so a noisy shared machine slows all alike. "core" cases run on one goroutine (the per-core
 // compute ceiling), the others on the pool; GFLOP/s are at the best time.
 func BenchmarkMatMulAB(b *testing.B) {
 	saved := Path()
@@ -240,19 +241,20 @@ func BenchmarkMatMulAB(b *testing.B) {
 			}
 			SetPath(p)
 			b.Run(c.name+"/"+p, func(b *testing.B) {
-				best := [2]time.Duration{math.MaxInt64, math.MaxInt64}
+				best := [3]time.Duration{math.MaxInt64, math.MaxInt64, math.MaxInt64}
 				for b.Loop() {
-					for v := range 2 {
-						gemmOff = v == 1
+					for v := range 3 {
+						gemmOff, wpanelOff = v == 1, v == 2
 						t0 := time.Now()
 						run()
 						best[v] = min(best[v], time.Since(t0))
 					}
 				}
-				gemmOff = false
+				gemmOff, wpanelOff = false, false
 				flop := 2 * float64(c.n*c.rows*c.cols)
 				b.ReportMetric(flop/best[0].Seconds()/1e9, "gemm-GFLOP/s")
 				b.ReportMetric(flop/best[1].Seconds()/1e9, "tiles-GFLOP/s")
+				b.ReportMetric(flop/best[2].Seconds()/1e9, "packed-GFLOP/s")
 			})
 		}
 	}
