@@ -8,12 +8,16 @@ import "golang.org/x/sys/cpu"
 // every assembly kernel (F16C widens the int8 block scales); AVX-512
 // (F+BW+VL) adds the 512-bit int8 matrix-vector product that decode spends
 // its time in, and AVX-512 VNNI the integer dot products (VPDPBUSD,
-// VPDPWSSD) of the quantized-activation kernels. Without AVX2 (old or
-// emulated CPUs) the pure-Go paths run.
+// VPDPWSSD) of the quantized-activation kernels. AVX-VNNI is those dot
+// products in VEX form on 256-bit registers (Intel's client CPUs without
+// AVX-512 have it): the avxvnni path is the AVX2 kernels with the integer
+// multiply-adds of the quantized-activation products fused. Without AVX2
+// (old or emulated CPUs) the pure-Go paths run.
 var (
-	cpuAVX2   = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
-	cpuAVX512 = cpuAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
-	cpuVNNI   = cpuAVX512 && cpu.X86.HasAVX512VNNI
+	cpuAVX2    = cpu.X86.HasAVX2 && cpu.X86.HasFMA && cpu.X86.HasF16C
+	cpuAVX512  = cpuAVX2 && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW && cpu.X86.HasAVX512VL
+	cpuVNNI    = cpuAVX512 && cpu.X86.HasAVX512VNNI
+	cpuAVXVNNI = cpuAVX2 && cpu.X86.HasAVXVNNI
 )
 
 // archPaths lists the paths this CPU supports, best first.
@@ -25,6 +29,9 @@ func archPaths() []string {
 	if cpuAVX512 {
 		p = append(p, PathAVX512)
 	}
+	if cpuAVXVNNI {
+		p = append(p, PathAVXVNNI)
+	}
 	if cpuAVX2 {
 		p = append(p, PathAVX2)
 	}
@@ -32,13 +39,15 @@ func archPaths() []string {
 }
 
 // haveAsm selects the AVX2 kernels, useAVX512 the 512-bit ones on top,
-// useVNNI the VNNI ones on top of those; setPath sets all three.
-var haveAsm, useAVX512, useVNNI bool
+// useVNNI the VNNI ones on top of those; useAVXVNNI the AVX-VNNI variants
+// of the AVX2 quantized-activation kernels. setPath sets all four.
+var haveAsm, useAVX512, useVNNI, useAVXVNNI bool
 
 func setArchPath(p string) {
 	useVNNI = p == PathAVX512VNNI
 	useAVX512 = useVNNI || p == PathAVX512
-	haveAsm = useAVX512 || p == PathAVX2
+	useAVXVNNI = p == PathAVXVNNI
+	haveAsm = useAVX512 || useAVXVNNI || p == PathAVX2
 }
 
 // Implemented in q8_amd64.s and f32_amd64.s.

@@ -13,6 +13,7 @@ import (
 const (
 	PathAVX512VNNI = "avx512vnni" // amd64: avx512 with AVX-512 VNNI integer dot products (VPDPBUSD, VPDPWSSD)
 	PathAVX512     = "avx512"     // amd64: AVX-512 F+BW+VL int8 products on top of AVX2
+	PathAVXVNNI    = "avxvnni"    // amd64: avx2 with AVX-VNNI (VEX) integer dot products (VPDPBUSD, VPDPWSSD)
 	PathAVX2       = "avx2"       // amd64: AVX2+FMA+F16C
 	PathNEON       = "neon"       // arm64: Advanced SIMD
 	PathGeneric    = "generic"    // pure Go
@@ -38,8 +39,8 @@ func init() {
 	setArchPath(activePath)
 }
 
-// Path names the kernel path in use ("avx512vnni", "avx512", "avx2",
-// "neon", "generic").
+// Path names the kernel path in use ("avx512vnni", "avx512", "avxvnni",
+// "avx2", "neon", "generic").
 func Path() string { return activePath }
 
 // Paths lists the paths this CPU and build support, best first.

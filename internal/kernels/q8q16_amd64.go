@@ -7,7 +7,8 @@ import "github.com/vlmrt/vlmrt/internal/quant"
 // The int8×int16 kernels (asmgen/q8q16.py): on the AVX-512 path,
 // lane-grouped VPDPWSSD (VNNI) or VPMADDWD + VPADDD (AVX-512BW alone) over
 // activations stored lane-grouped; on the AVX2 path, VPMADDWD with 256-bit
-// registers over activations in order.
+// registers over activations in order (on the avxvnni path, with VEX
+// VPDPWSSD adding each block's second half).
 
 // Q8Q16Path names the int8×int16 kernels the active path runs.
 func Q8Q16Path() string {
@@ -16,6 +17,8 @@ func Q8Q16Path() string {
 		return PathAVX512VNNI
 	case useAVX512:
 		return PathAVX512
+	case useAVXVNNI:
+		return PathAVXVNNI
 	case haveAsm:
 		return PathAVX2
 	}
@@ -110,6 +113,18 @@ func q8q16x3AVX2(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride in
 //go:noescape
 func q8q16x4AVX2(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)
 
+//go:noescape
+func q8q16x1AVXVNNI(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)
+
+//go:noescape
+func q8q16x2AVXVNNI(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)
+
+//go:noescape
+func q8q16x3AVXVNNI(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)
+
+//go:noescape
+func q8q16x4AVXVNNI(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)
+
 // q8q16TwoRows is the most activation bytes a pass reads before the
 // AVX-512 kernels take two rows a pass: above it (down's 9728 columns for
 // 2 or more vectors) the activations no longer stay in L1 and every row
@@ -201,14 +216,22 @@ func q8q16AVX512(r, g int, q *int8, s *uint16, rows, groups, rowBytes, scaleStri
 	}
 }
 
-// q8q16AVX2 runs the AVX2 kernel for g vectors.
+// q8q16AVX2 runs the AVX2 (or AVX-VNNI) kernel for g vectors.
 func q8q16AVX2(g int, q *int8, s *uint16, rows, groups, rowBytes, scaleStride int, xp *[4]*int16, sp *[4]*float32, yp *[4]*float32) {
-	switch g {
-	case 1:
+	switch {
+	case useAVXVNNI && g == 1:
+		q8q16x1AVXVNNI(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
+	case useAVXVNNI && g == 2:
+		q8q16x2AVXVNNI(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
+	case useAVXVNNI && g == 3:
+		q8q16x3AVXVNNI(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
+	case useAVXVNNI:
+		q8q16x4AVXVNNI(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
+	case g == 1:
 		q8q16x1AVX2(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
-	case 2:
+	case g == 2:
 		q8q16x2AVX2(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
-	case 3:
+	case g == 3:
 		q8q16x3AVX2(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
 	default:
 		q8q16x4AVX2(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)

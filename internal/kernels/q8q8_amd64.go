@@ -5,9 +5,9 @@ package kernels
 import "github.com/vlmrt/vlmrt/internal/quant"
 
 // The int8×int8 kernels: on the avx512vnni path VPDPBUSD (64 byte
-// products per instruction); otherwise, on the avx2 and avx512 paths,
-// VPMADDUBSW + VPMADDWD. Go's assembler encodes VPDPBUSD only with EVEX,
-// so AVX-VNNI (its VEX form on AVX2-only CPUs) is not used.
+// products per instruction); on the avxvnni path its VEX form (32 a
+// register, emitted as bytes: Go's assembler encodes VPDPBUSD only with
+// EVEX); otherwise, on the avx2 and avx512 paths, VPMADDUBSW + VPMADDWD.
 
 // q8q8FormFor is the activation form the active path's kernels take for n
 // vectors: the VNNI kernels on the avx512vnni path, the AVX2 ones on the
@@ -30,6 +30,9 @@ func Q8Q8Path() string {
 	case formChunks:
 		return PathAVX512VNNI
 	case formSigned:
+		if useAVXVNNI {
+			return PathAVXVNNI
+		}
 		return PathAVX2
 	}
 	return PathGeneric
@@ -62,6 +65,18 @@ func q8q8x3AVX2(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int
 //go:noescape
 func q8q8x4AVX2(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
 
+//go:noescape
+func q8q8x1AVXVNNI(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+
+//go:noescape
+func q8q8x2AVXVNNI(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+
+//go:noescape
+func q8q8x3AVXVNNI(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+
+//go:noescape
+func q8q8x4AVXVNNI(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+
 // q8q8Asm stores rows [r0, r1) of every vector's product over the first
 // groups·16 blocks, up to 4 vectors per pass over the rows (more vectors'
 // activations would crowd L1; a second pass rereads the rows from cache).
@@ -81,6 +96,14 @@ func q8q8Asm(y []float32, w *quant.Matrix, a *Q8Acts, r0, r1, groups int) {
 		}
 		q, s := &w.Q[r0*cols], &w.Scales[r0*bpr]
 		switch {
+		case a.form == formSigned && useAVXVNNI && g == 1:
+			q8q8x1AVXVNNI(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
+		case a.form == formSigned && useAVXVNNI && g == 2:
+			q8q8x2AVXVNNI(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
+		case a.form == formSigned && useAVXVNNI && g == 3:
+			q8q8x3AVXVNNI(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
+		case a.form == formSigned && useAVXVNNI:
+			q8q8x4AVXVNNI(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
 		case a.form == formSigned && g == 1:
 			q8q8x1AVX2(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
 		case a.form == formSigned && g == 2:

@@ -28,10 +28,18 @@ AVX2 (q8q16xNAVX2): a block per pair of 256-bit registers, the
 activations in order: two widenings and two VPMADDWDs per block, their
 lanes added (same block, same scale) before the conversion, the combined
 scale broadcast by VBROADCASTSS, blocks alternating between 2
-accumulators per vector.
+accumulators per vector. AVX-VNNI (q8q16xNAVXVNNI, the avxvnni path): the
+same with the second VPMADDWD and the VPADDD fused into one VEX VPDPWSSD
+(emitted as bytes: vexvnni.py), the same exact int32 lane sums.
 
 Run from the repository root: python3 internal/kernels/asmgen/q8q16.py
 """
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vexvnni import vex_vnni  # noqa: E402
 
 OUT = "internal/kernels/q8q16_amd64.s"
 MAXN = 4
@@ -275,10 +283,11 @@ def spread_table():
     return s + "GLOBL ·q8q16Spread(SB), RODATA, $256\n"
 
 
-def kernel256(n):
+def kernel256(n, vnni=False):
     # Registers: Y0..Y1 the block's widened weights, Y2..Y4 temporaries,
-    # Y8.. the accumulators (2 per vector).
-    name = f"q8q16x{n}AVX2"
+    # Y8.. the accumulators (2 per vector). With AVX-VNNI (VEX VPDPWSSD),
+    # the second half's multiply-add goes straight into the first's sums.
+    name = f"q8q16x{n}{'AVXVNNI' if vnni else 'AVX2'}"
     A = 2
     L = []
     a = L.append
@@ -300,8 +309,11 @@ def kernel256(n):
         a(f"\tVPMOVSXBW {32 * b + 16}(AX), Y1")
         for v in range(n):
             a(f"\tVPMADDWD {64 * b}({XP[v]}), Y0, Y2")
-            a(f"\tVPMADDWD {64 * b + 32}({XP[v]}), Y1, Y3")
-            a("\tVPADDD Y3, Y2, Y2")
+            if vnni:
+                a(vex_vnni("VPDPWSSD", 2, 1, base=XP[v], disp=64 * b + 32))
+            else:
+                a(f"\tVPMADDWD {64 * b + 32}({XP[v]}), Y1, Y3")
+                a("\tVPADDD Y3, Y2, Y2")
             a("\tVCVTDQ2PS Y2, Y2")
             a(f"\tVBROADCASTSS {64 * v + 4 * b}(SP), Y4")
             a(f"\tVFMADD231PS Y4, Y2, Y{acc(v, b % A)}")
@@ -329,8 +341,9 @@ def main():
             s += kernel512(n, vnni, 1)
         for n in range(2, MAXN + 1):
             s += kernel512(n, vnni, 2)
-    for n in range(1, MAXN + 1):
-        s += kernel256(n)
+    for vnni in (False, True):
+        for n in range(1, MAXN + 1):
+            s += kernel256(n, vnni)
     s += lane_group()
     open(OUT, "w").write(s)
 

@@ -40,13 +40,19 @@ by the 16 combined scales and one FMA per vector per 512 columns.
 The integer sums are exact on every kernel; only the float32 order of the
 scaled block terms differs from the Go reference.
 
-AVX2 (q8q8xNAVX2, also AVX-512 CPUs without VNNI): see kernel256. Not
-generated: a VEX-encoded (AVX-VNNI) variant — Go's assembler encodes
-VPDPBUSD only with EVEX (AVX512_VNNI), so AVX-VNNI-only CPUs take the AVX2
-VPMADDUBSW kernel.
+AVX2 (q8q8xNAVX2, also AVX-512 CPUs without VNNI): see kernel256.
+AVX-VNNI (q8q8xNAVXVNNI, the avxvnni path): the same kernel with VEX
+VPDPBUSD in place of VPMADDUBSW + VPMADDWD; Go's assembler encodes
+VPDPBUSD only with EVEX, so vexvnni.py emits its bytes.
 
 Run from the repository root: python3 internal/kernels/asmgen/q8q8.py
 """
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vexvnni import vex_vnni  # noqa: E402
 
 OUT = "internal/kernels/q8q8_amd64.s"
 MAXN = 4
@@ -341,14 +347,14 @@ def kernel512_chunks():
 
 
 
-def kernel256(n):
+def kernel256(n, vnni=False):
     """AVX2: VPMADDUBSW multiplies |xq| (unsigned) by the weights carrying
     xq's sign (VPSIGNB), VPMADDWD by ones sums them into 8 int32 lanes per
     32-value block (no saturation: |pair| ≤ 2·127·127 < 32768); each block
     is converted and scaled by its combined scale, broadcast from a stack
     copy of 8 combined scales per vector. Activations (formSigned): per
     block 32 bytes |xq| then 32 bytes xq."""
-    name = f"q8q8x{n}AVX2"
+    name = f"q8q8x{n}{'AVXVNNI' if vnni else 'AVX2'}"
     L = []
     a = L.append
     a(f"\n// func {name}(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)")
@@ -387,9 +393,15 @@ def kernel256(n):
                 acc = (j & 1) if n == 1 else v
                 a(f"\tVMOVDQU {64 * blk}({XP[v]}), Y{ya}")
                 a(f"\tVPSIGNB {64 * blk + 32}({XP[v]}), Y4, Y{yt}")
-                a(f"\tVPMADDUBSW Y{yt}, Y{ya}, Y{yt}")
-                a(f"\tVPMADDWD Y15, Y{yt}, Y{yt}")
-                a(f"\tVCVTDQ2PS Y{yt}, Y{yt}")
+                if vnni:  # the same exact lane sums of 4 products
+                    yz = 11 if v % 2 == 0 else 12
+                    a(f"\tVPXOR Y{yz}, Y{yz}, Y{yz}")
+                    a(vex_vnni("VPDPBUSD", yz, ya, yt))
+                    a(f"\tVCVTDQ2PS Y{yz}, Y{yt}")
+                else:
+                    a(f"\tVPMADDUBSW Y{yt}, Y{ya}, Y{yt}")
+                    a(f"\tVPMADDWD Y15, Y{yt}, Y{yt}")
+                    a(f"\tVCVTDQ2PS Y{yt}, Y{yt}")
                 a(f"\tVBROADCASTSS {32 * v + 4 * j}(SP), Y{ys}")
                 a(f"\tVFMADD231PS Y{ys}, Y{yt}, Y{acc}")
     a("\tADDQ $512, AX")
@@ -428,8 +440,9 @@ def main():
     s += kernel512_chunks()
     for n in range(1, MAXN + 1):
         s += kernel512(n, plan, offs)
-    for n in range(1, MAXN + 1):
-        s += kernel256(n)
+    for vnni in (False, True):
+        for n in range(1, MAXN + 1):
+            s += kernel256(n, vnni)
     with open(OUT, "w") as f:
         f.write(s)
 
