@@ -115,7 +115,7 @@ type Result struct {
 	PrefillS1TokS        float64 `json:"prefill_s1_tok_s"`
 	VisionMs             float64 `json:"vision_ms"`
 	Threads              int     `json:"threads"`
-	// CPUPath is the kernel path that ran (kernels.Path: avx512, avx2, neon, generic).
+	// CPUPath is the kernel path that ran (kernels.Path: avx512vnni, avx512, avxvnni, avx2, neon, generic).
 	CPUPath string `json:"cpu_path"`
 	// DecodeActs is the decode's activation format (f32, int16, int8:
 	// Options.Acts as the CPU resolved it).
