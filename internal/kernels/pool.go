@@ -222,13 +222,19 @@ func (p *Pool) run(t task, total, grain int) {
 // 2-vCPU Zen 5 (shared host) the 4B decoder's products ran 3–11% faster
 // guided (median of 120 alternating passes), eighths in between.
 func (p *Pool) runRows(t task, total, rowBytes int) {
-	p.guided = !fixedChunks
-	p.run(t, total, rowChunk(rowBytes))
+	grain := rowChunk(rowBytes)
+	if fixedChunks {
+		p.run(t, total, max(grain, (total/(4*p.threads)+3)&^3))
+		return
+	}
+	p.guided = true
+	p.run(t, total, grain)
 	p.guided = false
 }
 
 // fixedChunks makes runRows claim fixed chunks of a quarter of each
-// thread's share, as it did before guided chunks (benchmarks compare).
+// thread's share, as it did before guided chunks (benchmarks compare; set
+// only while no product runs).
 var fixedChunks = false
 
 // rowChunk is the fewest rows runRows hands a thread: 64 KiB of weights
@@ -254,11 +260,6 @@ func (p *Pool) work(slot int) {
 // guided chunks 1/threads of what is left (a multiple of 4, at least grain).
 func (p *Pool) claim() (lo, hi int, ok bool) {
 	if !p.guided {
-		if fixedChunks && p.grain > 1 {
-			g := max(p.grain, (p.total/(4*p.threads)+3)&^3)
-			lo = int(p.next.Add(int64(g))) - g
-			return lo, min(lo+g, p.total), lo < p.total
-		}
 		lo = int(p.next.Add(int64(p.grain))) - p.grain
 		return lo, min(lo+p.grain, p.total), lo < p.total
 	}
