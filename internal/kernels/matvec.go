@@ -138,7 +138,7 @@ func matVecQ8EachRows(y []float32, w *quant.Matrix, x []float32, n, r0, r1 int) 
 	// vectors of more (8 × 10 KB for the 4B's 2560 inputs) spill out of L1
 	// and the kernel waits on L2 (measured: 4B, B=8 fell to 1.08× of one
 	// sequence, B=4 is 1.62×); a second group rereads the chunk's weights
-	// from cache instead (batchTileRows keeps the chunk in L2).
+	// from cache instead (batchTileRows keeps the rows in L2 between groups).
 	for b0 := 0; b0 < n; b0 += eachAsmGroup {
 		g := min(n-b0, eachAsmGroup)
 		matVecQ8EachBlocks(&y[b0*rows+r0], &w.Q[r0*cols], &w.Scales[r0*bpr], &x[b0*cols], r1-r0, full, cols, 2*bpr, g, 4*cols, 4*rows)

@@ -218,9 +218,11 @@ func (p *Pool) run(t task, total, grain int) {
 // on. p.mu held.
 //
 // Fixed chunks of a quarter of each thread's share left the faster thread
-// idle for up to a quarter share at the end of every product: on the
-// 2-vCPU Zen 5 (shared host) the 4B decoder's products ran 3–11% faster
-// guided (median of 120 alternating passes), eighths in between.
+// idle for up to a quarter share at the end of every product. On the
+// 2-vCPU Zen 5 (shared host), guided over fixed quarters: 1.00–1.08 for
+// the 4B decoder's products (BenchmarkMatVecQ8DRAM, back-to-back pairs),
+// median 1.06 over whole decodes; over fixed eighths 1.07–1.11 (median of
+// 120 alternating passes).
 func (p *Pool) runRows(t task, total, rowBytes int) {
 	grain := rowChunk(rowBytes)
 	if fixedChunks {
