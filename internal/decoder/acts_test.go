@@ -275,6 +275,7 @@ func actsSynthetic(t *testing.T, acts Acts, minCos float64) {
 	if e.minCos < minCos {
 		t.Errorf("%s logits cosine %.10f to the float32 engine's, want ≥ %g", acts, e.minCos, minCos)
 	}
+	syntheticBatch(t, m, sp, acts, minCos)
 	base := c.Len()
 	tok := []int32{7}
 	if allocs := testing.AllocsPerRun(20, func() {
@@ -285,4 +286,58 @@ func actsSynthetic(t *testing.T, acts Acts, minCos float64) {
 	}); allocs != 0 {
 		t.Errorf("%v allocations per %s decode step, want 0", allocs, acts)
 	}
+}
+
+// syntheticBatch steps three conversations of the synthetic prompt
+// together (ForwardBatch: the kernels take the three vectors in one pass
+// over the weights, int8's SMMLA pairs on arm64 with i8mm) and each alone
+// (Step), at the same positions, and gets the same greedy tokens. int16
+// keeps each vector's operations whatever its neighbours: bit for bit.
+// int8's batched kernels add a row's block terms in another order than
+// the one-vector kernel, and the next layer's quantization can turn such
+// a last-bit difference into a one-step code flip, so its logits are held
+// to minCos, the bound its error against the float32 engine has.
+func syntheticBatch(t *testing.T, m *Model, sp synthPrompt, acts Acts, minCos float64) {
+	t.Helper()
+	const n = 3
+	ctx := context.Background()
+	V := m.Vocab()
+	alone, batched := make([]*Cache, n), make([]*Cache, n)
+	statics := make([]*Static, n)
+	ids := []int32{7, 11, 13}
+	pos := make([][3]int32, n)
+	logits := make([]float32, V)
+	for i := range n {
+		alone[i], batched[i], statics[i] = m.NewCache(), m.NewCache(), sp.st
+		for _, c := range []*Cache{alone[i], batched[i]} {
+			if err := m.Forward(ctx, c, sp.ids, nil, sp.st, LastLogits, logits); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b := m.NewBatch()
+	out := make([]float32, n*V)
+	e := newErrStats()
+	for step := range 3 {
+		for i := range pos {
+			p := int32(200 + step)
+			pos[i] = [3]int32{p, p, p}
+		}
+		if err := m.ForwardBatch(ctx, b, batched, ids, pos, statics, out); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			if err := m.Step(ctx, alone[i], ids[i:i+1], pos[i:i+1], statics[i], logits); err != nil {
+				t.Fatal(err)
+			}
+			row := out[i*V : (i+1)*V]
+			e.add(row, logits)
+			if argmaxOf(row) != argmaxOf(logits) || e.minCos < minCos || (acts == ActsInt16 && e.maxAbs != 0) {
+				t.Fatalf("step %d, conversation %d: %s batched logits differ from Step's: cosine %.10f, max abs %.3g, tokens %d / %d",
+					step, i, acts, e.minCos, e.maxAbs, argmaxOf(row), argmaxOf(logits))
+			}
+			ids[i] = int32(argmaxOf(logits))
+		}
+	}
+	t.Logf("%s: 3 conversations batched vs alone: cosine %.10f, max abs %.3g", acts, e.minCos, e.maxAbs)
 }

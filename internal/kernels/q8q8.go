@@ -63,11 +63,46 @@ func (a *Q8Acts) Quantize(x []float32, n, cols int) {
 		quantizeAct(a.Q[v*stride:(v+1)*stride], a.Scales[v*bpr:(v+1)*bpr], x[v*cols:(v+1)*cols])
 	}
 	a.form = q8q8FormFor(n)
-	if a.form != formNone && a.form != formQ {
+	switch a.form {
+	case formNone, formQ:
+	case formPairs:
+		a.aux = grow(a.aux, (n+1)/2*bpr*pairBlockBytes)
+		preparePairs(a.aux, a)
+	default:
 		as := a.auxStride()
 		a.aux = grow(a.aux, n*as)
 		for v := 0; v < n; v++ {
 			prepareAux(a.aux[v*as:(v+1)*as], a.Q[v*stride:(v+1)*stride], a.form)
+		}
+	}
+}
+
+// preparePairs writes a's vectors in formPairs into dst.
+func preparePairs(dst []uint8, a *Q8Acts) {
+	bpr := a.Blocks()
+	stride := bpr * quant.BlockSize
+	for p := 0; p < (a.N+1)/2; p++ {
+		v0, v1 := 2*p, 2*p+1
+		for b := range bpr {
+			out := dst[(p*bpr+b)*pairBlockBytes:][:pairBlockBytes]
+			s0, s1 := a.Scales[v0*bpr+b], float32(0)
+			q0 := int8Bytes(a.Q[v0*stride+b*quant.BlockSize:][:quant.BlockSize])
+			var q1 []byte
+			if v1 < a.N {
+				s1 = a.Scales[v1*bpr+b]
+				q1 = int8Bytes(a.Q[v1*stride+b*quant.BlockSize:][:quant.BlockSize])
+			}
+			for c := 0; c < 4; c++ {
+				copy(out[16*c:16*c+8], q0[8*c:8*c+8])
+				if q1 != nil {
+					copy(out[16*c+8:16*c+16], q1[8*c:8*c+8])
+				} else {
+					clear(out[16*c+8 : 16*c+16])
+				}
+			}
+			for i, s := range [4]float32{s0, s1, s0, s1} {
+				binary.LittleEndian.PutUint32(out[64+4*i:], math.Float32bits(s))
+			}
 		}
 	}
 }
@@ -156,7 +191,16 @@ const (
 	// formQ: no auxiliary form, the kernels read Q (arm64 SDOT multiplies
 	// signed by signed bytes).
 	formQ
+	// formPairs: vectors in pairs (2p, 2p+1; an odd count's last pair
+	// with a zero vector), per block pairBlockBytes: 4 × 16 bytes, each
+	// 8 values of vector 2p then the same 8 of vector 2p+1 (the 8×2
+	// operand of arm64's SMMLA), then the pair's block scales as float32
+	// [s₀, s₁, s₀, s₁] (the lanes of SMMLA's 2×2 tile).
+	formPairs
 )
+
+// pairBlockBytes is one block of a vector pair in formPairs.
+const pairBlockBytes = 2*quant.BlockSize + 16
 
 // q8q8GroupBytes is the values (and weight bytes) of one 16-block group;
 // q8q8AuxGroup the bytes of its formGroups form.

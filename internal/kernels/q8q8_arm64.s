@@ -486,3 +486,462 @@ q8q8x4SDOT_step:
 	B q8q8x4SDOT_row
 q8q8x4SDOT_done:
 	RET
+
+// func q8q8x2SMMLA(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+	TEXT ·q8q8x2SMMLA(SB), NOSPLIT, $0-72
+	MOVD q+0(FP), R0
+	MOVD scales+8(FP), R1
+	MOVD rows+16(FP), R2
+	MOVD groups+24(FP), R3
+	MOVD rowBytes+32(FP), R4
+	MOVD scaleStride+40(FP), R5
+	MOVD $0, R6
+q8q8x2SMMLA_row:
+	CMP R2, R6
+	BGE q8q8x2SMMLA_done
+	MOVD x+48(FP), R7
+	MOVD 0(R7), R11
+	MOVD R0, R8
+	ADD R4, R0, R22
+	MOVD R1, R9
+	ADD R5, R1, R23
+	LSL $2, R3, R10
+	VEOR V20.B16, V20.B16, V20.B16
+q8q8x2SMMLA_step:
+	VLD1.P 8(R9), [V30.H4]
+	VLD1.P 8(R23), [V31.H4]
+	WORD $0x0e217bde // fcvtl v30.4s, v30.4h
+	WORD $0x0e217bff // fcvtl v31.4s, v31.4h
+	WORD $0x4e9e3bdc // zip1 v28.4s, v30.4s, v30.4s
+	WORD $0x4e9e7bdd // zip2 v29.4s, v30.4s, v30.4s
+	WORD $0x4e9f3bfa // zip1 v26.4s, v31.4s, v31.4s
+	WORD $0x4e9f7bfb // zip2 v27.4s, v31.4s, v31.4s
+	WORD $0x4eda3b99 // zip1 v25.2d, v28.2d, v26.2d
+	VLD1.P 32(R8), [V0.B16, V1.B16]
+	VLD1.P 32(R22), [V2.B16, V3.B16]
+	WORD $0x4ec23804 // zip1 v4.2d, v0.2d, v2.2d
+	WORD $0x4ec27805 // zip2 v5.2d, v0.2d, v2.2d
+	WORD $0x4ec33826 // zip1 v6.2d, v1.2d, v3.2d
+	WORD $0x4ec37827 // zip2 v7.2d, v1.2d, v3.2d
+	VLD1.P 64(R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 16(R11), [V12.S4]
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x4e88a492 // smmla v18.4s, v4.16b, v8.16b
+	WORD $0x4e89a4b2 // smmla v18.4s, v5.16b, v9.16b
+	WORD $0x4e8aa4d2 // smmla v18.4s, v6.16b, v10.16b
+	WORD $0x4e8ba4f2 // smmla v18.4s, v7.16b, v11.16b
+	WORD $0x4e21da52 // scvtf v18.4s, v18.4s
+	WORD $0x6e39dd8c // fmul v12.4s, v12.4s, v25.4s
+	WORD $0x4e2cce54 // fmla v20.4s, v18.4s, v12.4s
+	WORD $0x4eda7b99 // zip2 v25.2d, v28.2d, v26.2d
+	VLD1.P 32(R8), [V0.B16, V1.B16]
+	VLD1.P 32(R22), [V2.B16, V3.B16]
+	WORD $0x4ec23804 // zip1 v4.2d, v0.2d, v2.2d
+	WORD $0x4ec27805 // zip2 v5.2d, v0.2d, v2.2d
+	WORD $0x4ec33826 // zip1 v6.2d, v1.2d, v3.2d
+	WORD $0x4ec37827 // zip2 v7.2d, v1.2d, v3.2d
+	VLD1.P 64(R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 16(R11), [V12.S4]
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x4e88a492 // smmla v18.4s, v4.16b, v8.16b
+	WORD $0x4e89a4b2 // smmla v18.4s, v5.16b, v9.16b
+	WORD $0x4e8aa4d2 // smmla v18.4s, v6.16b, v10.16b
+	WORD $0x4e8ba4f2 // smmla v18.4s, v7.16b, v11.16b
+	WORD $0x4e21da52 // scvtf v18.4s, v18.4s
+	WORD $0x6e39dd8c // fmul v12.4s, v12.4s, v25.4s
+	WORD $0x4e2cce54 // fmla v20.4s, v18.4s, v12.4s
+	WORD $0x4edb3bb9 // zip1 v25.2d, v29.2d, v27.2d
+	VLD1.P 32(R8), [V0.B16, V1.B16]
+	VLD1.P 32(R22), [V2.B16, V3.B16]
+	WORD $0x4ec23804 // zip1 v4.2d, v0.2d, v2.2d
+	WORD $0x4ec27805 // zip2 v5.2d, v0.2d, v2.2d
+	WORD $0x4ec33826 // zip1 v6.2d, v1.2d, v3.2d
+	WORD $0x4ec37827 // zip2 v7.2d, v1.2d, v3.2d
+	VLD1.P 64(R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 16(R11), [V12.S4]
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x4e88a492 // smmla v18.4s, v4.16b, v8.16b
+	WORD $0x4e89a4b2 // smmla v18.4s, v5.16b, v9.16b
+	WORD $0x4e8aa4d2 // smmla v18.4s, v6.16b, v10.16b
+	WORD $0x4e8ba4f2 // smmla v18.4s, v7.16b, v11.16b
+	WORD $0x4e21da52 // scvtf v18.4s, v18.4s
+	WORD $0x6e39dd8c // fmul v12.4s, v12.4s, v25.4s
+	WORD $0x4e2cce54 // fmla v20.4s, v18.4s, v12.4s
+	WORD $0x4edb7bb9 // zip2 v25.2d, v29.2d, v27.2d
+	VLD1.P 32(R8), [V0.B16, V1.B16]
+	VLD1.P 32(R22), [V2.B16, V3.B16]
+	WORD $0x4ec23804 // zip1 v4.2d, v0.2d, v2.2d
+	WORD $0x4ec27805 // zip2 v5.2d, v0.2d, v2.2d
+	WORD $0x4ec33826 // zip1 v6.2d, v1.2d, v3.2d
+	WORD $0x4ec37827 // zip2 v7.2d, v1.2d, v3.2d
+	VLD1.P 64(R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 16(R11), [V12.S4]
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x4e88a492 // smmla v18.4s, v4.16b, v8.16b
+	WORD $0x4e89a4b2 // smmla v18.4s, v5.16b, v9.16b
+	WORD $0x4e8aa4d2 // smmla v18.4s, v6.16b, v10.16b
+	WORD $0x4e8ba4f2 // smmla v18.4s, v7.16b, v11.16b
+	WORD $0x4e21da52 // scvtf v18.4s, v18.4s
+	WORD $0x6e39dd8c // fmul v12.4s, v12.4s, v25.4s
+	WORD $0x4e2cce54 // fmla v20.4s, v18.4s, v12.4s
+	SUBS $1, R10, R10
+	BNE q8q8x2SMMLA_step
+	MOVD y+64(FP), R7
+	MOVD 0(R7), R21
+	ADD R6<<2, R21, R21
+	WORD $0x0e043e98 // mov w24, v20.s[0]
+	MOVW R24, 0(R21)
+	WORD $0x0e143e98 // mov w24, v20.s[2]
+	MOVW R24, 4(R21)
+	MOVD 8(R7), R21
+	ADD R6<<2, R21, R21
+	WORD $0x0e0c3e98 // mov w24, v20.s[1]
+	MOVW R24, 0(R21)
+	WORD $0x0e1c3e98 // mov w24, v20.s[3]
+	MOVW R24, 4(R21)
+	ADD R4<<1, R0, R0
+	ADD R5<<1, R1, R1
+	ADD $2, R6, R6
+	B q8q8x2SMMLA_row
+q8q8x2SMMLA_done:
+	RET
+
+// func q8q8x3SMMLA(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+	TEXT ·q8q8x3SMMLA(SB), NOSPLIT, $0-72
+	MOVD q+0(FP), R0
+	MOVD scales+8(FP), R1
+	MOVD rows+16(FP), R2
+	MOVD groups+24(FP), R3
+	MOVD rowBytes+32(FP), R4
+	MOVD scaleStride+40(FP), R5
+	MOVD $0, R6
+q8q8x3SMMLA_row:
+	CMP R2, R6
+	BGE q8q8x3SMMLA_done
+	MOVD x+48(FP), R7
+	MOVD 0(R7), R11
+	MOVD 8(R7), R12
+	MOVD R0, R8
+	ADD R4, R0, R22
+	MOVD R1, R9
+	ADD R5, R1, R23
+	LSL $2, R3, R10
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+q8q8x3SMMLA_step:
+	VLD1.P 8(R9), [V30.H4]
+	VLD1.P 8(R23), [V31.H4]
+	WORD $0x0e217bde // fcvtl v30.4s, v30.4h
+	WORD $0x0e217bff // fcvtl v31.4s, v31.4h
+	WORD $0x4e9e3bdc // zip1 v28.4s, v30.4s, v30.4s
+	WORD $0x4e9e7bdd // zip2 v29.4s, v30.4s, v30.4s
+	WORD $0x4e9f3bfa // zip1 v26.4s, v31.4s, v31.4s
+	WORD $0x4e9f7bfb // zip2 v27.4s, v31.4s, v31.4s
+	WORD $0x4eda3b99 // zip1 v25.2d, v28.2d, v26.2d
+	VLD1.P 32(R8), [V0.B16, V1.B16]
+	VLD1.P 32(R22), [V2.B16, V3.B16]
+	WORD $0x4ec23804 // zip1 v4.2d, v0.2d, v2.2d
+	WORD $0x4ec27805 // zip2 v5.2d, v0.2d, v2.2d
+	WORD $0x4ec33826 // zip1 v6.2d, v1.2d, v3.2d
+	WORD $0x4ec37827 // zip2 v7.2d, v1.2d, v3.2d
+	VLD1.P 64(R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 16(R11), [V12.S4]
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x4e88a492 // smmla v18.4s, v4.16b, v8.16b
+	WORD $0x4e89a4b2 // smmla v18.4s, v5.16b, v9.16b
+	WORD $0x4e8aa4d2 // smmla v18.4s, v6.16b, v10.16b
+	WORD $0x4e8ba4f2 // smmla v18.4s, v7.16b, v11.16b
+	WORD $0x4e21da52 // scvtf v18.4s, v18.4s
+	WORD $0x6e39dd8c // fmul v12.4s, v12.4s, v25.4s
+	WORD $0x4e2cce54 // fmla v20.4s, v18.4s, v12.4s
+	VLD1.P 64(R12), [V13.B16, V14.B16, V15.B16, V16.B16]
+	VLD1.P 16(R12), [V17.S4]
+	VEOR V19.B16, V19.B16, V19.B16
+	WORD $0x4e8da493 // smmla v19.4s, v4.16b, v13.16b
+	WORD $0x4e8ea4b3 // smmla v19.4s, v5.16b, v14.16b
+	WORD $0x4e8fa4d3 // smmla v19.4s, v6.16b, v15.16b
+	WORD $0x4e90a4f3 // smmla v19.4s, v7.16b, v16.16b
+	WORD $0x4e21da73 // scvtf v19.4s, v19.4s
+	WORD $0x6e39de31 // fmul v17.4s, v17.4s, v25.4s
+	WORD $0x4e31ce75 // fmla v21.4s, v19.4s, v17.4s
+	WORD $0x4eda7b99 // zip2 v25.2d, v28.2d, v26.2d
+	VLD1.P 32(R8), [V0.B16, V1.B16]
+	VLD1.P 32(R22), [V2.B16, V3.B16]
+	WORD $0x4ec23804 // zip1 v4.2d, v0.2d, v2.2d
+	WORD $0x4ec27805 // zip2 v5.2d, v0.2d, v2.2d
+	WORD $0x4ec33826 // zip1 v6.2d, v1.2d, v3.2d
+	WORD $0x4ec37827 // zip2 v7.2d, v1.2d, v3.2d
+	VLD1.P 64(R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 16(R11), [V12.S4]
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x4e88a492 // smmla v18.4s, v4.16b, v8.16b
+	WORD $0x4e89a4b2 // smmla v18.4s, v5.16b, v9.16b
+	WORD $0x4e8aa4d2 // smmla v18.4s, v6.16b, v10.16b
+	WORD $0x4e8ba4f2 // smmla v18.4s, v7.16b, v11.16b
+	WORD $0x4e21da52 // scvtf v18.4s, v18.4s
+	WORD $0x6e39dd8c // fmul v12.4s, v12.4s, v25.4s
+	WORD $0x4e2cce54 // fmla v20.4s, v18.4s, v12.4s
+	VLD1.P 64(R12), [V13.B16, V14.B16, V15.B16, V16.B16]
+	VLD1.P 16(R12), [V17.S4]
+	VEOR V19.B16, V19.B16, V19.B16
+	WORD $0x4e8da493 // smmla v19.4s, v4.16b, v13.16b
+	WORD $0x4e8ea4b3 // smmla v19.4s, v5.16b, v14.16b
+	WORD $0x4e8fa4d3 // smmla v19.4s, v6.16b, v15.16b
+	WORD $0x4e90a4f3 // smmla v19.4s, v7.16b, v16.16b
+	WORD $0x4e21da73 // scvtf v19.4s, v19.4s
+	WORD $0x6e39de31 // fmul v17.4s, v17.4s, v25.4s
+	WORD $0x4e31ce75 // fmla v21.4s, v19.4s, v17.4s
+	WORD $0x4edb3bb9 // zip1 v25.2d, v29.2d, v27.2d
+	VLD1.P 32(R8), [V0.B16, V1.B16]
+	VLD1.P 32(R22), [V2.B16, V3.B16]
+	WORD $0x4ec23804 // zip1 v4.2d, v0.2d, v2.2d
+	WORD $0x4ec27805 // zip2 v5.2d, v0.2d, v2.2d
+	WORD $0x4ec33826 // zip1 v6.2d, v1.2d, v3.2d
+	WORD $0x4ec37827 // zip2 v7.2d, v1.2d, v3.2d
+	VLD1.P 64(R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 16(R11), [V12.S4]
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x4e88a492 // smmla v18.4s, v4.16b, v8.16b
+	WORD $0x4e89a4b2 // smmla v18.4s, v5.16b, v9.16b
+	WORD $0x4e8aa4d2 // smmla v18.4s, v6.16b, v10.16b
+	WORD $0x4e8ba4f2 // smmla v18.4s, v7.16b, v11.16b
+	WORD $0x4e21da52 // scvtf v18.4s, v18.4s
+	WORD $0x6e39dd8c // fmul v12.4s, v12.4s, v25.4s
+	WORD $0x4e2cce54 // fmla v20.4s, v18.4s, v12.4s
+	VLD1.P 64(R12), [V13.B16, V14.B16, V15.B16, V16.B16]
+	VLD1.P 16(R12), [V17.S4]
+	VEOR V19.B16, V19.B16, V19.B16
+	WORD $0x4e8da493 // smmla v19.4s, v4.16b, v13.16b
+	WORD $0x4e8ea4b3 // smmla v19.4s, v5.16b, v14.16b
+	WORD $0x4e8fa4d3 // smmla v19.4s, v6.16b, v15.16b
+	WORD $0x4e90a4f3 // smmla v19.4s, v7.16b, v16.16b
+	WORD $0x4e21da73 // scvtf v19.4s, v19.4s
+	WORD $0x6e39de31 // fmul v17.4s, v17.4s, v25.4s
+	WORD $0x4e31ce75 // fmla v21.4s, v19.4s, v17.4s
+	WORD $0x4edb7bb9 // zip2 v25.2d, v29.2d, v27.2d
+	VLD1.P 32(R8), [V0.B16, V1.B16]
+	VLD1.P 32(R22), [V2.B16, V3.B16]
+	WORD $0x4ec23804 // zip1 v4.2d, v0.2d, v2.2d
+	WORD $0x4ec27805 // zip2 v5.2d, v0.2d, v2.2d
+	WORD $0x4ec33826 // zip1 v6.2d, v1.2d, v3.2d
+	WORD $0x4ec37827 // zip2 v7.2d, v1.2d, v3.2d
+	VLD1.P 64(R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 16(R11), [V12.S4]
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x4e88a492 // smmla v18.4s, v4.16b, v8.16b
+	WORD $0x4e89a4b2 // smmla v18.4s, v5.16b, v9.16b
+	WORD $0x4e8aa4d2 // smmla v18.4s, v6.16b, v10.16b
+	WORD $0x4e8ba4f2 // smmla v18.4s, v7.16b, v11.16b
+	WORD $0x4e21da52 // scvtf v18.4s, v18.4s
+	WORD $0x6e39dd8c // fmul v12.4s, v12.4s, v25.4s
+	WORD $0x4e2cce54 // fmla v20.4s, v18.4s, v12.4s
+	VLD1.P 64(R12), [V13.B16, V14.B16, V15.B16, V16.B16]
+	VLD1.P 16(R12), [V17.S4]
+	VEOR V19.B16, V19.B16, V19.B16
+	WORD $0x4e8da493 // smmla v19.4s, v4.16b, v13.16b
+	WORD $0x4e8ea4b3 // smmla v19.4s, v5.16b, v14.16b
+	WORD $0x4e8fa4d3 // smmla v19.4s, v6.16b, v15.16b
+	WORD $0x4e90a4f3 // smmla v19.4s, v7.16b, v16.16b
+	WORD $0x4e21da73 // scvtf v19.4s, v19.4s
+	WORD $0x6e39de31 // fmul v17.4s, v17.4s, v25.4s
+	WORD $0x4e31ce75 // fmla v21.4s, v19.4s, v17.4s
+	SUBS $1, R10, R10
+	BNE q8q8x3SMMLA_step
+	MOVD y+64(FP), R7
+	MOVD 0(R7), R21
+	ADD R6<<2, R21, R21
+	WORD $0x0e043e98 // mov w24, v20.s[0]
+	MOVW R24, 0(R21)
+	WORD $0x0e143e98 // mov w24, v20.s[2]
+	MOVW R24, 4(R21)
+	MOVD 8(R7), R21
+	ADD R6<<2, R21, R21
+	WORD $0x0e0c3e98 // mov w24, v20.s[1]
+	MOVW R24, 0(R21)
+	WORD $0x0e1c3e98 // mov w24, v20.s[3]
+	MOVW R24, 4(R21)
+	MOVD 16(R7), R21
+	ADD R6<<2, R21, R21
+	WORD $0x0e043eb8 // mov w24, v21.s[0]
+	MOVW R24, 0(R21)
+	WORD $0x0e143eb8 // mov w24, v21.s[2]
+	MOVW R24, 4(R21)
+	ADD R4<<1, R0, R0
+	ADD R5<<1, R1, R1
+	ADD $2, R6, R6
+	B q8q8x3SMMLA_row
+q8q8x3SMMLA_done:
+	RET
+
+// func q8q8x4SMMLA(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*uint8, s *[4]*float32, y *[4]*float32)
+	TEXT ·q8q8x4SMMLA(SB), NOSPLIT, $0-72
+	MOVD q+0(FP), R0
+	MOVD scales+8(FP), R1
+	MOVD rows+16(FP), R2
+	MOVD groups+24(FP), R3
+	MOVD rowBytes+32(FP), R4
+	MOVD scaleStride+40(FP), R5
+	MOVD $0, R6
+q8q8x4SMMLA_row:
+	CMP R2, R6
+	BGE q8q8x4SMMLA_done
+	MOVD x+48(FP), R7
+	MOVD 0(R7), R11
+	MOVD 8(R7), R12
+	MOVD R0, R8
+	ADD R4, R0, R22
+	MOVD R1, R9
+	ADD R5, R1, R23
+	LSL $2, R3, R10
+	VEOR V20.B16, V20.B16, V20.B16
+	VEOR V21.B16, V21.B16, V21.B16
+q8q8x4SMMLA_step:
+	VLD1.P 8(R9), [V30.H4]
+	VLD1.P 8(R23), [V31.H4]
+	WORD $0x0e217bde // fcvtl v30.4s, v30.4h
+	WORD $0x0e217bff // fcvtl v31.4s, v31.4h
+	WORD $0x4e9e3bdc // zip1 v28.4s, v30.4s, v30.4s
+	WORD $0x4e9e7bdd // zip2 v29.4s, v30.4s, v30.4s
+	WORD $0x4e9f3bfa // zip1 v26.4s, v31.4s, v31.4s
+	WORD $0x4e9f7bfb // zip2 v27.4s, v31.4s, v31.4s
+	WORD $0x4eda3b99 // zip1 v25.2d, v28.2d, v26.2d
+	VLD1.P 32(R8), [V0.B16, V1.B16]
+	VLD1.P 32(R22), [V2.B16, V3.B16]
+	WORD $0x4ec23804 // zip1 v4.2d, v0.2d, v2.2d
+	WORD $0x4ec27805 // zip2 v5.2d, v0.2d, v2.2d
+	WORD $0x4ec33826 // zip1 v6.2d, v1.2d, v3.2d
+	WORD $0x4ec37827 // zip2 v7.2d, v1.2d, v3.2d
+	VLD1.P 64(R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 16(R11), [V12.S4]
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x4e88a492 // smmla v18.4s, v4.16b, v8.16b
+	WORD $0x4e89a4b2 // smmla v18.4s, v5.16b, v9.16b
+	WORD $0x4e8aa4d2 // smmla v18.4s, v6.16b, v10.16b
+	WORD $0x4e8ba4f2 // smmla v18.4s, v7.16b, v11.16b
+	WORD $0x4e21da52 // scvtf v18.4s, v18.4s
+	WORD $0x6e39dd8c // fmul v12.4s, v12.4s, v25.4s
+	WORD $0x4e2cce54 // fmla v20.4s, v18.4s, v12.4s
+	VLD1.P 64(R12), [V13.B16, V14.B16, V15.B16, V16.B16]
+	VLD1.P 16(R12), [V17.S4]
+	VEOR V19.B16, V19.B16, V19.B16
+	WORD $0x4e8da493 // smmla v19.4s, v4.16b, v13.16b
+	WORD $0x4e8ea4b3 // smmla v19.4s, v5.16b, v14.16b
+	WORD $0x4e8fa4d3 // smmla v19.4s, v6.16b, v15.16b
+	WORD $0x4e90a4f3 // smmla v19.4s, v7.16b, v16.16b
+	WORD $0x4e21da73 // scvtf v19.4s, v19.4s
+	WORD $0x6e39de31 // fmul v17.4s, v17.4s, v25.4s
+	WORD $0x4e31ce75 // fmla v21.4s, v19.4s, v17.4s
+	WORD $0x4eda7b99 // zip2 v25.2d, v28.2d, v26.2d
+	VLD1.P 32(R8), [V0.B16, V1.B16]
+	VLD1.P 32(R22), [V2.B16, V3.B16]
+	WORD $0x4ec23804 // zip1 v4.2d, v0.2d, v2.2d
+	WORD $0x4ec27805 // zip2 v5.2d, v0.2d, v2.2d
+	WORD $0x4ec33826 // zip1 v6.2d, v1.2d, v3.2d
+	WORD $0x4ec37827 // zip2 v7.2d, v1.2d, v3.2d
+	VLD1.P 64(R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 16(R11), [V12.S4]
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x4e88a492 // smmla v18.4s, v4.16b, v8.16b
+	WORD $0x4e89a4b2 // smmla v18.4s, v5.16b, v9.16b
+	WORD $0x4e8aa4d2 // smmla v18.4s, v6.16b, v10.16b
+	WORD $0x4e8ba4f2 // smmla v18.4s, v7.16b, v11.16b
+	WORD $0x4e21da52 // scvtf v18.4s, v18.4s
+	WORD $0x6e39dd8c // fmul v12.4s, v12.4s, v25.4s
+	WORD $0x4e2cce54 // fmla v20.4s, v18.4s, v12.4s
+	VLD1.P 64(R12), [V13.B16, V14.B16, V15.B16, V16.B16]
+	VLD1.P 16(R12), [V17.S4]
+	VEOR V19.B16, V19.B16, V19.B16
+	WORD $0x4e8da493 // smmla v19.4s, v4.16b, v13.16b
+	WORD $0x4e8ea4b3 // smmla v19.4s, v5.16b, v14.16b
+	WORD $0x4e8fa4d3 // smmla v19.4s, v6.16b, v15.16b
+	WORD $0x4e90a4f3 // smmla v19.4s, v7.16b, v16.16b
+	WORD $0x4e21da73 // scvtf v19.4s, v19.4s
+	WORD $0x6e39de31 // fmul v17.4s, v17.4s, v25.4s
+	WORD $0x4e31ce75 // fmla v21.4s, v19.4s, v17.4s
+	WORD $0x4edb3bb9 // zip1 v25.2d, v29.2d, v27.2d
+	VLD1.P 32(R8), [V0.B16, V1.B16]
+	VLD1.P 32(R22), [V2.B16, V3.B16]
+	WORD $0x4ec23804 // zip1 v4.2d, v0.2d, v2.2d
+	WORD $0x4ec27805 // zip2 v5.2d, v0.2d, v2.2d
+	WORD $0x4ec33826 // zip1 v6.2d, v1.2d, v3.2d
+	WORD $0x4ec37827 // zip2 v7.2d, v1.2d, v3.2d
+	VLD1.P 64(R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 16(R11), [V12.S4]
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x4e88a492 // smmla v18.4s, v4.16b, v8.16b
+	WORD $0x4e89a4b2 // smmla v18.4s, v5.16b, v9.16b
+	WORD $0x4e8aa4d2 // smmla v18.4s, v6.16b, v10.16b
+	WORD $0x4e8ba4f2 // smmla v18.4s, v7.16b, v11.16b
+	WORD $0x4e21da52 // scvtf v18.4s, v18.4s
+	WORD $0x6e39dd8c // fmul v12.4s, v12.4s, v25.4s
+	WORD $0x4e2cce54 // fmla v20.4s, v18.4s, v12.4s
+	VLD1.P 64(R12), [V13.B16, V14.B16, V15.B16, V16.B16]
+	VLD1.P 16(R12), [V17.S4]
+	VEOR V19.B16, V19.B16, V19.B16
+	WORD $0x4e8da493 // smmla v19.4s, v4.16b, v13.16b
+	WORD $0x4e8ea4b3 // smmla v19.4s, v5.16b, v14.16b
+	WORD $0x4e8fa4d3 // smmla v19.4s, v6.16b, v15.16b
+	WORD $0x4e90a4f3 // smmla v19.4s, v7.16b, v16.16b
+	WORD $0x4e21da73 // scvtf v19.4s, v19.4s
+	WORD $0x6e39de31 // fmul v17.4s, v17.4s, v25.4s
+	WORD $0x4e31ce75 // fmla v21.4s, v19.4s, v17.4s
+	WORD $0x4edb7bb9 // zip2 v25.2d, v29.2d, v27.2d
+	VLD1.P 32(R8), [V0.B16, V1.B16]
+	VLD1.P 32(R22), [V2.B16, V3.B16]
+	WORD $0x4ec23804 // zip1 v4.2d, v0.2d, v2.2d
+	WORD $0x4ec27805 // zip2 v5.2d, v0.2d, v2.2d
+	WORD $0x4ec33826 // zip1 v6.2d, v1.2d, v3.2d
+	WORD $0x4ec37827 // zip2 v7.2d, v1.2d, v3.2d
+	VLD1.P 64(R11), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 16(R11), [V12.S4]
+	VEOR V18.B16, V18.B16, V18.B16
+	WORD $0x4e88a492 // smmla v18.4s, v4.16b, v8.16b
+	WORD $0x4e89a4b2 // smmla v18.4s, v5.16b, v9.16b
+	WORD $0x4e8aa4d2 // smmla v18.4s, v6.16b, v10.16b
+	WORD $0x4e8ba4f2 // smmla v18.4s, v7.16b, v11.16b
+	WORD $0x4e21da52 // scvtf v18.4s, v18.4s
+	WORD $0x6e39dd8c // fmul v12.4s, v12.4s, v25.4s
+	WORD $0x4e2cce54 // fmla v20.4s, v18.4s, v12.4s
+	VLD1.P 64(R12), [V13.B16, V14.B16, V15.B16, V16.B16]
+	VLD1.P 16(R12), [V17.S4]
+	VEOR V19.B16, V19.B16, V19.B16
+	WORD $0x4e8da493 // smmla v19.4s, v4.16b, v13.16b
+	WORD $0x4e8ea4b3 // smmla v19.4s, v5.16b, v14.16b
+	WORD $0x4e8fa4d3 // smmla v19.4s, v6.16b, v15.16b
+	WORD $0x4e90a4f3 // smmla v19.4s, v7.16b, v16.16b
+	WORD $0x4e21da73 // scvtf v19.4s, v19.4s
+	WORD $0x6e39de31 // fmul v17.4s, v17.4s, v25.4s
+	WORD $0x4e31ce75 // fmla v21.4s, v19.4s, v17.4s
+	SUBS $1, R10, R10
+	BNE q8q8x4SMMLA_step
+	MOVD y+64(FP), R7
+	MOVD 0(R7), R21
+	ADD R6<<2, R21, R21
+	WORD $0x0e043e98 // mov w24, v20.s[0]
+	MOVW R24, 0(R21)
+	WORD $0x0e143e98 // mov w24, v20.s[2]
+	MOVW R24, 4(R21)
+	MOVD 8(R7), R21
+	ADD R6<<2, R21, R21
+	WORD $0x0e0c3e98 // mov w24, v20.s[1]
+	MOVW R24, 0(R21)
+	WORD $0x0e1c3e98 // mov w24, v20.s[3]
+	MOVW R24, 4(R21)
+	MOVD 16(R7), R21
+	ADD R6<<2, R21, R21
+	WORD $0x0e043eb8 // mov w24, v21.s[0]
+	MOVW R24, 0(R21)
+	WORD $0x0e143eb8 // mov w24, v21.s[2]
+	MOVW R24, 4(R21)
+	MOVD 24(R7), R21
+	ADD R6<<2, R21, R21
+	WORD $0x0e0c3eb8 // mov w24, v21.s[1]
+	MOVW R24, 0(R21)
+	WORD $0x0e1c3eb8 // mov w24, v21.s[3]
+	MOVW R24, 4(R21)
+	ADD R4<<1, R0, R0
+	ADD R5<<1, R1, R1
+	ADD $2, R6, R6
+	B q8q8x4SMMLA_row
+q8q8x4SMMLA_done:
+	RET
