@@ -42,6 +42,7 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.StringVar(&opt.Backend, "backend", "cpu", "engine measured: cpu, vulkan or metal (the GPU engine; bandwidth probed on the device)")
 	fs.IntVar(&opt.DecodeTokens, "decode-tokens", bench.DefaultDecodeTokens, fmt.Sprintf("greedy decode steps timed (≥ %d)", bench.MinDecodeTokens))
 	fs.IntVar(&opt.DecodeRuns, "decode-runs", bench.DefaultDecodeRuns, "decode runs (and --batch rounds), the best one reported (as the bandwidth probe reports its best pass)")
+	fs.IntVar(&opt.Runs, "runs", bench.DefaultRuns, "vision and batched prefill runs, the best one reported (as for decode)")
 	fs.IntVar(&opt.PromptTokens, "prompt-tokens", bench.DefaultPromptTokens, "length of the multimodal prompt prefilled (one image + text)")
 	fs.IntVar(&opt.S1Tokens, "s1-tokens", bench.DefaultS1Tokens, "prompt tokens the S=1 prefill runs, one per step (it runs at decode speed)")
 	fs.IntVar(&opt.PrefillChunk, "prefill-chunk", 0, "tokens per batched prefill pass (0 = the runtime's default)")
@@ -72,6 +73,9 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	if opt.DecodeRuns < 1 {
 		return usageError("--decode-runs %d: want ≥ 1", opt.DecodeRuns)
+	}
+	if opt.Runs < 1 {
+		return usageError("--runs %d: want ≥ 1", opt.Runs)
 	}
 	if probeMB < 1 {
 		return usageError("--probe-mib %d: want ≥ 1", probeMB)

@@ -74,6 +74,7 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"--acts", "int4"},
 		{"--compare-acts", "f32,auto"},
 		{"--decode-runs", "-1"},
+		{"--runs", "0"},
 		{"extra"},
 	} {
 		_, stderr, code := runCLI(t, "", append([]string{"bench"}, args...)...)

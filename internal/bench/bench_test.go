@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -260,6 +261,12 @@ func TestRunTiny(t *testing.T) {
 	if res.BatchDecode != nil {
 		t.Errorf("batched decode measured without Options.Batch: %+v", res.BatchDecode)
 	}
+	// Vision and prefill ran Runs (default 3) times; the best is reported.
+	if res.Runs != DefaultRuns || len(res.VisionMsRuns) != res.Runs || len(res.PrefillTokSRuns) != res.Runs ||
+		res.VisionMs != slices.Min(res.VisionMsRuns) || res.PrefillTokS != slices.Max(res.PrefillTokSRuns) {
+		t.Errorf("runs %d: vision %v ms of %v, prefill %v tok/s of %v; want the best of %d each",
+			res.Runs, res.VisionMs, res.VisionMsRuns, res.PrefillTokS, res.PrefillTokSRuns, DefaultRuns)
+	}
 	if g := res.VisionGFLOP / (res.VisionMs / 1e3); math.Abs(g-res.VisionGFLOPs) > 1e-9*g {
 		t.Errorf("vision GFLOP/s %v, GFLOP over seconds gives %v", res.VisionGFLOPs, g)
 	}
@@ -363,6 +370,7 @@ func TestRunRejectsBadOptions(t *testing.T) {
 		{func(o *Options) { o.ModelDir = "/nonexistent/model" }, "/nonexistent/model"},
 		{func(o *Options) { o.Batch = []int{2, 0} }, "batch size 0"},
 		{func(o *Options) { o.BatchTokens = -1 }, "batch tokens -1"},
+		{func(o *Options) { o.Runs = -1 }, "prefill runs -1"},
 	} {
 		opt := tinyOptions()
 		opt.Skip = []string{StepBandwidth}
