@@ -161,8 +161,8 @@ type Result struct {
 	VisionMsRuns    []float64 `json:"vision_ms_runs,omitempty"`
 	PrefillTokSRuns []float64 `json:"prefill_tok_s_runs,omitempty"`
 	PrefillTokens   int       `json:"prefill_tokens"`
-	ImageTokens   int `json:"image_tokens"`
-	PrefillChunk  int `json:"prefill_chunk"`
+	ImageTokens     int       `json:"image_tokens"`
+	PrefillChunk    int       `json:"prefill_chunk"`
 	// PrefillGFLOPPerToken is PrefillFLOPs of the prompt over its length;
 	// PrefillGFLOPs the rate the batched prefill achieved.
 	PrefillGFLOPPerToken float64 `json:"prefill_gflop_per_token"`
