@@ -198,34 +198,19 @@ func forwardBatchActs(t *testing.T, acts Acts) {
 			pos[i][0] = max(pos[i][0], q[0]+1, q[1]+1, q[2]+1)
 		}
 	}
-	b := m.NewBatch()
-	out := make([]float32, n*v)
 	var worst float64
-	for step := 0; step < 4; step++ {
-		for i := range pos {
-			pos[i] = [3]int32{pos[i][0], pos[i][0], pos[i][0]}
+	stepBatchVsAlone(t, m, alone, batched, statics, ids, pos, 4, func(step, i int, row, logits []float32) {
+		var maxAbs, scale float64
+		for j := range logits {
+			maxAbs = max(maxAbs, math.Abs(float64(row[j]-logits[j])))
+			scale = max(scale, math.Abs(float64(logits[j])))
 		}
-		if err := m.ForwardBatch(ctx, b, batched, ids, pos, statics, out); err != nil {
-			t.Fatal(err)
+		worst = max(worst, maxAbs/scale)
+		if maxAbs > 1e-4*scale || argmaxOf(row) != argmaxOf(logits) || (acts == ActsInt16 && maxAbs != 0) {
+			t.Fatalf("step %d, %s: %s batched logits differ from Step's by %.3g (logits up to %.3g), tokens %d / %d",
+				step, names[i], acts, maxAbs, scale, argmaxOf(row), argmaxOf(logits))
 		}
-		for i := range names {
-			if err := m.Step(ctx, alone[i], ids[i:i+1], pos[i:i+1], statics[i], logits); err != nil {
-				t.Fatal(err)
-			}
-			row := out[i*v : (i+1)*v]
-			var maxAbs, scale float64
-			for j := range logits {
-				maxAbs = max(maxAbs, math.Abs(float64(row[j]-logits[j])))
-				scale = max(scale, math.Abs(float64(logits[j])))
-			}
-			worst = max(worst, maxAbs/scale)
-			if maxAbs > 1e-4*scale || argmaxOf(row) != argmaxOf(logits) || (acts == ActsInt16 && maxAbs != 0) {
-				t.Fatalf("step %d, %s: %s batched logits differ from Step's by %.3g (logits up to %.3g), tokens %d / %d",
-					step, names[i], acts, maxAbs, scale, argmaxOf(row), argmaxOf(logits))
-			}
-			ids[i], pos[i][0] = int32(argmaxOf(logits)), pos[i][0]+1
-		}
-	}
+	})
 	t.Logf("worst relative logit difference batched vs alone: %.3g", worst)
 }
 
@@ -305,7 +290,7 @@ func syntheticBatch(t *testing.T, m *Model, sp synthPrompt, acts Acts, minCos fl
 	alone, batched := make([]*Cache, n), make([]*Cache, n)
 	statics := make([]*Static, n)
 	ids := []int32{7, 11, 13}
-	pos := make([][3]int32, n)
+	pos := [][3]int32{{200}, {200}, {200}} // any position, the same batched and alone
 	logits := make([]float32, V)
 	for i := range n {
 		alone[i], batched[i], statics[i] = m.NewCache(), m.NewCache(), sp.st
@@ -315,13 +300,32 @@ func syntheticBatch(t *testing.T, m *Model, sp synthPrompt, acts Acts, minCos fl
 			}
 		}
 	}
-	b := m.NewBatch()
-	out := make([]float32, n*V)
 	e := newErrStats()
-	for step := range 3 {
+	stepBatchVsAlone(t, m, alone, batched, statics, ids, pos, 3, func(step, i int, row, logits []float32) {
+		e.add(row, logits)
+		if argmaxOf(row) != argmaxOf(logits) || e.minCos < minCos || (acts == ActsInt16 && e.maxAbs != 0) {
+			t.Fatalf("step %d, conversation %d: %s batched logits differ from Step's: cosine %.10f, max abs %.3g, tokens %d / %d",
+				step, i, acts, e.minCos, e.maxAbs, argmaxOf(row), argmaxOf(logits))
+		}
+	})
+	t.Logf("%s: 3 conversations batched vs alone: cosine %.10f, max abs %.3g", acts, e.minCos, e.maxAbs)
+}
+
+// stepBatchVsAlone runs steps greedy steps of the conversations in two
+// copies, batched (ForwardBatch) and each alone (Step), at the same
+// positions (text positions continue from pos), and hands check each
+// conversation's batched row and alone logits; the alone argmax is the
+// next token of both.
+func stepBatchVsAlone(t *testing.T, m *Model, alone, batched []*Cache, statics []*Static, ids []int32, pos [][3]int32, steps int,
+	check func(step, i int, row, logits []float32)) {
+	t.Helper()
+	ctx := context.Background()
+	v, n := m.Vocab(), len(ids)
+	b := m.NewBatch()
+	out, logits := make([]float32, n*v), make([]float32, v)
+	for step := range steps {
 		for i := range pos {
-			p := int32(200 + step)
-			pos[i] = [3]int32{p, p, p}
+			pos[i] = [3]int32{pos[i][0], pos[i][0], pos[i][0]}
 		}
 		if err := m.ForwardBatch(ctx, b, batched, ids, pos, statics, out); err != nil {
 			t.Fatal(err)
@@ -330,14 +334,8 @@ func syntheticBatch(t *testing.T, m *Model, sp synthPrompt, acts Acts, minCos fl
 			if err := m.Step(ctx, alone[i], ids[i:i+1], pos[i:i+1], statics[i], logits); err != nil {
 				t.Fatal(err)
 			}
-			row := out[i*V : (i+1)*V]
-			e.add(row, logits)
-			if argmaxOf(row) != argmaxOf(logits) || e.minCos < minCos || (acts == ActsInt16 && e.maxAbs != 0) {
-				t.Fatalf("step %d, conversation %d: %s batched logits differ from Step's: cosine %.10f, max abs %.3g, tokens %d / %d",
-					step, i, acts, e.minCos, e.maxAbs, argmaxOf(row), argmaxOf(logits))
-			}
-			ids[i] = int32(argmaxOf(logits))
+			check(step, i, out[i*v:(i+1)*v], logits)
+			ids[i], pos[i][0] = int32(argmaxOf(logits)), pos[i][0]+1
 		}
 	}
-	t.Logf("%s: 3 conversations batched vs alone: cosine %.10f, max abs %.3g", acts, e.minCos, e.maxAbs)
 }

@@ -46,6 +46,19 @@ XP = ["R11", "R12", "R13", "R14"]  # vector v's activation cursor
 SP = ["R15", "R16", "R17", "R19"]  # vector v's scale cursor
 
 
+def prologue(a, name):
+    """The quantized-activation kernels' entry: q, scales, rows, groups,
+    rowBytes, scaleStride in R0..R5, the row counter R6 zeroed."""
+    a(f"TEXT ·{name}(SB), NOSPLIT, $0-72")
+    a("MOVD q+0(FP), R0")
+    a("MOVD scales+8(FP), R1")
+    a("MOVD rows+16(FP), R2")
+    a("MOVD groups+24(FP), R3")
+    a("MOVD rowBytes+32(FP), R4")
+    a("MOVD scaleStride+40(FP), R5")
+    a("MOVD $0, R6")
+
+
 def row_kernel(name, n, accs, step, march="armv8-a"):
     """A quantized-activation matrix-vector kernel for n vectors sharing one
     pass over the rows, with the amd64 kernels' arguments (q, scales, rows,
@@ -55,14 +68,7 @@ def row_kernel(name, n, accs, step, march="armv8-a"):
     each vector's accumulators added, folded and stored to y[v][row]."""
     L = []
     a = L.append
-    a(f"TEXT ·{name}(SB), NOSPLIT, $0-72")
-    a("MOVD q+0(FP), R0")
-    a("MOVD scales+8(FP), R1")
-    a("MOVD rows+16(FP), R2")
-    a("MOVD groups+24(FP), R3")
-    a("MOVD rowBytes+32(FP), R4")
-    a("MOVD scaleStride+40(FP), R5")
-    a("MOVD $0, R6")
+    prologue(a, name)
     a(f"{name}_row:")
     a("CMP R2, R6")
     a(f"BGE {name}_done")

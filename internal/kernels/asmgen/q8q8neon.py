@@ -34,7 +34,7 @@ WORDs with the mnemonic in a comment.
 Needs aarch64-linux-gnu-as and -objdump (Debian: binutils-aarch64-linux-gnu).
 Run from the repository root: python3 internal/kernels/asmgen/q8q8neon.py
 """
-from gnuas import SP, XP, render, row_kernel
+from gnuas import SP, XP, prologue, render, row_kernel
 
 OUT = "internal/kernels/q8q8_arm64.s"
 
@@ -74,14 +74,7 @@ def kernel_smmla(n):
     P = (n + 1) // 2
     L = []
     a = L.append
-    a(f"TEXT ·{name}(SB), NOSPLIT, $0-72")
-    a("MOVD q+0(FP), R0")
-    a("MOVD scales+8(FP), R1")
-    a("MOVD rows+16(FP), R2")
-    a("MOVD groups+24(FP), R3")
-    a("MOVD rowBytes+32(FP), R4")
-    a("MOVD scaleStride+40(FP), R5")
-    a("MOVD $0, R6")
+    prologue(a, name)
     a(f"{name}_row:")
     a("CMP R2, R6")
     a(f"BGE {name}_done")
