@@ -59,6 +59,17 @@ def prologue(a, name):
     a("MOVD $0, R6")
 
 
+def row_head(a, name, nx):
+    """The top of a kernel's row loop: done once R6 reaches rows, else the
+    first nx activation cursors (XP) loaded from x."""
+    a(f"{name}_row:")
+    a("CMP R2, R6")
+    a(f"BGE {name}_done")
+    a("MOVD x+48(FP), R7")
+    for v in range(nx):
+        a(f"MOVD {8 * v}(R7), {XP[v]}")
+
+
 def row_kernel(name, n, accs, step, march="armv8-a"):
     """A quantized-activation matrix-vector kernel for n vectors sharing one
     pass over the rows, with the amd64 kernels' arguments (q, scales, rows,
@@ -69,12 +80,7 @@ def row_kernel(name, n, accs, step, march="armv8-a"):
     L = []
     a = L.append
     prologue(a, name)
-    a(f"{name}_row:")
-    a("CMP R2, R6")
-    a(f"BGE {name}_done")
-    a("MOVD x+48(FP), R7")
-    for v in range(n):
-        a(f"MOVD {8 * v}(R7), {XP[v]}")
+    row_head(a, name, n)
     a("MOVD s+56(FP), R7")
     for v in range(n):
         a(f"MOVD {8 * v}(R7), {SP[v]}")

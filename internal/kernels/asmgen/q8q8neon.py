@@ -34,7 +34,7 @@ WORDs with the mnemonic in a comment.
 Needs aarch64-linux-gnu-as and -objdump (Debian: binutils-aarch64-linux-gnu).
 Run from the repository root: python3 internal/kernels/asmgen/q8q8neon.py
 """
-from gnuas import SP, XP, prologue, render, row_kernel
+from gnuas import SP, XP, prologue, render, row_head, row_kernel
 
 OUT = "internal/kernels/q8q8_arm64.s"
 
@@ -75,12 +75,7 @@ def kernel_smmla(n):
     L = []
     a = L.append
     prologue(a, name)
-    a(f"{name}_row:")
-    a("CMP R2, R6")
-    a(f"BGE {name}_done")
-    a("MOVD x+48(FP), R7")
-    for p in range(P):
-        a(f"MOVD {8 * p}(R7), {XP[p]}")
+    row_head(a, name, P)  # XP[p]: pair p's activations
     a("MOVD R0, R8")  # row 0's weights
     a("ADD R4, R0, R22")  # row 1's weights
     a("MOVD R1, R9")  # row 0's scales
