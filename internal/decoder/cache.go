@@ -46,6 +46,9 @@ type scratch struct {
 	kNew     []float32 // [n, kv_heads*head_dim] new keys before storing (float16 cache)
 	vNew     []float32
 	attn     kernels.Attention // reused so a decode step allocates nothing
+	// attnWork holds the matrix-product attention's buffers (a prefill
+	// chunk of at least 32 tokens over a float32 cache; kernels.Attention).
+	attnWork kernels.AttentionWork
 	// each: the rows are several sequences' single tokens (ForwardBatch),
 	// so linear layers run as per-row matrix-vector products.
 	each bool

@@ -315,7 +315,7 @@ func (c *Cache) attention(a *kernels.Attention, li, n int, q, out, scores []floa
 	if c.half {
 		a.K16, a.V16 = c.k16[li], c.v16[li]
 	} else {
-		a.K, a.V = c.k[li], c.v[li]
+		a.K, a.V, a.Work = c.k[li], c.v[li], &c.s.attnWork
 	}
 	a.Run()
 }

@@ -15,10 +15,13 @@ package kernels
 // of one fused qkv buffer. Out is packed.
 //
 // Two strategies compute it: one (token, head) pair at a time with the dot
-// products and the softmax over its own row (decode and causal prefill,
-// split across the pool's threads); and, for non-causal float32 input with
-// Work set, per head matrix products Q·Kᵀ and P·V over chunks of queries
-// (the vision tower's hundreds of tokens), which the pool's GEMM runs.
+// products and the softmax over its own row (decode, and everything
+// without Work, split across the pool's threads); and, for float32 input
+// with Work set, per head matrix products Q·Kᵀ and P·V over chunks of
+// queries, which the pool's GEMM runs: the vision tower's hundreds of
+// tokens, and a causal prefill chunk large enough (causalProducts) on
+// paths with a GEMM micro-kernel (each chunk's scores then span only the
+// keys its last query sees, and each row's softmax only its own).
 type Attention struct {
 	Q, Out                       []float32
 	K, V                         []float32
@@ -45,12 +48,37 @@ type AttentionWork struct {
 }
 
 // attentionChunkFloats bounds one score tile (queries × keys) so a large
-// dynamic-resolution image does not need an n×n matrix per head.
-const attentionChunkFloats = 1 << 20
+// dynamic-resolution image does not need an n×n matrix per head (a
+// variable so tests can make chunks small).
+var attentionChunkFloats = 1 << 20
+
+// A causal attention with Work runs as matrix products from
+// causalProductsMin queries and causalProductsPairs (query, seen key)
+// pairs per head on: the GEMM computes whole score tiles (including the
+// masked corner of each chunk) at several times the pair-at-a-time
+// kernels' FLOP rate, but a head costs three pool jobs and a transpose of
+// its keys. Measured (BenchmarkAttentionPrefill, the 4B's heads, 2-core
+// Zen 5, the two alternating): 0.74× the pair-at-a-time path at 64
+// queries from position 0 (2K pairs), 0.89–0.98× at 96 (4.7K), 0.98–1.05×
+// at 128 (8.3K), 1.05–1.14× at 32 queries after 200 keys (6.9K), 1.4–2.1×
+// at 211 (22K), 3.8× at 512 after 1024 keys.
+const (
+	causalProductsMin   = 32
+	causalProductsPairs = 8192
+)
+
+// causalProducts reports whether a causal attention is large enough for
+// the matrix products.
+func (a *Attention) causalProducts() bool {
+	if gemmNR() == 0 || gemmOff || causalForce == causalForceRows {
+		return false
+	}
+	return causalForce == causalForceProducts || a.N >= causalProductsMin && a.N*(2*a.Base+a.N+1)/2 >= causalProductsPairs
+}
 
 // Run computes Out. The pair-at-a-time path allocates nothing.
 func (a *Attention) Run() {
-	if !a.Causal && a.Work != nil && a.K != nil {
+	if a.Work != nil && a.K != nil && (!a.Causal || a.causalProducts()) {
 		a.products()
 		return
 	}
@@ -174,7 +202,19 @@ func (a *Attention) rowsGrouped(scores []float32, lo, hi int) {
 	}
 }
 
-// products is the non-causal path: per head, scores = Q·Kᵀ (K as the
+// causalForce overrides causalProducts for the benchmarks' A/B
+// comparison (causalAuto, causalForceRows, causalForceProducts; set only
+// while no attention runs).
+var causalForce int
+
+const (
+	causalAuto = iota
+	causalForceRows
+	causalForceProducts
+)
+
+// products is the matrix-product path (non-causal, or causal on a GEMM
+// path only: the fallback below has no mask): per head, scores = Q·Kᵀ (K as the
 // weight matrix) for a chunk of queries, softmax per row, and Out = P·V
 // (Vᵀ as the weight matrix). Scale multiplies the scores before the
 // softmax (1 skips the pass: the vision tower folds it into Q).
@@ -223,7 +263,10 @@ func (a *Attention) products() {
 // productsT is products on the packed product without transposes: per
 // head, S = Q·Kᵀ with the queries (read in place) as the weight rows and
 // Kᵀ as the transposed X, softmax over S's rows, then Out = P·V with P's
-// rows as the weight rows and V (in place) as the transposed X.
+// rows as the weight rows and V (in place) as the transposed X. Causal: a
+// chunk of queries c0..c0+c-1 takes the keys up to its last query's
+// (Base+c0+c of them), and row r's softmax covers its first Base+c0+r+1
+// scores and zeroes the rest, so P·V adds nothing from unseen keys.
 func (a *Attention) productsT(chunk int) {
 	n, ctx, hd, od := a.N, a.Base+a.N, a.Dim, a.Heads*a.Dim
 	qs, kvs := a.strides()
@@ -238,10 +281,18 @@ func (a *Attention) productsT(chunk int) {
 		}
 		for c0 := 0; c0 < n; c0 += chunk {
 			c := min(chunk, n-c0)
-			sc := w.scores[:c*ctx]
-			a.Pool.matMulT(sc, ctx, a.Q[c0*qs+h*hd:], qs, c, hd, w.k, ctx, ctx)
-			a.Pool.softmaxRows(sc, ctx, a.Scale)
-			a.Pool.matMulT(a.Out[c0*od+h*hd:], od, sc, ctx, c, ctx, a.V[off:], kvs, hd)
+			keys := ctx
+			if a.Causal {
+				keys = a.Base + c0 + c
+			}
+			sc := w.scores[:c*keys]
+			a.Pool.matMulT(sc, keys, a.Q[c0*qs+h*hd:], qs, c, hd, w.k, ctx, keys)
+			if a.Causal {
+				a.Pool.causalSoftmaxRows(sc, keys, a.Scale, a.Base+c0)
+			} else {
+				a.Pool.softmaxRows(sc, keys, a.Scale)
+			}
+			a.Pool.matMulT(a.Out[c0*od+h*hd:], od, sc, keys, c, keys, a.V[off:], kvs, hd)
 		}
 	}
 }

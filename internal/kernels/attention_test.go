@@ -60,6 +60,11 @@ func TestAttention(t *testing.T) {
 		{3, 400, 8, 2, 64, true, false, false}, {1, 2000, 16, 4, 128, true, false, false},
 		{7, 0, 4, 4, 16, false, false, false}, {70, 0, 4, 4, 16, false, true, true}, {300, 0, 2, 1, 32, false, true, false},
 		{5, 3, 6, 3, 12, false, true, false},
+		// causal with Work: the matrix products for large enough chunks
+		// (causalProducts: prefill chunks, some after earlier chunks'
+		// keys); smaller ones take the pair-at-a-time path.
+		{140, 0, 4, 2, 16, true, true, false}, {100, 37, 8, 2, 64, true, true, false}, {33, 500, 2, 1, 32, true, true, false},
+		{40, 0, 4, 2, 16, true, true, false}, {5, 11, 6, 3, 12, true, true, false},
 	} {
 		for _, half := range []bool{false, true} {
 			if half && c.products {
@@ -120,6 +125,55 @@ func TestAttention(t *testing.T) {
 			if maxErr > 1e-4 {
 				t.Errorf("%+v half=%v: max error %.3g", c, half, maxErr)
 			}
+		}
+	}
+}
+
+// TestAttentionChunks runs the matrix-product path with score tiles small
+// enough that the queries split into several chunks (each causal chunk
+// over a different number of keys), against the float64 definition.
+func TestAttentionChunks(t *testing.T) {
+	saved := attentionChunkFloats
+	attentionChunkFloats = 64 * 64
+	defer func() { attentionChunkFloats = saved }()
+	r := rand.New(rand.NewPCG(7, 8))
+	pool := NewPool(2)
+	defer pool.Close()
+	for _, c := range []struct {
+		n, base int
+		causal  bool
+	}{{200, 0, true}, {150, 90, true}, {200, 0, false}} {
+		const heads, kvHeads, dim = 4, 2, 32
+		ctx := c.base + c.n
+		q := make([]float32, c.n*heads*dim)
+		k := make([]float32, ctx*kvHeads*dim)
+		v := make([]float32, len(k))
+		for _, s := range [][]float32{q, k, v} {
+			for i := range s {
+				s[i] = float32(r.NormFloat64())
+			}
+		}
+		a := Attention{Q: q, K: k, V: v, Out: make([]float32, len(q)), N: c.n, Base: c.base, Heads: heads, KVHeads: kvHeads,
+			Dim: dim, Scale: 0.2, Causal: c.causal, Pool: pool, Work: &AttentionWork{}}
+		if c.causal && gemmNR() > 0 && !a.causalProducts() {
+			t.Fatalf("%+v: causal chunk below the matrix products' threshold: this test would check the other path", c)
+		}
+		a.Run()
+		widen := func(s []float32) []float64 {
+			o := make([]float64, len(s))
+			for i, x := range s {
+				o[i] = float64(x)
+			}
+			return o
+		}
+		want := naiveAttention(widen(q), widen(k), widen(v), c.n, c.base, heads, kvHeads, dim, float64(a.Scale), c.causal)
+		var maxErr float64
+		for i, x := range a.Out {
+			maxErr = math.Max(maxErr, math.Abs(float64(x)-want[i]))
+		}
+		t.Logf("%+v: max error %.3g", c, maxErr)
+		if maxErr > 1e-4 {
+			t.Errorf("%+v: max error %.3g", c, maxErr)
 		}
 	}
 }

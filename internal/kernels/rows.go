@@ -16,6 +16,7 @@ const (
 	rowLayerNorm rowOp = iota
 	rowMap
 	rowSoftmax
+	rowCausalSoftmax
 )
 
 type rowsTask struct {
@@ -24,6 +25,7 @@ type rowsTask struct {
 	weight, bias []float32
 	eps, scale   float32
 	width        int
+	base         int // rowCausalSoftmax: row r sees its first base+r+1 values
 	f            func([]float32)
 }
 
@@ -41,6 +43,13 @@ func (t *rowsTask) run(_, lo, hi int) {
 				scaleRow(x, t.scale)
 			}
 			Softmax(x)
+		case rowCausalSoftmax:
+			seen := min(t.base+r+1, w)
+			if t.scale != 1 {
+				scaleRow(x[:seen], t.scale)
+			}
+			Softmax(x[:seen])
+			clear(x[seen:])
 		}
 	}
 }
@@ -84,4 +93,10 @@ func (p *Pool) MapRows(x []float32, width int, f func([]float32)) {
 // row of x.
 func (p *Pool) softmaxRows(x []float32, width int, scale float32) {
 	p.rows(rowsTask{op: rowSoftmax, x: x, width: width, scale: scale})
+}
+
+// causalSoftmaxRows is softmaxRows over each row r's first base+r+1
+// values (the keys a causal query sees), the rest of the row zeroed.
+func (p *Pool) causalSoftmaxRows(x []float32, width int, scale float32, base int) {
+	p.rows(rowsTask{op: rowCausalSoftmax, x: x, width: width, scale: scale, base: base})
 }
