@@ -33,8 +33,9 @@ type Attention struct {
 	// Scores is caller-owned scratch of at least ScoresLen floats, used
 	// when the pair-at-a-time path runs on the calling goroutine alone.
 	Scores []float32
-	// Work, when set, enables the matrix-product path (non-causal float32
-	// input); it is grown as needed and reused across calls.
+	// Work, when set, enables the matrix-product path (float32 input:
+	// always when non-causal, for large enough chunks when causal — see
+	// causalProducts); it is grown as needed and reused across calls.
 	Work *AttentionWork
 	// Pool splits the work across its threads (nil: the caller alone).
 	Pool *Pool
