@@ -197,16 +197,30 @@ func (p *Pool) run(t task, total, grain int) {
 	p.next.Store(0)
 	p.pending.Store(int32(len(p.workers)))
 	g := p.gen.Add(1)
+	p.wakeParked(g)
+	p.work(0)
+	for spins := 1; p.pending.Load() != 0; spins++ {
+		// Walk the workers again now and then: one whose parking became
+		// visible only after the walk above is woken here. Go's atomics
+		// forbid that order, but qemu's arm64 emulation on x86 hosts let a
+		// worker's store of parked pass its load of gen (a hung test under
+		// make test-arm64); real CPUs keep it. parked == g means the worker
+		// has not run job g, so the wake is never stale.
+		if spins&1023 == 0 {
+			p.wakeParked(g)
+		}
+		runtime.Gosched()
+	}
+	p.job = nil
+}
+
+// wakeParked wakes the workers asleep waiting for job generation g.
+func (p *Pool) wakeParked(g uint64) {
 	for _, w := range p.workers {
 		if w.parked.CompareAndSwap(g, 0) {
 			w.wake <- struct{}{}
 		}
 	}
-	p.work(0)
-	for p.pending.Load() != 0 {
-		runtime.Gosched()
-	}
-	p.job = nil
 }
 
 // runRows executes t over the rows [0, total) of a matrix-vector product
