@@ -202,10 +202,11 @@ func (p *Pool) run(t task, total, grain int) {
 	for spins := 1; p.pending.Load() != 0; spins++ {
 		// Walk the workers again now and then: one whose parking became
 		// visible only after the walk above is woken here. Go's atomics
-		// forbid that order, but qemu's arm64 emulation on x86 hosts let a
-		// worker's store of parked pass its load of gen (a hung test under
-		// make test-arm64); real CPUs keep it. parked == g means the worker
-		// has not run job g, so the wake is never stale.
+		// forbid that order; a test hung this way once under qemu's arm64
+		// emulation on an x86 host (make test-arm64), most likely a
+		// worker's store of parked passing its load of gen there — the
+		// cause is inferred, not proven. parked == g means the worker has
+		// not run job g, so the wake is never stale.
 		if spins&1023 == 0 {
 			p.wakeParked(g)
 		}
