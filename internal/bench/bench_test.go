@@ -246,6 +246,10 @@ func TestRunTiny(t *testing.T) {
 	if math.Abs(res.DecodeBandwidthRatio-want) > 1e-12*want {
 		t.Errorf("decode_bandwidth_ratio %v, formula gives %v", res.DecodeBandwidthRatio, want)
 	}
+	// The tiny model fits the caches: its weights are not probed.
+	if res.WeightsReadGBs != 0 || res.DecodeWeightsRatio != 0 {
+		t.Errorf("weights of a cache-sized model probed: %v GB/s, ratio %v", res.WeightsReadGBs, res.DecodeWeightsRatio)
+	}
 	// The embedding is float16: one row of hidden values is read per token.
 	if res.BytesPerToken != res.DecoderWeightBytes+2*64 {
 		t.Errorf("bytes per token %d, want decoder weights %d + one f16 row of 64", res.BytesPerToken, res.DecoderWeightBytes)
@@ -324,6 +328,39 @@ func TestRunProbeWithoutDecode(t *testing.T) {
 
 // TestRunBatch: --batch measures B = 1 (the base) and every size asked,
 // in order, with ratios to B = 1, in the JSON and the table.
+// The decoder's own weights are probed beside the fresh buffer, before and
+// after decode, and decode_weights_ratio follows from the better probe.
+func TestRunWeightsProbe(t *testing.T) {
+	saved := minWeightsProbe
+	defer func() { minWeightsProbe = saved }()
+	minWeightsProbe = 1 << 20 // the tiny decoder's 10 MB (it reads from cache: only the wiring is tested)
+	opt := tinyOptions()
+	opt.Skip = []string{StepVision, StepPeak, StepPrefill, StepPrefillS1}
+	res, err := Run(context.Background(), opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.WeightsReadBeforeGBs <= 0 || res.WeightsReadAfterGBs <= 0 || res.WeightsReadGBs != max(res.WeightsReadBeforeGBs, res.WeightsReadAfterGBs) {
+		t.Errorf("weights read %v, want the better of the probes before (%v) and after decode (%v)",
+			res.WeightsReadGBs, res.WeightsReadBeforeGBs, res.WeightsReadAfterGBs)
+	}
+	want := float64(res.BytesPerToken) * res.DecodeTokS / (res.WeightsReadGBs * 1e9)
+	if !(want > 0) || math.Abs(res.DecodeWeightsRatio-want) > 1e-12*want {
+		t.Errorf("decode_weights_ratio %v, formula gives %v", res.DecodeWeightsRatio, want)
+	}
+	js, _ := json.Marshal(res)
+	for _, k := range []string{`"weights_read_gbs":`, `"weights_read_before_gbs":`, `"weights_read_after_gbs":`, `"decode_weights_ratio":`} {
+		if !strings.Contains(string(js), k) {
+			t.Errorf("JSON lacks %s: %s", k, js)
+		}
+	}
+	var table bytes.Buffer
+	res.WriteTable(&table)
+	if !strings.Contains(table.String(), "weights read") || !strings.Contains(table.String(), "decode / weights read") {
+		t.Errorf("table:\n%s", table.String())
+	}
+}
+
 func TestRunBatch(t *testing.T) {
 	opt := tinyOptions()
 	opt.Skip = []string{StepVision, StepBandwidth, StepPeak, StepPrefill, StepPrefillS1}

@@ -21,11 +21,15 @@ func (r *Result) WriteTable(w io.Writer) error {
 	row := func(name, value, note string) { fmt.Fprintf(tw, "%s\t%s\t%s\n", name, value, note) }
 	row("measurement", "value", "how")
 	if !skipped(StepBandwidth) {
-		how := fmt.Sprintf("sum over a %d MiB buffer, best of 5 passes", r.BandwidthBytes>>20)
+		how := fmt.Sprintf("plain read of a fresh %d MiB buffer, best of 5 passes", r.BandwidthBytes>>20)
 		if r.ReadBandwidthAfterGBs > 0 {
 			how = fmt.Sprintf("%s, right before (%.1f) and after (%.1f) decode", how, r.ReadBandwidthBeforeGBs, r.ReadBandwidthAfterGBs)
 		}
 		row("read bandwidth", fmt.Sprintf("%.1f GB/s", r.ReadBandwidthGBs), how)
+	}
+	if r.WeightsReadGBs > 0 {
+		row("weights read", fmt.Sprintf("%.1f GB/s", r.WeightsReadGBs),
+			fmt.Sprintf("the same read over the decoder's own weight pages, best of 5 passes, right before (%.1f) and after (%.1f) decode", r.WeightsReadBeforeGBs, r.WeightsReadAfterGBs))
 	}
 	if r.PeakGFLOPs > 0 {
 		row("FMA peak", fmt.Sprintf("%.0f GFLOP/s", r.PeakGFLOPs),
@@ -42,6 +46,9 @@ func (r *Result) WriteTable(w io.Writer) error {
 		"int8 linears + int8 head + one embedding row")
 	if !skipped(StepDecode) && !skipped(StepBandwidth) {
 		row("decode bandwidth ratio", fmt.Sprintf("%.2f", r.DecodeBandwidthRatio), "bytes/token × tok/s ÷ read bandwidth")
+		if r.DecodeWeightsRatio > 0 {
+			row("decode / weights read", fmt.Sprintf("%.2f", r.DecodeWeightsRatio), "bytes/token × tok/s ÷ weights read")
+		}
 	}
 	chunk := "runtime default chunk"
 	if r.PrefillChunk > 0 {

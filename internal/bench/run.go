@@ -182,6 +182,18 @@ type Result struct {
 	// loading); ReadBandwidthGBs is the better.
 	ReadBandwidthBeforeGBs float64 `json:"read_bandwidth_before_gbs"`
 	ReadBandwidthAfterGBs  float64 `json:"read_bandwidth_after_gbs,omitempty"`
+	// WeightsReadGBs is the same plain read over the decoder's own weight
+	// pages (decoder.Model.WeightRegions: every byte a decode step reads,
+	// in its order), best of 5 passes, probed right before and right after
+	// the timed decode as the fresh buffer is (CPU only; the better is
+	// kept); DecodeWeightsRatio is bytes_per_token × decode_tok_s over it.
+	// On a virtual machine one process's memory does not all read equally
+	// fast, so the fresh buffer can sit in faster pages than the weights:
+	// this ratio is decode against the wall of its own pages.
+	WeightsReadGBs       float64 `json:"weights_read_gbs,omitempty"`
+	WeightsReadBeforeGBs float64 `json:"weights_read_before_gbs,omitempty"`
+	WeightsReadAfterGBs  float64 `json:"weights_read_after_gbs,omitempty"`
+	DecodeWeightsRatio   float64 `json:"decode_weights_ratio,omitempty"`
 	// LoadSeconds: building (or loading) the weights and the engine.
 	LoadSeconds  float64   `json:"load_s"`
 	TotalSeconds float64   `json:"total_s"`
@@ -255,6 +267,21 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		*dst, res.BandwidthBytes = gbs, opt.BandwidthBytes
 		res.ReadBandwidthGBs = max(res.ReadBandwidthGBs, gbs)
 		goruntime.GC() // return the probe's buffer
+		return nil
+	}
+	// probeWeights reads the CPU decoder's own weights the same way.
+	probeWeights := func(when string, dst *float64) error {
+		cpu, ok := backend.(*engine.CPU)
+		if skip(StepBandwidth) || !ok || cpu.Decoder.WeightBytes() < minWeightsProbe {
+			return nil // a model that fits the caches has no memory to measure
+		}
+		progress(fmt.Sprintf("read bandwidth of the decoder's weights %s (%d threads)", when, res.Threads))
+		gbs, err := kernels.MeasureRegionsReadBandwidth(ctx, cpu.Decoder.WeightRegions(), res.Threads)
+		if err != nil {
+			return err
+		}
+		*dst = gbs
+		res.WeightsReadGBs = max(res.WeightsReadGBs, gbs)
 		return nil
 	}
 	if skip(StepDecode) && opt.Backend == "cpu" {
@@ -376,6 +403,9 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		if err := probe("before decode", &res.ReadBandwidthBeforeGBs); err != nil {
 			return nil, err
 		}
+		if err := probeWeights("before decode", &res.WeightsReadBeforeGBs); err != nil {
+			return nil, err
+		}
 		// The best of a few runs, as the probes report their best pass: a
 		// shared host only ever slows a run down.
 		prompt := decodePrompt(vocab, rng)
@@ -393,10 +423,16 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 			res.DispatchesPerToken = d.DispatchesPerToken()
 		}
 		res.DecodeTokens, res.DecodePromptTokens, res.DecodeTokS = opt.DecodeTokens, len(prompt), tokS
+		if err := probeWeights("after decode", &res.WeightsReadAfterGBs); err != nil {
+			return nil, err
+		}
 		if err := probe("after decode", &res.ReadBandwidthAfterGBs); err != nil {
 			return nil, err
 		}
 		res.DecodeBandwidthRatio = res.bandwidthRatio(tokS)
+		if res.WeightsReadGBs > 0 {
+			res.DecodeWeightsRatio = float64(res.BytesPerToken) * tokS / (res.WeightsReadGBs * 1e9)
+		}
 	}
 	if len(opt.Batch) > 0 {
 		if res.BatchDecode, err = batchDecode(ctx, e, opt.Batch, opt.BatchTokens, opt.DecodeRuns, rng, progress); err != nil {
@@ -759,6 +795,11 @@ func Engine(ctx context.Context, opt Options, progress func(string)) (e *engine.
 	}
 	return e, func() { e.Close(); closeFn() }, nil
 }
+
+// minWeightsProbe is the smallest decoder whose weights are probed: less
+// would read the caches, not memory. (A variable so a test can probe a
+// tiny model.)
+var minWeightsProbe int64 = 64 << 20
 
 // bandwidthRatio is the read bandwidth a decode at tokS tokens per second
 // streams (BytesPerToken each) over the measured bandwidth; 0 when the

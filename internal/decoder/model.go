@@ -241,6 +241,21 @@ func (m *Model) DeepstackFeatures() int { return m.deepstack }
 // MaxPositions is the context length the config declares (0 when absent).
 func (m *Model) MaxPositions() int { return m.cfg.MaxPositions }
 
+// WeightRegions is that storage as the byte ranges themselves, in the
+// order a decode step reads them (layer by layer, the head last):
+// WeightBytes bytes in all, in place. The benchmark reads them plainly to
+// measure the bandwidth of the very pages decode reads.
+func (m *Model) WeightRegions() [][]byte {
+	var out [][]byte
+	for i := range m.layers {
+		l := &m.layers[i]
+		for _, w := range []*weights.Linear{l.q, l.k, l.v, l.o, l.gate, l.up, l.down} {
+			out = append(out, w.Storage()...)
+		}
+	}
+	return append(out, m.head.Storage()...)
+}
+
 // WeightBytes is the linear-layer and head storage one token's decode reads.
 func (m *Model) WeightBytes() int64 {
 	n := m.head.Bytes()

@@ -198,3 +198,9 @@ func fmaPeakFLOPs() int {
 }
 
 func peakPath() string { return archPaths()[0] }
+
+//go:noescape
+func readXorAVX2(p *byte, n int) uint64
+
+// readXorAsm XORs n bytes (a multiple of 128) into one word.
+func readXorAsm(p *byte, n int) uint64 { return readXorAVX2(p, n) }

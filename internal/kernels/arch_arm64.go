@@ -125,3 +125,7 @@ func fmaPeak(iters int) { fmaPeakNEON(iters) }
 func fmaPeakFLOPs() int { return 192 }
 
 func peakPath() string { return PathNEON }
+
+// readXorAsm XORs n bytes (a multiple of 128) into one word; the pure-Go
+// read is fast enough to keep up with memory here.
+func readXorAsm(p *byte, n int) uint64 { return goReadXor(unsafe.Slice(p, n)) }

@@ -76,3 +76,7 @@ func fmaPeak(iters int) { goFMAPeak(iters) }
 func fmaPeakFLOPs() int { return goFMAPeakFLOPs }
 
 func peakPath() string { return PathGeneric }
+
+// readXorAsm XORs n bytes (a multiple of 128) into one word; the pure-Go
+// read is fast enough to keep up with memory here.
+func readXorAsm(p *byte, n int) uint64 { return goReadXor(unsafe.Slice(p, n)) }

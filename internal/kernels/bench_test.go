@@ -313,7 +313,7 @@ func BenchmarkMatVecQ8Core(b *testing.B) {
 
 // BenchmarkMatVecQ8DRAM is decode's matrix products on a DRAM-sized set
 // (two of the 4B decoder's layers, ~200 MB, so no cache holds it) on the
-// pool, beside a plain read of as many bytes (sumFloats over a buffer of
+// pool, beside a plain read of as many bytes (readXor, the bandwidth probe's read, over a buffer of
 // ones in huge pages, as the weights are, on every thread), in each
 // activation format: "f32" the float32 kernel (MatVecQ8), "int16" the
 // int8×int16 one (MatVecQ8Q16, q/k/v and gate/up fused as decode runs
@@ -345,9 +345,8 @@ func BenchmarkMatVecQ8DRAM(b *testing.B) {
 	}
 	ones := make([]byte, bytes)
 	hugepage.Advise(ones)
-	v := unsafe.Slice((*float32)(unsafe.Pointer(&ones[0])), len(ones)/4)
-	for i := range v {
-		v[i] = 1
+	for i := range ones {
+		ones[i] = 1
 	}
 	x := randF32(rand.New(rand.NewPCG(1, 1)), 9728)
 	y := make([]float32, 3*9728)
@@ -356,7 +355,7 @@ func BenchmarkMatVecQ8DRAM(b *testing.B) {
 	a4096.Quantize(x, 1, 4096)
 	a9728.Quantize(x, 1, 9728)
 	threads := benchPool.Threads()
-	sums := make([]float32, threads)
+	sums := make([]uint64, threads)
 	best := [4]time.Duration{math.MaxInt64, math.MaxInt64, math.MaxInt64, math.MaxInt64}
 	var rt readRowsTask
 	int16 := func() {
@@ -370,13 +369,13 @@ func BenchmarkMatVecQ8DRAM(b *testing.B) {
 	var guided []float64 // per pass: the int16 products' time in fixed chunks over guided
 	for b.Loop() {
 		t0 := time.Now()
-		part := (len(v)/threads + 7) &^ 7
+		part := (len(ones)/threads + 127) &^ 127
 		var wg sync.WaitGroup
 		for t := range threads {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				sums[t] += sumFloats(v[min(t*part, len(v)):min((t+1)*part, len(v))])
+				sums[t] ^= readXor(ones[min(t*part, len(ones)):min((t+1)*part, len(ones))])
 			}()
 		}
 		wg.Wait()
@@ -422,7 +421,7 @@ func BenchmarkMatVecQ8DRAM(b *testing.B) {
 
 // readRowsTask reads the weights and scales of up to 3 matrices' rows as
 // one pool job split exactly as MatVecQ8Q16Fused splits its products
-// (same rows, same grain), summing them as float32s: the plain read the
+// (same rows, same grain), XOR-ing their bytes (readXor): the plain read the
 // products would be if their arithmetic cost nothing, so int16-of-jobs-read
 // is the kernels' own share of the gap to the stream (the rest is the job
 // structure: a few hundred jobs a token, each thread's chunks restarting
@@ -431,7 +430,7 @@ type readRowsTask struct {
 	ws   [MaxFused]*quant.Matrix
 	off  [MaxFused + 1]int
 	n    int
-	sums [64]float32
+	sums [64]uint64
 }
 
 func (t *readRowsTask) run(slot, lo, hi int) {
@@ -443,8 +442,8 @@ func (t *readRowsTask) run(slot, lo, hi int) {
 		w := t.ws[i]
 		r0, r1, bpr := lo-t.off[i], end-t.off[i], w.BlocksPerRow()
 		q, s := w.Q[r0*w.Cols:r1*w.Cols], w.Scales[r0*bpr:r1*bpr]
-		t.sums[slot%64] += sumFloats(unsafe.Slice((*float32)(unsafe.Pointer(&q[0])), len(q)/4)) +
-			sumFloats(unsafe.Slice((*float32)(unsafe.Pointer(&s[0])), len(s)/2))
+		t.sums[slot%64] ^= readXor(unsafe.Slice((*byte)(unsafe.Pointer(&q[0])), len(q))) ^
+			readXor(unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 2*len(s)))
 		lo = end
 	}
 }

@@ -41,6 +41,20 @@ func BlocksPerRow(cols int) int { return (cols + BlockSize - 1) / BlockSize }
 // Bytes returns the storage the matrix reads per full pass (int8 + scales).
 func (m *Matrix) Bytes() int64 { return int64(len(m.Q)) + 2*int64(len(m.Scales)) }
 
+// Storage is the matrix's memory viewed as bytes — the int8 weights, then
+// the float16 scales: Bytes() bytes in all, without copying (for reading
+// the very pages a product reads, as the bandwidth probe of the weights does).
+func (m *Matrix) Storage() [][]byte {
+	var out [][]byte
+	if len(m.Q) > 0 {
+		out = append(out, unsafe.Slice((*byte)(unsafe.Pointer(&m.Q[0])), len(m.Q)))
+	}
+	if len(m.Scales) > 0 {
+		out = append(out, unsafe.Slice((*byte)(unsafe.Pointer(&m.Scales[0])), 2*len(m.Scales)))
+	}
+	return out
+}
+
 // Validate checks that the slices match the shape.
 func (m *Matrix) Validate() error {
 	if m.Rows <= 0 || m.Cols <= 0 {

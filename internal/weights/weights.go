@@ -11,6 +11,7 @@ import (
 	goruntime "runtime"
 	"slices"
 	"sync"
+	"unsafe"
 
 	"github.com/vlmrt/vlmrt/internal/kernels"
 	"github.com/vlmrt/vlmrt/internal/quant"
@@ -204,6 +205,18 @@ func (l *Linear) Bytes() int64 {
 		return l.Q8.Bytes()
 	}
 	return 4 * int64(len(l.F32))
+}
+
+// Storage is that weight storage viewed as bytes (Bytes() in all), in
+// place.
+func (l *Linear) Storage() [][]byte {
+	if l.Q8 != nil {
+		return l.Q8.Storage()
+	}
+	if len(l.F32) == 0 {
+		return nil
+	}
+	return [][]byte{unsafe.Slice((*byte)(unsafe.Pointer(&l.F32[0])), 4*len(l.F32))}
 }
 
 // LoadLinear binds name as a [rows, cols] linear layer at precision p.
