@@ -21,14 +21,19 @@ func MeasureReadBandwidth(ctx context.Context, bytes int, threads int) (float64,
 	if bytes < 1<<20 {
 		return 0, fmt.Errorf("bandwidth probe: buffer of %d bytes is too small to measure memory (want ≥ 1 MiB, ideally ≥ 1 GiB)", bytes)
 	}
+	if threads < 1 { // before allocating the buffer
+		return 0, fmt.Errorf("bandwidth probe: %d threads (want ≥ 1)", threads)
+	}
 	// The buffer gets transparent huge pages as decode's int8 weights do
 	// (quant.New): with 4 KiB pages the probe's page walks made it read
 	// 5–15% slower or faster depending on what the heap had freed before,
 	// and the decode bandwidth ratio compared two page sizes.
 	raw := make([]byte, bytes)
 	hugepage.Advise(raw)
-	for i := range raw { // fault every page in before timing
-		raw[i] = 1
+	// Fault every page in before timing: a byte, then ever longer copies.
+	raw[0] = 1
+	for n := 1; n < len(raw); n *= 2 {
+		copy(raw[n:], raw[:n])
 	}
 	return MeasureRegionsReadBandwidth(ctx, [][]byte{raw}, threads)
 }

@@ -100,6 +100,12 @@ func TestMeasureRegionsReadBandwidth(t *testing.T) {
 	if _, err := MeasureReadBandwidth(ctx, 1000, 1); err == nil {
 		t.Fatal("a 1000-byte probe buffer accepted")
 	}
+	if _, err := MeasureReadBandwidth(ctx, 1<<20, 0); err == nil {
+		t.Fatal("a probe on 0 threads accepted")
+	}
+	if g, err := MeasureReadBandwidth(ctx, 3<<20+5, 2); err != nil || !(g > 0) {
+		t.Fatalf("a 3 MiB probe: %v GB/s, %v", g, err)
+	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
 	if _, err := MeasureRegionsReadBandwidth(cancelled, regions, 2); !errors.Is(err, context.Canceled) {
