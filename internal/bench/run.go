@@ -430,9 +430,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 			return nil, err
 		}
 		res.DecodeBandwidthRatio = res.bandwidthRatio(tokS)
-		if res.WeightsReadGBs > 0 {
-			res.DecodeWeightsRatio = float64(res.BytesPerToken) * tokS / (res.WeightsReadGBs * 1e9)
-		}
+		res.DecodeWeightsRatio = res.ratioTo(res.WeightsReadGBs, tokS)
 	}
 	if len(opt.Batch) > 0 {
 		if res.BatchDecode, err = batchDecode(ctx, e, opt.Batch, opt.BatchTokens, opt.DecodeRuns, rng, progress); err != nil {
@@ -804,9 +802,13 @@ var minWeightsProbe int64 = 64 << 20
 // bandwidthRatio is the read bandwidth a decode at tokS tokens per second
 // streams (BytesPerToken each) over the measured bandwidth; 0 when the
 // bandwidth was not measured.
-func (r *Result) bandwidthRatio(tokS float64) float64 {
-	if r.ReadBandwidthGBs <= 0 {
+func (r *Result) bandwidthRatio(tokS float64) float64 { return r.ratioTo(r.ReadBandwidthGBs, tokS) }
+
+// ratioTo is what a decode at tokS tokens per second streams over gbs
+// (0 when gbs was not measured).
+func (r *Result) ratioTo(gbs, tokS float64) float64 {
+	if gbs <= 0 {
 		return 0
 	}
-	return float64(r.BytesPerToken) * tokS / (r.ReadBandwidthGBs * 1e9)
+	return float64(r.BytesPerToken) * tokS / (gbs * 1e9)
 }

@@ -247,23 +247,28 @@ func (m *Model) MaxPositions() int { return m.cfg.MaxPositions }
 // measure the bandwidth of the very pages decode reads.
 func (m *Model) WeightRegions() [][]byte {
 	var out [][]byte
-	for i := range m.layers {
-		l := &m.layers[i]
-		for _, w := range []*weights.Linear{l.q, l.k, l.v, l.o, l.gate, l.up, l.down} {
-			out = append(out, w.Storage()...)
-		}
+	for _, w := range m.decodeLinears() {
+		out = append(out, w.Storage()...)
 	}
-	return append(out, m.head.Storage()...)
+	return out
 }
 
 // WeightBytes is the linear-layer and head storage one token's decode reads.
 func (m *Model) WeightBytes() int64 {
-	n := m.head.Bytes()
-	for i := range m.layers {
-		l := &m.layers[i]
-		for _, w := range []*weights.Linear{l.q, l.k, l.v, l.o, l.gate, l.up, l.down} {
-			n += w.Bytes()
-		}
+	var n int64
+	for _, w := range m.decodeLinears() {
+		n += w.Bytes()
 	}
 	return n
+}
+
+// decodeLinears lists the layers a decode step reads, in its order: each
+// decoder layer's linears, the head last.
+func (m *Model) decodeLinears() []*weights.Linear {
+	out := make([]*weights.Linear, 0, 7*len(m.layers)+1)
+	for i := range m.layers {
+		l := &m.layers[i]
+		out = append(out, l.q, l.k, l.v, l.o, l.gate, l.up, l.down)
+	}
+	return append(out, m.head)
 }
