@@ -243,6 +243,9 @@ type input struct {
 	x    []float32
 	n    int
 	acts Acts // ActsFloat32: x itself; else s.act16 or s.act8 holds x
+	// prefill16: a prompt's n tokens go through the int16-activation
+	// matrix-matrix product (kernels.Pool.MatMulQ8Q16), which quantizes x.
+	prefill16 bool
 }
 
 // input prepares x ([n, cols]) for the linear layers that read it: a
@@ -250,8 +253,21 @@ type input struct {
 // model quantizes it to the model's activation format.
 func (m *Model) input(s *scratch, x []float32, n int) input {
 	in := input{x: x, n: n}
-	if m.acts == ActsFloat32 || !(s.step || s.each) || m.head.Q8 == nil {
+	if m.acts == ActsFloat32 || m.head.Q8 == nil {
 		return in
+	}
+	if !(s.step || s.each) {
+		// A prompt's tokens: int16 activations too where the path has
+		// the int16 matrix-matrix kernel, else the float32 product. The
+		// kernel quantizes a prompt's rows itself; fewer rows than it
+		// takes are quantized here, as a decode step's.
+		if m.acts != ActsInt16 || !kernels.PrefillQ16() {
+			return in
+		}
+		if n >= kernels.MatMulQ8Q16MinRows() {
+			in.prefill16 = true
+			return in
+		}
 	}
 	switch m.acts {
 	case ActsInt16:
@@ -288,6 +304,8 @@ func (m *Model) applyOne(s *scratch, l *weights.Linear, y []float32, in input) {
 	switch {
 	case l.Q8 != nil && in.acts == ActsInt8:
 		l.ForwardInt8(m.pool, y, &s.act8)
+	case l.Q8 != nil && in.prefill16:
+		l.ForwardInt16(m.pool, y, in.x, in.n)
 	case s.each:
 		l.ForwardEach(m.pool, y, in.x, in.n)
 	default:

@@ -36,6 +36,12 @@ type matMulTask struct {
 	nr, npad int
 	pgroup   int // panels per work item (see items)
 
+	// The int16-activation product (matmulq16.go): X quantized and packed
+	// by column pairs (xq) with its block scales (xs), in place of xp.
+	q16 bool
+	xq  []uint32
+	xs  []float32
+
 	// matMulT (attention) only: weight rows ws floats apart (0: cols); X
 	// given transposed (xt[k·xts + i]); Y written untransposed, y[j·ys + i].
 	ws      int
@@ -154,13 +160,17 @@ var gemmOff bool
 
 func matMul(pool *Pool, t *matMulTask) {
 	nr := gemmNR()
-	// matMulT's layouts (xt set) exist only on the packed product.
+	// matMulT's layouts (xt set) exist only on the packed product, and
+	// the int16 product only as one (MatMulQ8Q16 checked n).
 	gemm := nr > 0 && (t.xt != nil || t.n >= nr/2 && !gemmOff)
+	if t.q16 {
+		nr, gemm = gemmQ16NR(), true
+	}
 	if !pool.acquire() {
 		t.pool = nil
 		if gemm {
-			t.setGemm(nr, nil)
-			t.packPanels(0, t.panels())
+			t.setPanels(nr, nil)
+			(&packTask{t}).run(0, 0, t.panels())
 			t.gemmRun(0, 0, t.items(1))
 			return
 		}
@@ -173,7 +183,7 @@ func matMul(pool *Pool, t *matMulTask) {
 	small := t.n*t.rows*t.cols < parallelMin
 	switch {
 	case gemm:
-		p.setGemm(nr, &pool.tasks.xp)
+		p.setPanels(nr, &pool.tasks.xp)
 		pk := &pool.tasks.pack
 		pk.t = p
 		if small {
@@ -290,10 +300,33 @@ func transposeF32(dst []float32, ds int, src []float32, ss int, rows, cols int) 
 	}
 }
 
-// packTask runs packPanels on the pool.
+// setPanels sizes the packed X of either product.
+func (t *matMulTask) setPanels(nr int, buf *[]float32) {
+	if t.q16 {
+		t.setGemmQ16(nr, buf)
+		return
+	}
+	t.setGemm(nr, buf)
+}
+
+// packTask runs packPanels (or packPanelsQ16) on the pool.
 type packTask struct{ t *matMulTask }
 
-func (p *packTask) run(_, lo, hi int) { p.t.packPanels(lo, hi) }
+func (p *packTask) run(slot, lo, hi int) {
+	t := p.t
+	if !t.q16 {
+		t.packPanels(lo, hi)
+		return
+	}
+	size := t.nr * (t.q16Stride()/2 + t.q16Stride()/quant.BlockSize)
+	var scratch []float32
+	if t.pool != nil {
+		scratch = t.pool.scratchFor(slot, size)
+	} else {
+		scratch = make([]float32, size)
+	}
+	t.packPanelsQ16(scratch, lo, hi)
+}
 
 // gemmTask runs the packed product on the pool, by weight rows.
 type gemmTask struct{ t *matMulTask }
@@ -318,7 +351,11 @@ func (t *matMulTask) items(threads int) int {
 func (t *matMulTask) gemmRun(slot, lo, hi int) {
 	cn := gemmMC * t.npad
 	size := cn
-	if t.wq != nil {
+	switch {
+	case t.q16:
+		_, panel := t.gemmQ16Scratch()
+		size += panel
+	case t.wq != nil:
 		size += gemmMC * gemmKC
 	}
 	var buf []float32
@@ -331,6 +368,10 @@ func (t *matMulTask) gemmRun(slot, lo, hi int) {
 	groups := (np + t.pgroup - 1) / t.pgroup
 	for it := lo; it < hi; it++ {
 		j0, p0 := it/groups*gemmMC, it%groups*t.pgroup
+		if t.q16 {
+			t.gemmBlockQ16(buf[:cn], buf[cn:], j0, min(j0+gemmMC, t.rows), p0, min(p0+t.pgroup, np))
+			continue
+		}
 		t.gemmBlock(buf[:cn], buf[cn:], j0, min(j0+gemmMC, t.rows), p0, min(p0+t.pgroup, np))
 	}
 }

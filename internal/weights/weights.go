@@ -167,6 +167,14 @@ func (l *Linear) ForwardInt8(p *kernels.Pool, y []float32, a *kernels.Q8Acts) {
 	l.addBias(y, a.N)
 }
 
+// ForwardInt16 computes the int8 matrix's product with n float32 rows
+// quantized to int16 per block (kernels.Pool.MatMulQ8Q16: prefill's
+// act-int16 product), plus the bias. l must be int8.
+func (l *Linear) ForwardInt16(p *kernels.Pool, y, x []float32, n int) {
+	p.MatMulQ8Q16(y[:n*l.Rows], l.Q8, x[:n*l.Cols], n)
+	l.addBias(y, n)
+}
+
 // Output is a linear layer and where its rows go, in a fused call.
 type Output struct {
 	L *Linear
