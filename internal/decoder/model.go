@@ -59,7 +59,11 @@ const (
 	// and multiplies with exact integer dot products
 	// (kernels.Pool.MatVecQ8Q16): a rounding of 1.5e-5 of each block's
 	// largest value, which keeps every golden token (TestGoldenActInt16)
-	// and lets the kernel keep up with memory on wide-vector CPUs.
+	// and lets the kernel keep up with memory on wide-vector CPUs. A
+	// prompt's tokens are quantized the same way where the path has the
+	// int16 matrix-matrix kernel (kernels.PrefillQ16: avx512vnni, where
+	// VPDPWSSD does twice a float32 FMA's work per instruction), and
+	// prefill in float32 elsewhere.
 	ActsInt16
 	// ActsInt8 quantizes to int8 (kernels.Pool.MatVecQ8Q8): the act-int8
 	// opt-in, not the reference numerics (the logits move; measured
