@@ -26,6 +26,10 @@ func TestRunCompareActs(t *testing.T) {
 	if res.DecodeActs != "int16" || len(res.CompareActs) != 1 {
 		t.Fatalf("decode acts %q, %d comparisons", res.DecodeActs, len(res.CompareActs))
 	}
+	// Prompts take int16 too only where the path has the int16 product.
+	if want := map[bool]string{true: "int16", false: "f32"}[kernels.PrefillQ16()]; res.PrefillActs != want {
+		t.Errorf("prefill acts %q on path %s, want %q", res.PrefillActs, kernels.Path(), want)
+	}
 	a := res.CompareActs[0]
 	if a.Acts != "int8" || a.Kernels != kernels.Q8Q8Path() || !(a.DecodeTokS > 0) || !(a.BaseDecodeTokS >= res.DecodeTokS) || a.Speedup != a.DecodeTokS/a.BaseDecodeTokS {
 		t.Fatalf("int8 result %+v (int16 decode %v)", a, res.DecodeTokS)

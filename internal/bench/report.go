@@ -56,8 +56,8 @@ func (r *Result) WriteTable(w io.Writer) error {
 	}
 	if !skipped(StepPrefill) {
 		row("prefill (batched)", fmt.Sprintf("%.1f tok/s", r.PrefillTokS),
-			fmt.Sprintf("%d-token prompt (%d image tokens), %s; %.2f GFLOP/token, %.0f GFLOP/s%s; best of %d runs",
-				r.PrefillTokens, r.ImageTokens, chunk, r.PrefillGFLOPPerToken, r.PrefillGFLOPs, ofPeak(r.PrefillPeakRatio), len(r.PrefillTokSRuns)))
+			fmt.Sprintf("%d-token prompt (%d image tokens), %s, %s activations; %.2f GFLOP/token, %.0f GFLOP/s%s; best of %d runs",
+				r.PrefillTokens, r.ImageTokens, chunk, r.PrefillActs, r.PrefillGFLOPPerToken, r.PrefillGFLOPs, ofPeak(r.PrefillPeakRatio), len(r.PrefillTokSRuns)))
 	}
 	if !skipped(StepPrefillS1) {
 		row("prefill (S=1)", fmt.Sprintf("%.2f tok/s", r.PrefillS1TokS),

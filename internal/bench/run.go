@@ -126,6 +126,12 @@ type Result struct {
 	// DecodeActs is the decode's activation format (f32, int16, int8:
 	// Options.Acts as the CPU resolved it).
 	DecodeActs string `json:"decode_acts"`
+	// PrefillActs is the batched prefill's activation format (f32, or
+	// int16 where decode's is int16 and the path has the int16
+	// matrix-matrix kernel; decoder.Model.PrefillActs). With int16,
+	// prefill_gflops counts its integer multiply-adds as FLOPs against the
+	// float32 peak.
+	PrefillActs string `json:"prefill_acts"`
 	// Backend is the engine measured; Device what ran it (the CPU path or
 	// the GPU's name).
 	Backend string `json:"backend"`
@@ -312,8 +318,10 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 	info := backend.Info()
 	res.Device = info.Device
 	res.DecodeActs = decoder.ActsFloat32.String() // a GPU computes in float32
+	res.PrefillActs = res.DecodeActs
 	if cpu, ok := backend.(*engine.CPU); ok {
 		res.DecodeActs = cpu.Decoder.Acts().String()
+		res.PrefillActs = cpu.Decoder.PrefillActs().String()
 	}
 	vocab := info.Vocab
 	if skip(StepDecode) && opt.Backend != "cpu" {

@@ -261,7 +261,7 @@ func (m *Model) input(s *scratch, x []float32, n int) input {
 		// the int16 matrix-matrix kernel, else the float32 product. The
 		// kernel quantizes a prompt's rows itself; fewer rows than it
 		// takes are quantized here, as a decode step's.
-		if m.acts != ActsInt16 || !kernels.PrefillQ16() {
+		if m.PrefillActs() != ActsInt16 {
 			return in
 		}
 		if n >= kernels.MatMulQ8Q16MinRows() {

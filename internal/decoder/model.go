@@ -132,6 +132,17 @@ func (m *Model) SetActs(a Acts) { m.acts = a.Resolve() }
 // Acts reports the format SetActs selected.
 func (m *Model) Acts() Acts { return m.acts }
 
+// PrefillActs reports the format a prompt's int8 linear layers take:
+// int16 under ActsInt16 where the path has the int16 matrix-matrix kernel
+// (kernels.PrefillQ16), else float32 (int8 activations stay a decode
+// opt-in: prompts are float32 under ActsInt8).
+func (m *Model) PrefillActs() Acts {
+	if m.acts == ActsInt16 && kernels.PrefillQ16() {
+		return ActsInt16
+	}
+	return ActsFloat32
+}
+
 // layer holds one Qwen3 decoder layer's weights.
 type layer struct {
 	inputNorm, postNorm []float32 // [hidden]

@@ -190,6 +190,9 @@ func (b *CPU) Info() ModelInfo {
 	switch b.Decoder.Acts() {
 	case decoder.ActsInt16:
 		dev += ", int16 activations (" + kernels.Q8Q16Path() + ")"
+		if b.Decoder.PrefillActs() == decoder.ActsInt16 {
+			dev += ", int16 prefill"
+		}
 	case decoder.ActsInt8:
 		dev += ", int8 activations (" + kernels.Q8Q8Path() + ")"
 	}
