@@ -226,19 +226,29 @@ func forwardBatchActs(t *testing.T, acts Acts) {
 func TestActInt8Synthetic(t *testing.T)  { actsSynthetic(t, ActsInt8, 0.999) }
 func TestActInt16Synthetic(t *testing.T) { actsSynthetic(t, ActsInt16, 0.9999999) }
 
-func actsSynthetic(t *testing.T, acts Acts, minCos float64) {
+// wideSynthetic is a synthetic model wide enough for the assembly kernels
+// (512-column groups, a ragged 1056-wide MLP input) with its image prompt,
+// loaded twice on one pool of 2 threads (closed with the test): ref in the
+// float32 reference format, m in acts.
+func wideSynthetic(t *testing.T, acts Acts) (sp synthPrompt, ref, m *Model) {
+	t.Helper()
 	cfg := syntheticConfig()
 	cfg.Text.HiddenSize, cfg.Text.NumHeads, cfg.Text.NumKVHeads, cfg.Text.HeadDim, cfg.Text.IntermediateSize = 512, 8, 2, 64, 1056
 	cfg.Text.MRopeSection = []int{16, 8, 8}
 	w := syntheticWeights(cfg, true, 9)
-	sp := syntheticPrompt(t, cfg, 10)
-	ref := loadSynthetic(t, cfg, w, weights.Int8)
-	m := loadSynthetic(t, cfg, w, weights.Int8)
+	sp = syntheticPrompt(t, cfg, 10)
+	ref = loadSynthetic(t, cfg, w, weights.Int8)
+	m = loadSynthetic(t, cfg, w, weights.Int8)
 	m.SetActs(acts)
 	pool := kernels.NewPool(2)
-	defer pool.Close()
+	t.Cleanup(pool.Close)
 	ref.SetPool(pool)
 	m.SetPool(pool)
+	return sp, ref, m
+}
+
+func actsSynthetic(t *testing.T, acts Acts, minCos float64) {
+	sp, ref, m := wideSynthetic(t, acts)
 	ctx := context.Background()
 	V := m.Vocab()
 	got, want := make([]float32, V), make([]float32, V)
@@ -355,18 +365,7 @@ func stepBatchVsAlone(t *testing.T, m *Model, alone, batched []*Cache, statics [
 // block moves it by orders of magnitude more (the kernel itself is held
 // to its scalar reference in kernels.TestMatMulQ8Q16).
 func TestPrefillActInt16(t *testing.T) {
-	cfg := syntheticConfig()
-	cfg.Text.HiddenSize, cfg.Text.NumHeads, cfg.Text.NumKVHeads, cfg.Text.HeadDim, cfg.Text.IntermediateSize = 512, 8, 2, 64, 1056
-	cfg.Text.MRopeSection = []int{16, 8, 8}
-	w := syntheticWeights(cfg, true, 9)
-	sp := syntheticPrompt(t, cfg, 10)
-	ref := loadSynthetic(t, cfg, w, weights.Int8)
-	m := loadSynthetic(t, cfg, w, weights.Int8)
-	m.SetActs(ActsInt16)
-	pool := kernels.NewPool(2)
-	defer pool.Close()
-	ref.SetPool(pool)
-	m.SetPool(pool)
+	sp, ref, m := wideSynthetic(t, ActsInt16)
 	ctx := context.Background()
 	V := m.Vocab()
 	rng := rand.New(rand.NewPCG(3, 4))
