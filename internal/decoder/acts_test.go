@@ -35,7 +35,7 @@ var (
 	// int16 (the default on amd64) keeps every golden token: measured max
 	// abs 0.0048 with float32 prefill (every path until the int16 prefill
 	// product; still avx512, avx2, generic) and 0.0062 with int16 prefill
-	// (avx512vnni), cosine 1 − 2e-9, argmax 72/72, greedy 72/72 —
+	// (avx512vnni, avxvnni), cosine 1 − 2e-9, argmax 72/72, greedy 72/72 —
 	// asserted exactly for the tokens.
 	actInt16Bounds = actsBounds{logitTol: 0.01, minCosine: 0.9999999, argmaxShare: 1, greedyMin: 72}
 )
@@ -355,7 +355,7 @@ func stepBatchVsAlone(t *testing.T, m *Model, alone, batched []*Cache, statics [
 }
 
 // TestPrefillActInt16: under act-int16 a prompt's tokens prefilled
-// together (one Forward: on avx512vnni the int16 matrix-matrix product,
+// together (one Forward: on avx512vnni and avxvnni the int16 matrix-matrix product,
 // kernels.PrefillQ16, elsewhere the float32 one) give the logits the same
 // tokens give one Step at a time (the same int16 codes per row; products,
 // attention and sums in another order) and the float32 engine's. On the

@@ -61,7 +61,8 @@ const (
 	// largest value, which keeps every golden token (TestGoldenActInt16)
 	// and lets the kernel keep up with memory on wide-vector CPUs. A
 	// prompt's tokens are quantized the same way where the path has the
-	// int16 matrix-matrix kernel (kernels.PrefillQ16: avx512vnni, where
+	// int16 matrix-matrix kernel (kernels.PrefillQ16: avx512vnni and
+	// avxvnni, where
 	// VPDPWSSD does twice a float32 FMA's work per instruction), and
 	// prefill in float32 elsewhere.
 	ActsInt16

@@ -11,29 +11,51 @@ func gemmQ16x32VNNI(c *float32, cstride int, w *int16, wstride int, ws *float32,
 func gemmQ16x16VNNI(c *float32, cstride int, w *int16, wstride int, ws *float32, xp *uint32, xs *float32, blocks int)
 
 //go:noescape
+func gemmQ16x16AVXVNNI(c *float32, cstride int, w *int16, wstride int, ws *float32, xp *uint32, xs *float32, blocks int)
+
+//go:noescape
+func gemmQ16x8AVXVNNI(c *float32, cstride int, w *int16, wstride int, ws *float32, xp *uint32, xs *float32, blocks int)
+
+//go:noescape
+func widenQ8AVX2(dst *int16, dstStride int, q *int8, qStride int, scales *uint16, scaleStride int, sdst *float32, rows, blocks, pf int)
+
+//go:noescape
 func widenQ8AVX512(dst *int16, dstStride int, q *int8, qStride int, scales *uint16, scaleStride int, sdst *float32, rows, blocks, pf int)
 
 // gemmQ16NR is the panel width of the int16-activation micro-kernel: 32
-// on avx512vnni, 0 (none) elsewhere. Without VNNI, VPMADDWD and an add do
-// 32 multiply-adds in two instructions, no more than a float32 FMA's 16 in
-// one, so the float32 product stays.
+// on avx512vnni, 16 on avxvnni (256-bit VEX VPDPWSSD), 0 (none)
+// elsewhere. Without VNNI, VPMADDWD and an add do as many multiply-adds
+// in two instructions as a float32 FMA does in one (avx512: 32 and 16;
+// avx2: 16 and 8), so the float32 product stays.
 func gemmQ16NR() int {
-	if useVNNI {
+	switch {
+	case useVNNI:
 		return 32
+	case useAVXVNNI:
+		return 16
 	}
 	return 0
 }
 
-// gemmQ16Tile runs the int16 micro-kernel on a panel 32 rows wide, or 16
-// when !wide.
+// gemmQ16Tile runs the int16 micro-kernel on a panel gemmQ16NR() rows
+// wide, or half that when !wide.
 func gemmQ16Tile(c *float32, cs int, w *int16, ws int, s *float32, xq *uint32, xs *float32, blocks int, wide bool) {
-	if wide {
+	switch {
+	case useVNNI && wide:
 		gemmQ16x32VNNI(c, cs, w, ws, s, xq, xs, blocks)
-		return
+	case useVNNI:
+		gemmQ16x16VNNI(c, cs, w, ws, s, xq, xs, blocks)
+	case wide:
+		gemmQ16x16AVXVNNI(c, cs, w, ws, s, xq, xs, blocks)
+	default:
+		gemmQ16x8AVXVNNI(c, cs, w, ws, s, xq, xs, blocks)
 	}
-	gemmQ16x16VNNI(c, cs, w, ws, s, xq, xs, blocks)
 }
 
 func widenQ8Asm(dst *int16, ds int, q *int8, qs int, scales *uint16, ss int, sdst *float32, rows, blocks, pf int) {
-	widenQ8AVX512(dst, ds, q, qs, scales, ss, sdst, rows, blocks, pf)
+	if useAVX512 {
+		widenQ8AVX512(dst, ds, q, qs, scales, ss, sdst, rows, blocks, pf)
+		return
+	}
+	widenQ8AVX2(dst, ds, q, qs, scales, ss, sdst, rows, blocks, pf)
 }

@@ -2,8 +2,8 @@
 
 package kernels
 
-// gemmQ16NR: only amd64's avx512vnni path has the int16-activation
-// micro-kernel (NEON's int16 multiply-adds are no faster per column than
+// gemmQ16NR: only amd64's avx512vnni and avxvnni paths have the
+// int16-activation micro-kernel (NEON's int16 multiply-adds are no faster per column than
 // its float32 FMAs); MatMulQ8Q16 takes the matrix-vector kernels here.
 func gemmQ16NR() int { return 0 }
 

@@ -17,11 +17,11 @@ import (
 // quantizes a decode step's vector (scale max|x|/32767), so a token
 // prefilled in a batch gets the numerics it would get decoded one at a
 // time (up to the order the float32 block terms are added). On the
-// avx512vnni path it runs the packed product of matmul.go with int16
-// operands: VPDPWSSD does 32 multiply-adds per instruction where a float32
-// FMA does 16, at the same issue rate, and each block's exact int32 sum is
-// folded into float32 once (see asmgen/gemmq16.py). Elsewhere the int16
-// kernels of decode take the rows in one pass over W.
+// avx512vnni and avxvnni paths it runs the packed product of matmul.go
+// with int16 operands: VPDPWSSD does twice the multiply-adds of a float32
+// FMA of the same width, at the same issue rate, and each block's exact
+// int32 sum is folded into float32 once (see asmgen/gemmq16.py).
+// Elsewhere the int16 kernels of decode take the rows in one pass over W.
 
 // PrefillQ16 reports whether the path has the int16-activation
 // matrix-matrix micro-kernel, which makes MatMulQ8Q16 faster than the
