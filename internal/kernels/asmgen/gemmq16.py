@@ -81,15 +81,8 @@ def kernel(name, nv):
         for v in range(nv):
             a(f"\tVPXORD {facc(j, v)}, {facc(j, v)}, {facc(j, v)}")
     a(f"{name}_block:")
-    for t in range(16):
-        for v in range(nv):
-            a(f"\tVMOVDQU32 {(t * nr + 16 * v) * 4}(SI), {xr[v]}")
-        for j in range(6):
-            b = bc[j % 2]
-            a(f"\tVPBROADCASTD {wrow(j, t)}, {b}")
-            for v in range(nv):
-                op = "VPMADDWD" if t == 0 else "VPDPWSSD"
-                a(f"\t{op} {b}, {xr[v]}, {acc(j, v)}")
+    block_products(a, nr, "VMOVDQU32", xr, bc,
+                   lambda t, b, j, v: f"\t{'VPMADDWD' if t == 0 else 'VPDPWSSD'} {b}, {xr[v]}, {acc(j, v)}")
     # Fold the block: F += float(S) · (ws[j] · xs).
     for v in range(nv):
         a(f"\tVMOVUPS {64 * v}(DX), {xsr[v]}")
@@ -120,6 +113,21 @@ def wrow(j, t):
     k = j % 3
     idx = "" if k == 0 else f"(R10*{k})"
     return f"{4 * t}({base}){idx}"
+
+
+def block_products(a, nr, load, xr, bc, madd):
+    """One block's 16 column pairs: load the pairs of the panel's nr rows
+    into xr, broadcast each weight row's pair into bc (alternating), and
+    madd(t, b, j, v) the products into row j's accumulator for vector v
+    (t = 0 writes, the others add)."""
+    for t in range(16):
+        for v, x in enumerate(xr):
+            a(f"\t{load} {(t * nr + nr // len(xr) * v) * 4}(SI), {x}")
+        for j in range(6):
+            b = bc[j % 2]
+            a(f"\tVPBROADCASTD {wrow(j, t)}, {b}")
+            for v in range(len(xr)):
+                a(madd(t, b, j, v))
 
 
 def prologue(a, name):
@@ -159,17 +167,9 @@ def kernel256(name, nv):
     a = o.append
     prologue(a, name)
     a(f"{name}_block:")
-    for t in range(16):
-        for v in range(nv):
-            a(f"\tVMOVDQU {(t * nr + 8 * v) * 4}(SI), Y{xr[v]}")
-        for j in range(6):
-            b = bc[j % 2]
-            a(f"\tVPBROADCASTD {wrow(j, t)}, Y{b}")
-            for v in range(nv):
-                if t == 0:
-                    a(f"\tVPMADDWD Y{b}, Y{xr[v]}, Y{acc(j, v)}")
-                else:
-                    a(vex_vnni("VPDPWSSD", acc(j, v), xr[v], b))
+    block_products(a, nr, "VMOVDQU", [f"Y{x}" for x in xr], [f"Y{b}" for b in bc],
+                   lambda t, b, j, v: f"\tVPMADDWD {b}, Y{xr[v]}, Y{acc(j, v)}" if t == 0
+                   else vex_vnni("VPDPWSSD", acc(j, v), xr[v], int(b[1:])))
     # Fold the block into C: C += float(S) · (ws[j] · xs).
     a("\tMOVQ DI, AX")
     for j in range(6):
