@@ -353,8 +353,7 @@ func (t *matMulTask) gemmRun(slot, lo, hi int) {
 	size := cn
 	switch {
 	case t.q16:
-		_, panel := t.gemmQ16Scratch()
-		size += panel
+		size += gemmQ16Panel
 	case t.wq != nil:
 		size += gemmMC * gemmKC
 	}

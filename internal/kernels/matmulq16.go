@@ -115,12 +115,10 @@ func (t *matMulTask) packPanelsQ16(scratch []float32, lo, hi int) {
 	}
 }
 
-// gemmQ16Scratch is the per-thread buffer of the int16 product's blocks:
-// the Yᵀ tile (gemmMC × npad), the widened weights (gemmMC rows of gemmKC
-// int16) and their scales (gemmKC/32 blocks × gemmMC).
-func (t *matMulTask) gemmQ16Scratch() (tile, panel int) {
-	return gemmMC * t.npad, gemmMC*gemmKC/2 + gemmKC/quant.BlockSize*gemmMC
-}
+// gemmQ16Panel is the per-thread scratch (in float32 words) an int16
+// product's block needs beside its Yᵀ tile: the widened weights (gemmMC
+// rows of gemmKC int16) and their scales (gemmKC/32 blocks × gemmMC).
+const gemmQ16Panel = gemmMC*gemmKC/2 + gemmKC/quant.BlockSize*gemmMC
 
 // widenBlockQ16 widens weight rows [j0, j1), padded columns [kb, ke), to
 // int16 rows gemmKC apart in wp and their block scales to float32 in sp
