@@ -55,7 +55,7 @@ func runBench(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.StringVar(&serve.tokenizer, "tokenizer", "testdata/tokenizer", "with --serve-clients on a --shape: the Qwen3-VL tokenizer `DIR` the chat template needs")
 	fs.Var(intList{&opt.Batch}, "batch", "comma-separated batch sizes `B,...` (e.g. 1,2,4,8): also decode B sequences stepping together (one pass over the weights per step, as the server batches) and report aggregate tok/s and the ratio to B=1")
 	fs.StringVar(&acts, "acts", acts, "CPU decode activation format: auto (int16 where the CPU has its kernels, else f32), f32 (the reference numerics), int16, int8")
-	fs.StringVar(&compare, "compare-acts", "", "comma-separated activation formats `F,...` (f32, int16, int8) also measured for decode (and --batch), alternating with --acts in this process (CPU only)")
+	fs.StringVar(&compare, "compare-acts", "", "comma-separated activation formats `F,...` (f32, int16, int8) also measured for the batched prefill, decode (and --batch), alternating with --acts in this process (CPU only)")
 	fs.BoolVar(&actInt8, "act-int8", false, "short for --compare-acts int8")
 	fs.IntVar(&opt.BatchTokens, "batch-tokens", bench.DefaultBatchTokens, "with --batch: steps timed per batch size")
 	fs.Var(intList{&opt.ImageTokens}, "image-tokens", "comma-separated native-resolution budgets `N,...` (max image tokens): vision ms and prefill tok/s for a photo and a document page at each")

@@ -28,6 +28,15 @@ type ActsResult struct {
 	BaseDecodeTokS       float64 `json:"base_decode_tok_s"`
 	Speedup              float64 `json:"speedup"`
 	DecodeBandwidthRatio float64 `json:"decode_bandwidth_ratio"`
+	// PrefillActs is the batched prefill's format under this one (see
+	// Result.PrefillActs); PrefillTokS the best of its prefills of the
+	// run's prompt, BasePrefillTokS the best of the run's own format
+	// alternating with them (and the main prefill), PrefillSpeedup their
+	// ratio. Absent when the prefill is skipped.
+	PrefillActs     string  `json:"prefill_acts,omitempty"`
+	PrefillTokS     float64 `json:"prefill_tok_s,omitempty"`
+	BasePrefillTokS float64 `json:"base_prefill_tok_s,omitempty"`
+	PrefillSpeedup  float64 `json:"prefill_speedup,omitempty"`
 	// BatchDecode is Options.Batch in this format, each size alternating
 	// with the run's own (best of each).
 	BatchDecode []ActsBatch `json:"batch_decode,omitempty"`
@@ -60,10 +69,11 @@ func actsKernels(a decoder.Acts) string {
 	return kernels.Path()
 }
 
-// compareActs measures decode on e (a CPU engine) in format other,
-// alternating with the engine's own format: decode, then each batch size
-// of opt.Batch (and 1). It leaves the engine in its own format.
-func compareActs(ctx context.Context, e *engine.Engine, other decoder.Acts, opt Options, res *Result, rng *rand.Rand, progress func(string)) (*ActsResult, error) {
+// compareActs measures e (a CPU engine) in format other, alternating with
+// the engine's own format: the batched prefill of ids (when the run
+// measured it), decode, then each batch size of opt.Batch (and 1). It
+// leaves the engine in its own format.
+func compareActs(ctx context.Context, e *engine.Engine, other decoder.Acts, opt Options, res *Result, ids []int32, img *engine.Image, rng *rand.Rand, progress func(string)) (*ActsResult, error) {
 	cpu, ok := e.Backend.(*engine.CPU)
 	if !ok {
 		return nil, fmt.Errorf("bench: activation formats are a CPU-backend option (backend %s)", opt.Backend)
@@ -73,6 +83,26 @@ func compareActs(ctx context.Context, e *engine.Engine, other decoder.Acts, opt 
 	other = other.Resolve()
 	out := &ActsResult{Acts: other.String(), Kernels: actsKernels(other), BaseDecodeTokS: res.DecodeTokS}
 	vocab := e.Backend.Info().Vocab
+	if res.PrefillTokS > 0 {
+		out.BasePrefillTokS = res.PrefillTokS
+		for round := range actsRounds {
+			for _, a := range []decoder.Acts{other, own} {
+				cpu.Decoder.SetActs(a)
+				progress(fmt.Sprintf("batched prefill, %s activations (%s prompt), round %d of %d", a, cpu.Decoder.PrefillActs(), round+1, actsRounds))
+				st, err := prefill(ctx, e, ids, img, opt.PrefillChunk)
+				if err != nil {
+					return nil, fmt.Errorf("bench: batched prefill: %w", err)
+				}
+				if a == other {
+					out.PrefillActs = cpu.Decoder.PrefillActs().String()
+					out.PrefillTokS = max(out.PrefillTokS, st.PrefillTokPerSec())
+				} else {
+					out.BasePrefillTokS = max(out.BasePrefillTokS, st.PrefillTokPerSec())
+				}
+			}
+		}
+		out.PrefillSpeedup = out.PrefillTokS / out.BasePrefillTokS
+	}
 	for round := range actsRounds {
 		for _, a := range []decoder.Acts{other, own} {
 			cpu.Decoder.SetActs(a)
@@ -123,6 +153,10 @@ func compareActs(ctx context.Context, e *engine.Engine, other decoder.Acts, opt 
 // writeActs prints the comparisons with other activation formats.
 func writeActs(w io.Writer, own string, rs []*ActsResult) {
 	for _, r := range rs {
+		if r.PrefillTokS > 0 {
+			fmt.Fprintf(w, "\n%s-activation batched prefill (%s prompt), best of %d runs alternating with %s: %.1f tok/s vs %.1f = %.2f×",
+				r.Acts, r.PrefillActs, actsRounds, own, r.PrefillTokS, r.BasePrefillTokS, r.PrefillSpeedup)
+		}
 		fmt.Fprintf(w, "\n%s-activation decode (%s kernels), best of %d runs alternating with %s: %.2f tok/s vs %.2f = %.2f×",
 			r.Acts, r.Kernels, actsRounds, own, r.DecodeTokS, r.BaseDecodeTokS, r.Speedup)
 		if r.DecodeBandwidthRatio > 0 {

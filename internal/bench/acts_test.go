@@ -51,3 +51,25 @@ func TestRunCompareActs(t *testing.T) {
 		t.Errorf("activation formats on vulkan: %v", err)
 	}
 }
+
+// TestRunCompareActsPrefill: with the prefill measured, --compare-acts
+// also times it in the other format, alternating with the run's own, and
+// names the prompt's format under each.
+func TestRunCompareActsPrefill(t *testing.T) {
+	opt := tinyOptions()
+	opt.Skip = []string{StepVision, StepBandwidth, StepPeak, StepPrefillS1}
+	opt.Acts, opt.CompareActs = decoder.ActsInt16, []decoder.Acts{decoder.ActsFloat32}
+	res, err := Run(context.Background(), opt, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := res.CompareActs[0]
+	if a.PrefillActs != "f32" || !(a.PrefillTokS > 0) || !(a.BasePrefillTokS >= res.PrefillTokS) || a.PrefillSpeedup != a.PrefillTokS/a.BasePrefillTokS {
+		t.Fatalf("f32 prefill %+v (int16 run's prefill %v)", a, res.PrefillTokS)
+	}
+	var table bytes.Buffer
+	res.WriteTable(&table)
+	if !strings.Contains(table.String(), "f32-activation batched prefill (f32 prompt)") {
+		t.Errorf("table:\n%s", table.String())
+	}
+}

@@ -446,7 +446,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		}
 	}
 	for _, a := range opt.CompareActs {
-		r, err := compareActs(ctx, e, a, opt, res, rng, progress)
+		r, err := compareActs(ctx, e, a, opt, res, ids, img, rng, progress)
 		if err != nil {
 			return nil, err
 		}
