@@ -62,9 +62,8 @@ const (
 	// and lets the kernel keep up with memory on wide-vector CPUs. A
 	// prompt's tokens are quantized the same way where the path has the
 	// int16 matrix-matrix kernel (kernels.PrefillQ16: avx512vnni and
-	// avxvnni, where
-	// VPDPWSSD does twice a float32 FMA's work per instruction), and
-	// prefill in float32 elsewhere.
+	// avxvnni, where VPDPWSSD does twice a float32 FMA's work per
+	// instruction), and prefill in float32 elsewhere.
 	ActsInt16
 	// ActsInt8 quantizes to int8 (kernels.Pool.MatVecQ8Q8): the act-int8
 	// opt-in, not the reference numerics (the logits move; measured

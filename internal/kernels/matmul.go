@@ -49,14 +49,19 @@ type matMulTask struct {
 	xts, ys int
 }
 
+// scratch is n floats of per-thread scratch: the pool's buffer for slot,
+// or a new one when the product runs inline without a pool.
+func (t *matMulTask) scratch(slot, n int) []float32 {
+	if t.pool != nil {
+		return t.pool.scratchFor(slot, n)
+	}
+	return make([]float32, n)
+}
+
 func (t *matMulTask) run(slot, lo, hi int) {
 	var panel []float32
 	if t.wq != nil {
-		if t.pool != nil {
-			panel = t.pool.scratchFor(slot, rowBlock*kBlock)
-		} else {
-			panel = make([]float32, rowBlock*kBlock)
-		}
+		panel = t.scratch(slot, rowBlock*kBlock)
 	}
 	for j0 := lo; j0 < hi; j0 += rowBlock {
 		t.block(panel, j0, min(j0+rowBlock, hi))
@@ -226,21 +231,32 @@ const (
 	gemmKC = 256 // columns per pass: a multiple of the chunks (16, 32) and of quant.BlockSize
 )
 
-// setGemm sizes the packed panels for panel width nr and points xp at a
-// buffer of the right size (grown in *buf, or allocated when buf is nil).
-func (t *matMulTask) setGemm(nr int, buf *[]float32) {
+// setPanels sizes the packed panels for panel width nr and points the
+// packed X at a buffer of the right size (grown in *buf, or allocated
+// when buf is nil): xp for the float32 product, xq and xs for the int16
+// one (q16Words).
+func (t *matMulTask) setPanels(nr int, buf *[]float32) {
 	t.nr = nr
 	np := (t.n + nr - 1) / nr
 	t.npad = (np-1)*nr + t.panelWidth(np-1)
-	size := t.npad * t.cols
+	words := t.cols
+	if t.q16 {
+		pairs, bpr := t.q16Words()
+		words = pairs + bpr
+	}
+	var b []float32
 	if buf == nil {
-		t.xp = make([]float32, size)
+		b = make([]float32, t.npad*words)
+	} else {
+		*buf = grow(*buf, t.npad*words)
+		b = *buf
+	}
+	if !t.q16 {
+		t.xp = b
 		return
 	}
-	if cap(*buf) < size {
-		*buf = make([]float32, size)
-	}
-	t.xp = (*buf)[:size]
+	pairs, _ := t.q16Words()
+	t.xq, t.xs = asUint32(b[:t.npad*pairs]), b[t.npad*pairs:]
 }
 
 func (t *matMulTask) panels() int { return (t.n + t.nr - 1) / t.nr }
@@ -300,15 +316,6 @@ func transposeF32(dst []float32, ds int, src []float32, ss int, rows, cols int) 
 	}
 }
 
-// setPanels sizes the packed X of either product.
-func (t *matMulTask) setPanels(nr int, buf *[]float32) {
-	if t.q16 {
-		t.setGemmQ16(nr, buf)
-		return
-	}
-	t.setGemm(nr, buf)
-}
-
 // packTask runs packPanels (or packPanelsQ16) on the pool.
 type packTask struct{ t *matMulTask }
 
@@ -318,14 +325,8 @@ func (p *packTask) run(slot, lo, hi int) {
 		t.packPanels(lo, hi)
 		return
 	}
-	size := t.nr * (t.q16Stride()/2 + t.q16Stride()/quant.BlockSize)
-	var scratch []float32
-	if t.pool != nil {
-		scratch = t.pool.scratchFor(slot, size)
-	} else {
-		scratch = make([]float32, size)
-	}
-	t.packPanelsQ16(scratch, lo, hi)
+	pairs, bpr := t.q16Words()
+	t.packPanelsQ16(t.scratch(slot, t.nr*(pairs+bpr)), lo, hi)
 }
 
 // gemmTask runs the packed product on the pool, by weight rows.
@@ -357,12 +358,7 @@ func (t *matMulTask) gemmRun(slot, lo, hi int) {
 	case t.wq != nil:
 		size += gemmMC * gemmKC
 	}
-	var buf []float32
-	if t.pool != nil {
-		buf = t.pool.scratchFor(slot, size)
-	} else {
-		buf = make([]float32, size)
-	}
+	buf := t.scratch(slot, size)
 	np := t.panels()
 	groups := (np + t.pgroup - 1) / t.pgroup
 	for it := lo; it < hi; it++ {

@@ -58,27 +58,12 @@ func (p *Pool) MatMulQ8Q16(y []float32, w *quant.Matrix, x []float32, n int) {
 	matMul(p, &matMulTask{y: y, wq: w, rows: w.Rows, cols: w.Cols, x: x, n: n, q16: true})
 }
 
-// q16Stride is a quantized row's length: cols rounded up to whole blocks.
-func (t *matMulTask) q16Stride() int { return quant.BlocksPerRow(t.cols) * quant.BlockSize }
-
-// setGemmQ16 sizes the int16 panels (X's pairs and block scales, npad
-// rows) in buf, grown on demand (allocated when buf is nil).
-func (t *matMulTask) setGemmQ16(nr int, buf *[]float32) {
-	t.nr = nr
-	np := (t.n + nr - 1) / nr
-	t.npad = (np-1)*nr + t.panelWidth(np-1)
-	pairs, bpr := t.q16Stride()/2, t.q16Stride()/quant.BlockSize
-	size := t.npad * (pairs + bpr)
-	var b []float32
-	if buf == nil {
-		b = make([]float32, size)
-	} else {
-		if cap(*buf) < size {
-			*buf = make([]float32, size)
-		}
-		b = (*buf)[:size]
-	}
-	t.xq, t.xs = asUint32(b[:t.npad*pairs]), b[t.npad*pairs:]
+// q16Words is what one quantized X row takes in the packed panels, in
+// 32-bit words: its column pairs (cols rounded up to whole blocks, two
+// int16 a word) and its block scales.
+func (t *matMulTask) q16Words() (pairs, bpr int) {
+	bpr = quant.BlocksPerRow(t.cols)
+	return bpr * quant.BlockSize / 2, bpr
 }
 
 // packPanelsQ16 quantizes and packs X panels [lo, hi): panel p's rows
@@ -86,8 +71,8 @@ func (t *matMulTask) setGemmQ16(nr int, buf *[]float32) {
 // scales ([bpr][wp]); rows past n are zero. scratch holds one panel's
 // quantized rows.
 func (t *matMulTask) packPanelsQ16(scratch []float32, lo, hi int) {
-	stride := t.q16Stride()
-	pairs, bpr := stride/2, stride/quant.BlockSize
+	pairs, bpr := t.q16Words()
+	stride := 2 * pairs
 	for p := lo; p < hi; p++ {
 		i0 := p * t.nr
 		wp := t.panelWidth(p)
@@ -156,8 +141,8 @@ func (t *matMulTask) widenBlockQ16(wp []int16, sp []float32, j0, j1, kb, ke int)
 
 // gemmBlockQ16 is gemmBlock for the int16 product.
 func (t *matMulTask) gemmBlockQ16(cbuf, scratch []float32, j0, j1, p0, p1 int) {
-	stride := t.q16Stride()
-	pairs, bpr := stride/2, stride/quant.BlockSize
+	pairs, bpr := t.q16Words()
+	stride := 2 * pairs
 	npad, nr := t.npad, t.nr
 	lo, hi := p0*nr, (p1-1)*nr+t.panelWidth(p1-1)
 	for r := range min(gemmMC, (j1-j0+gemmMR-1)/gemmMR*gemmMR) {
