@@ -357,9 +357,9 @@ func stepBatchVsAlone(t *testing.T, m *Model, alone, batched []*Cache, statics [
 // TestPrefillActInt16: under act-int16 a prompt's tokens prefilled
 // together (one Forward: on avx512vnni and avxvnni the int16
 // matrix-matrix product, kernels.PrefillQ16, elsewhere the float32 one)
-// give the logits the same
-// tokens give one Step at a time (the same int16 codes per row; products,
-// attention and sums in another order) and the float32 engine's. On the
+// give the logits the same tokens give one Step at a time (the same int16
+// codes per row; products, attention and sums in another order) and the
+// float32 engine's. On the
 // synthetic model wide enough for the assembly kernels: 40 text tokens
 // after the image prompt. Measured: cosine 1 − 3e-9 to both on every
 // path — what float32 order alone moves here; a wrong code or scale in a
