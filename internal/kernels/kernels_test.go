@@ -266,6 +266,57 @@ func TestMatMulPool(t *testing.T) {
 	})
 }
 
+// TestMatMulT: the packed product with X given transposed and Y written
+// untransposed (attention's Q·Kᵀ and P·V) gives bit for bit the packed
+// product of the same operands in the usual layouts (same micro-kernel,
+// same chunks) — whole and ragged blocks of rows, full and half-width last
+// panels — and leaves the gaps between Y's rows alone.
+func TestMatMulT(t *testing.T) {
+	eachPath(t, func(t *testing.T) {
+		if gemmNR() == 0 {
+			t.Skip("no matrix-matrix micro-kernel on this path")
+		}
+		rng := rand.New(rand.NewPCG(17, 18))
+		pool := NewPool(2)
+		defer pool.Close()
+		for _, sh := range [][3]int{{6, 64, 16}, {48, 200, 32}, {50, 300, 40}, {97, 130, 64}, {120, 70, 100}, {784 / 7, 64, 112}, {64, 112, 64}} {
+			rows, cols, n := sh[0], sh[1], sh[2]
+			w := randF32(rng, rows*cols)
+			xt := randF32(rng, cols*n) // [cols, n]
+			x := make([]float32, n*cols)
+			for k := range cols {
+				for i := range n {
+					x[i*cols+k] = xt[k*n+i]
+				}
+			}
+			want := make([]float32, n*rows)
+			matMul(pool, &matMulTask{y: want, wf: w, rows: rows, cols: cols, x: x, n: n})
+			for _, p := range []*Pool{nil, pool} {
+				ys := n + 3
+				y := make([]float32, rows*ys)
+				for i := range y {
+					y[i] = float32(i) // gaps must keep these
+				}
+				p.matMulT(y, ys, w, cols, rows, cols, xt, n, n)
+				for j := range rows {
+					for i := range ys {
+						got := y[j*ys+i]
+						if i >= n {
+							if got != float32(j*ys+i) {
+								t.Fatalf("%v pool=%v: gap y[%d,%d] overwritten with %g", sh, p != nil, j, i, got)
+							}
+							continue
+						}
+						if math.Float32bits(got) != math.Float32bits(want[i*rows+j]) {
+							t.Fatalf("%v pool=%v: y[%d,%d] = %g, the packed product gives %g", sh, p != nil, j, i, got, want[i*rows+j])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestTranspose covers the packing transposes' 8×8 blocks and tails.
 func TestTranspose(t *testing.T) {
 	eachPath(t, func(t *testing.T) {
