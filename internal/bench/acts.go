@@ -81,43 +81,34 @@ func compareActs(ctx context.Context, e *engine.Engine, other decoder.Acts, opt 
 	own := cpu.Decoder.Acts()
 	defer cpu.Decoder.SetActs(own)
 	other = other.Resolve()
-	out := &ActsResult{Acts: other.String(), Kernels: actsKernels(other), BaseDecodeTokS: res.DecodeTokS}
+	out := &ActsResult{Acts: other.String(), Kernels: actsKernels(other)}
 	vocab := e.Backend.Info().Vocab
 	if res.PrefillTokS > 0 {
-		out.BasePrefillTokS = res.PrefillTokS
-		for round := range actsRounds {
-			for _, a := range []decoder.Acts{other, own} {
-				cpu.Decoder.SetActs(a)
-				progress(fmt.Sprintf("batched prefill, %s activations (%s prompt), round %d of %d", a, cpu.Decoder.PrefillActs(), round+1, actsRounds))
-				st, err := prefill(ctx, e, ids, img, opt.PrefillChunk)
-				if err != nil {
-					return nil, fmt.Errorf("bench: batched prefill: %w", err)
-				}
-				if a == other {
-					out.PrefillActs = cpu.Decoder.PrefillActs().String()
-					out.PrefillTokS = max(out.PrefillTokS, st.PrefillTokPerSec())
-				} else {
-					out.BasePrefillTokS = max(out.BasePrefillTokS, st.PrefillTokPerSec())
-				}
+		best, base, err := alternate(cpu, other, own, actsRounds, func(a decoder.Acts, round int) (float64, error) {
+			progress(fmt.Sprintf("batched prefill, %s activations (%s prompt), round %d of %d", a, cpu.Decoder.PrefillActs(), round+1, actsRounds))
+			if a == other {
+				out.PrefillActs = cpu.Decoder.PrefillActs().String()
 			}
+			st, err := prefill(ctx, e, ids, img, opt.PrefillChunk)
+			if err != nil {
+				return 0, fmt.Errorf("bench: batched prefill: %w", err)
+			}
+			return st.PrefillTokPerSec(), nil
+		})
+		if err != nil {
+			return nil, err
 		}
+		out.PrefillTokS, out.BasePrefillTokS = best, max(res.PrefillTokS, base)
 		out.PrefillSpeedup = out.PrefillTokS / out.BasePrefillTokS
 	}
-	for round := range actsRounds {
-		for _, a := range []decoder.Acts{other, own} {
-			cpu.Decoder.SetActs(a)
-			progress(fmt.Sprintf("decode %s activations, round %d of %d (%d tokens)", a, round+1, actsRounds, opt.DecodeTokens))
-			tokS, err := decode(ctx, e, decodePrompt(vocab, rng), opt.DecodeTokens)
-			if err != nil {
-				return nil, err
-			}
-			if a == other {
-				out.DecodeTokS = max(out.DecodeTokS, tokS)
-			} else {
-				out.BaseDecodeTokS = max(out.BaseDecodeTokS, tokS)
-			}
-		}
+	best, base, err := alternate(cpu, other, own, actsRounds, func(a decoder.Acts, round int) (float64, error) {
+		progress(fmt.Sprintf("decode %s activations, round %d of %d (%d tokens)", a, round+1, actsRounds, opt.DecodeTokens))
+		return decode(ctx, e, decodePrompt(vocab, rng), opt.DecodeTokens)
+	})
+	if err != nil {
+		return nil, err
 	}
+	out.DecodeTokS, out.BaseDecodeTokS = best, max(res.DecodeTokS, base)
 	out.Speedup = out.DecodeTokS / out.BaseDecodeTokS
 	out.DecodeBandwidthRatio = res.bandwidthRatio(out.DecodeTokS)
 	if len(opt.Batch) == 0 {
@@ -125,21 +116,17 @@ func compareActs(ctx context.Context, e *engine.Engine, other decoder.Acts, opt 
 	}
 	for _, b := range batchSizes(opt.Batch) {
 		r := ActsBatch{B: b, Steps: opt.BatchTokens}
-		for round := range 2 {
-			for _, a := range []decoder.Acts{other, own} {
-				cpu.Decoder.SetActs(a)
-				progress(fmt.Sprintf("batched decode: %d sequences × %d steps, %s activations, round %d of 2", b, opt.BatchTokens, a, round+1))
-				d, err := timeBatch(ctx, e, b, opt.BatchTokens, vocab, rng)
-				if err != nil {
-					return nil, fmt.Errorf("bench: batched decode of %d sequences: %w", b, err)
-				}
-				tokS := float64(b*opt.BatchTokens) / d.Seconds()
-				if a == other {
-					r.TokS = max(r.TokS, tokS)
-				} else {
-					r.BaseTokS = max(r.BaseTokS, tokS)
-				}
+		var err error
+		r.TokS, r.BaseTokS, err = alternate(cpu, other, own, 2, func(a decoder.Acts, round int) (float64, error) {
+			progress(fmt.Sprintf("batched decode: %d sequences × %d steps, %s activations, round %d of 2", b, opt.BatchTokens, a, round+1))
+			d, err := timeBatch(ctx, e, b, opt.BatchTokens, vocab, rng)
+			if err != nil {
+				return 0, fmt.Errorf("bench: batched decode of %d sequences: %w", b, err)
 			}
+			return float64(b*opt.BatchTokens) / d.Seconds(), nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		r.Speedup = r.TokS / r.BaseTokS
 		out.BatchDecode = append(out.BatchDecode, r)
@@ -148,6 +135,28 @@ func compareActs(ctx context.Context, e *engine.Engine, other decoder.Acts, opt 
 		out.BatchDecode[i].Ratio = out.BatchDecode[i].TokS / out.BatchDecode[0].TokS
 	}
 	return out, nil
+}
+
+// alternate runs measure rounds times in format other and in own,
+// alternating (each call with the decoder switched to its format), and
+// returns the best tok/s of each: a shared host's load then falls on both
+// formats alike. It leaves the decoder in whichever format ran last.
+func alternate(cpu *engine.CPU, other, own decoder.Acts, rounds int, measure func(a decoder.Acts, round int) (float64, error)) (best, base float64, err error) {
+	for round := range rounds {
+		for _, a := range []decoder.Acts{other, own} {
+			cpu.Decoder.SetActs(a)
+			tokS, err := measure(a, round)
+			if err != nil {
+				return 0, 0, err
+			}
+			if a == other {
+				best = max(best, tokS)
+			} else {
+				base = max(base, tokS)
+			}
+		}
+	}
+	return best, base, nil
 }
 
 // writeActs prints the comparisons with other activation formats.
