@@ -87,6 +87,17 @@ def kernel(name, reg, vbytes, nv):
     a("\tDECQ BX")
     a(f"\tJNZ {name}_step")
     # Fold the chunk's sums into the tile in memory.
+    add_into_tile(a, acc, nv, vbytes)
+    a("\tTESTQ CX, CX")
+    a(f"\tJNZ {name}_chunk")
+    a("\tVZEROUPPER")
+    a("\tRET")
+    return "\n".join(o) + "\n"
+
+
+def add_into_tile(a, acc, nv, vbytes):
+    """C += the 6 × nv accumulators acc(j, v): the tile's rows from DI,
+    R14 bytes apart, each nv vectors of vbytes (shared with gemmq16.py)."""
     a("\tMOVQ DI, AX")
     for j in range(6):
         for v in range(nv):
@@ -94,11 +105,6 @@ def kernel(name, reg, vbytes, nv):
             a(f"\tVMOVUPS {acc(j, v)}, {v * vbytes}(AX)")
         if j < 5:
             a("\tADDQ R14, AX")
-    a("\tTESTQ CX, CX")
-    a(f"\tJNZ {name}_chunk")
-    a("\tVZEROUPPER")
-    a("\tRET")
-    return "\n".join(o) + "\n"
 
 
 def transpose():
