@@ -239,9 +239,10 @@ func (t *matMulTask) setPanels(nr int, buf *[]float32) {
 	t.nr = nr
 	np := (t.n + nr - 1) / nr
 	t.npad = (np-1)*nr + t.panelWidth(np-1)
-	words := t.cols
+	words, pairs := t.cols, 0
 	if t.q16 {
-		pairs, bpr := t.q16Words()
+		var bpr int
+		pairs, bpr = t.q16Words()
 		words = pairs + bpr
 	}
 	var b []float32
@@ -255,7 +256,6 @@ func (t *matMulTask) setPanels(nr int, buf *[]float32) {
 		t.xp = b
 		return
 	}
-	pairs, _ := t.q16Words()
 	t.xq, t.xs = asUint32(b[:t.npad*pairs]), b[t.npad*pairs:]
 }
 
