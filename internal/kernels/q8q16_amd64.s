@@ -17,7 +17,7 @@
 // PF: how far ahead of the weight cursor the kernels prefetch (the rows
 // are contiguous, so this runs a few rows ahead). One-vector kernels
 // (decode) prefetch into L2 (PREFETCHT1), the others into L1 (see
-// prefetch_hint below).
+// prefetch_hint in asmgen/q8q16.py).
 #define PF 16384
 DATA ·q8q16Spread+0(SB)/4, $0
 DATA ·q8q16Spread+4(SB)/4, $0
