@@ -41,7 +41,8 @@ func TestCancelLatency4B(t *testing.T) {
 }
 
 // TestCancelLatencyVulkan: the GPU engine checks the context between its
-// command lists (one per decode step, prefill chunk, vision block).
+// command lists (one per decode step and prefill chunk, three per vision
+// block: gpu.blockRuns).
 func TestCancelLatencyVulkan(t *testing.T) {
 	dev, err := vulkan.OpenDevice()
 	if err != nil {

@@ -23,7 +23,7 @@ const visionRows = 4096
 // [tokens][(1+DeepStack)·hidden], each merged token's embedding followed by
 // its DeepStack rows. The math is the CPU tower's (package vision), one
 // kernel per step of it; the scratch lives for the call. ctx is checked
-// between blocks.
+// between the Runs (blockRuns per block, one per merger).
 func (m *Model) EncodeImage(ctx context.Context, patches []float32, gridH, gridW int) (*Image, error) {
 	return m.EncodeImageTrace(ctx, patches, gridH, gridW, nil)
 }
@@ -104,7 +104,8 @@ func (e *visionEncode) release() {
 }
 
 // run encodes the patches into a new image buffer: the patch embedding,
-// then one Run per block and per DeepStack merger, then the main merger.
+// then blockRuns Runs per block and one per DeepStack merger, then the
+// main merger.
 func (e *visionEncode) run(ctx context.Context, patches []float32, trace vision.TraceFunc) (*Image, error) {
 	m, v := e.m, e.v
 	if err := e.writeInputs(patches); err != nil {
@@ -126,10 +127,16 @@ func (e *visionEncode) run(ctx context.Context, patches []float32, trace vision.
 		// CPU's order of additions.
 		r.matmul(v.patchEmbed, e.patches, 0, e.x, 0, v.hidden, e.n, matmulAccumulate)
 	}}}
-	// Each DeepStack merger is a step of its own (about half a block), so
-	// a cancelled encode waits for at most one block's Run.
+	// A block is blockRuns Runs and each DeepStack merger one (a fraction
+	// of a block), so a cancelled encode waits for less than half a block.
 	for i := range v.blocks {
-		steps = append(steps, step{"block_out." + strconv.Itoa(i), func(r *recorder) { e.block(r, &v.blocks[i]) }})
+		for part := range blockRuns {
+			stage := ""
+			if part == blockRuns-1 {
+				stage = "block_out." + strconv.Itoa(i)
+			}
+			steps = append(steps, step{stage, func(r *recorder) { e.block(r, &v.blocks[i], part) }})
+		}
 		for _, k := range v.deepstackAfter[i] {
 			steps = append(steps, step{"", func(r *recorder) { e.merge(r, &v.deepstack[k], img, (1+k)*v.out) }})
 		}
@@ -193,54 +200,87 @@ func (e *visionEncode) runStep(ctx context.Context, record func(r *recorder)) er
 // chunks calls fn for consecutive row ranges [lo, lo+rows) of n rows, at
 // most visionRows each (fewer when a test lowers Model.visionChunk).
 func (e *visionEncode) chunks(n int, fn func(lo, rows int)) {
-	step := e.chunk
-	for lo := 0; lo < n; lo += step {
-		fn(lo, min(step, n-lo))
+	e.chunksOf(0, n, fn)
+}
+
+// chunksOf is chunks over the rows [from, to).
+func (e *visionEncode) chunksOf(from, to int, fn func(lo, rows int)) {
+	for lo := from; lo < to; lo += e.chunk {
+		fn(lo, min(e.chunk, to-lo))
 	}
 }
 
-// block records one vision block on the residual stream x:
-// x += proj(attention(norm1(x))); x += fc2(act(fc1(norm2(x)))).
-func (e *visionEncode) block(r *recorder, b *visionBlock) {
+// blockRuns is how many Runs one block is recorded as. The device cannot
+// stop a Run, so a cancelled encode waits for the one in flight; the cuts
+// fall where the work balances both for small towers, where the attention
+// (quadratic in the patches) is most of a block, and for the 4B's, where
+// the MLP is: part 0 is norm1, qkv, the rotary and the first half of the
+// attention rows; part 1 the second half of the attention, proj, norm2 and
+// the MLP of the first half of the rows; part 2 the MLP of the rest. Each
+// part is under half a block on both (tiny on lavapipe: 0.46, 0.45, 0.09
+// of it; 4B at 448×448 by FLOPs: 0.28, 0.43, 0.29), and a Run costs one
+// submission and one fence wait.
+const blockRuns = 3
+
+// block records part (0 ≤ part < blockRuns, see there) of one vision block
+// on the residual stream x: x += proj(attention(norm1(x)));
+// x += fc2(act(fc1(norm2(x)))).
+func (e *visionEncode) block(r *recorder, b *visionBlock, part int) {
 	v, n := e.v, e.n
 	h, hd := v.hidden, v.headDim
-	e.chunks(n, func(lo, rows int) {
-		r.norm(layerNorm, e.x, lo*h, e.hn, lo*h, b.norm1W, b.norm1B, h, rows, v.eps)
-	})
-	r.barrier()
-	r.matmul(b.qkv, e.hn, 0, e.qkv, 0, 3*h, n, 0)
-	r.barrier()
-	// The 2-D rotary on q (the attention scale folded in, as the CPU
-	// tower folds it) and on k, in place in the fused [q|k|v] rows.
-	scale := attentionScale(hd)
-	e.chunks(n, func(lo, rows int) {
-		r.rope(e.qkv, nil, e.rot, lo*hd, v.heads, rows, hd, 3*h, lo*3*h, 0, scale)
-		r.rope(e.qkv, nil, e.rot, lo*hd, v.heads, rows, hd, 3*h, lo*3*h+h, 0, 1)
-	})
-	r.barrier()
-	// Full (non-causal) attention of every patch over all n, into hn.
-	e.chunks(n, func(lo, rows int) {
-		r.attention(false, false, nil, e.qkv, e.qkv, e.qkv, e.hn, v.heads, rows,
-			attentionPush{HeadDim: uint32(hd), Group: 1, KvLen: uint32(n), Scale: 1,
-				QStride: uint32(3 * h), QOff: uint32(lo * 3 * h), KvStride: uint32(3 * h), KOff: uint32(h), VOff: uint32(2 * h),
-				OStride: uint32(h), OOff: uint32(lo * h)})
-	})
-	r.barrier()
-	r.matmul(b.proj, e.hn, 0, e.x, 0, h, n, matmulAccumulate)
-	r.barrier()
-	e.chunks(n, func(lo, rows int) {
-		r.norm(layerNorm, e.x, lo*h, e.hn, lo*h, b.norm2W, b.norm2B, h, rows, v.eps)
-	})
-	r.barrier()
-	// The MLP a chunk of rows at a time: mid holds that many rows.
-	e.chunks(n, func(lo, rows int) {
-		r.matmul(b.fc1, e.hn, lo*h, e.mid, 0, v.inter, rows, 0)
+	half := n / 2
+	// Full (non-causal) attention of the patches [from, to) over all n,
+	// into hn.
+	attention := func(from, to int) {
+		e.chunksOf(from, to, func(lo, rows int) {
+			r.attention(false, false, nil, e.qkv, e.qkv, e.qkv, e.hn, v.heads, rows,
+				attentionPush{HeadDim: uint32(hd), Group: 1, KvLen: uint32(n), Scale: 1,
+					QStride: uint32(3 * h), QOff: uint32(lo * 3 * h), KvStride: uint32(3 * h), KOff: uint32(h), VOff: uint32(2 * h),
+					OStride: uint32(h), OOff: uint32(lo * h)})
+		})
 		r.barrier()
-		r.act(v.blockAct, e.mid, nil, rows*v.inter)
+	}
+	// The MLP of the rows [from, to), a chunk at a time: mid holds that
+	// many rows.
+	mlp := func(from, to int) {
+		e.chunksOf(from, to, func(lo, rows int) {
+			r.matmul(b.fc1, e.hn, lo*h, e.mid, 0, v.inter, rows, 0)
+			r.barrier()
+			r.act(v.blockAct, e.mid, nil, rows*v.inter)
+			r.barrier()
+			r.matmul(b.fc2, e.mid, 0, e.x, lo*h, h, rows, matmulAccumulate)
+			r.barrier()
+		})
+	}
+	switch part {
+	case 0:
+		e.chunks(n, func(lo, rows int) {
+			r.norm(layerNorm, e.x, lo*h, e.hn, lo*h, b.norm1W, b.norm1B, h, rows, v.eps)
+		})
 		r.barrier()
-		r.matmul(b.fc2, e.mid, 0, e.x, lo*h, h, rows, matmulAccumulate)
+		r.matmul(b.qkv, e.hn, 0, e.qkv, 0, 3*h, n, 0)
 		r.barrier()
-	})
+		// The 2-D rotary on q (the attention scale folded in, as the CPU
+		// tower folds it) and on k, in place in the fused [q|k|v] rows.
+		scale := attentionScale(hd)
+		e.chunks(n, func(lo, rows int) {
+			r.rope(e.qkv, nil, e.rot, lo*hd, v.heads, rows, hd, 3*h, lo*3*h, 0, scale)
+			r.rope(e.qkv, nil, e.rot, lo*hd, v.heads, rows, hd, 3*h, lo*3*h+h, 0, 1)
+		})
+		r.barrier()
+		attention(0, half)
+	case 1:
+		attention(half, n)
+		r.matmul(b.proj, e.hn, 0, e.x, 0, h, n, matmulAccumulate)
+		r.barrier()
+		e.chunks(n, func(lo, rows int) {
+			r.norm(layerNorm, e.x, lo*h, e.hn, lo*h, b.norm2W, b.norm2B, h, rows, v.eps)
+		})
+		r.barrier()
+		mlp(0, half)
+	case 2:
+		mlp(half, n)
+	}
 }
 
 // merge records a patch merger over the residual stream x into img's
