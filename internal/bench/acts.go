@@ -24,10 +24,12 @@ type ActsResult struct {
 	// DecodeTokS is the best of this format's decode runs, BaseDecodeTokS
 	// the best of the run's own format alternating with them (and the
 	// main decode, Result.DecodeTokS), Speedup their ratio.
-	DecodeTokS           float64 `json:"decode_tok_s"`
-	BaseDecodeTokS       float64 `json:"base_decode_tok_s"`
-	Speedup              float64 `json:"speedup"`
-	DecodeBandwidthRatio float64 `json:"decode_bandwidth_ratio"`
+	DecodeTokS     float64 `json:"decode_tok_s"`
+	BaseDecodeTokS float64 `json:"base_decode_tok_s"`
+	Speedup        float64 `json:"speedup"`
+	// DecodeProbeRatio is DecodeTokS's as Result.DecodeProbeRatio (over
+	// the fresh buffer's read bandwidth).
+	DecodeProbeRatio float64 `json:"decode_probe_ratio"`
 	// PrefillActs is the batched prefill's format under this one (see
 	// Result.PrefillActs); PrefillTokS the best of its prefills of the
 	// run's prompt, BasePrefillTokS the best of the run's own format
@@ -110,7 +112,7 @@ func compareActs(ctx context.Context, e *engine.Engine, other decoder.Acts, opt 
 	}
 	out.DecodeTokS, out.BaseDecodeTokS = best, max(res.DecodeTokS, base)
 	out.Speedup = out.DecodeTokS / out.BaseDecodeTokS
-	out.DecodeBandwidthRatio = res.bandwidthRatio(out.DecodeTokS)
+	out.DecodeProbeRatio = res.bandwidthRatio(out.DecodeTokS)
 	if len(opt.Batch) == 0 {
 		return out, nil
 	}
@@ -168,8 +170,8 @@ func writeActs(w io.Writer, own string, rs []*ActsResult) {
 		}
 		fmt.Fprintf(w, "\n%s-activation decode (%s kernels), best of %d runs alternating with %s: %.2f tok/s vs %.2f = %.2f×",
 			r.Acts, r.Kernels, actsRounds, own, r.DecodeTokS, r.BaseDecodeTokS, r.Speedup)
-		if r.DecodeBandwidthRatio > 0 {
-			fmt.Fprintf(w, ", bandwidth ratio %.2f", r.DecodeBandwidthRatio)
+		if r.DecodeProbeRatio > 0 {
+			fmt.Fprintf(w, ", %.2f of the fresh buffer's read bandwidth", r.DecodeProbeRatio)
 		}
 		fmt.Fprintln(w)
 		if len(r.BatchDecode) == 0 {

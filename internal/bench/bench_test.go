@@ -242,13 +242,15 @@ func TestRunTiny(t *testing.T) {
 		t.Errorf("bandwidth %v, want the better of the probes before (%v) and after decode (%v)",
 			res.ReadBandwidthGBs, res.ReadBandwidthBeforeGBs, res.ReadBandwidthAfterGBs)
 	}
+	// The tiny model fits the caches: its weights are not probed, and the
+	// bandwidth ratio is decode's over the fresh buffer's.
 	want := float64(res.BytesPerToken) * res.DecodeTokS / (res.ReadBandwidthGBs * 1e9)
-	if math.Abs(res.DecodeBandwidthRatio-want) > 1e-12*want {
-		t.Errorf("decode_bandwidth_ratio %v, formula gives %v", res.DecodeBandwidthRatio, want)
+	if math.Abs(res.DecodeBandwidthRatio-want) > 1e-12*want || res.DecodeProbeRatio != res.DecodeBandwidthRatio {
+		t.Errorf("decode_bandwidth_ratio %v and decode_probe_ratio %v, formula gives %v", res.DecodeBandwidthRatio, res.DecodeProbeRatio, want)
 	}
-	// The tiny model fits the caches: its weights are not probed.
-	if res.WeightsReadGBs != 0 || res.DecodeWeightsRatio != 0 {
-		t.Errorf("weights of a cache-sized model probed: %v GB/s, ratio %v", res.WeightsReadGBs, res.DecodeWeightsRatio)
+	if res.WeightsReadGBs != 0 || res.DecodeWeightsRatio != 0 || res.WeightsPassGBs != 0 || res.DecodeTokenGBs != 0 {
+		t.Errorf("weights of a cache-sized model probed: %v GB/s, ratio %v; paired passes %v GB/s, steps %v GB/s",
+			res.WeightsReadGBs, res.DecodeWeightsRatio, res.WeightsPassGBs, res.DecodeTokenGBs)
 	}
 	// The embedding is float16: one row of hidden values is read per token.
 	if res.BytesPerToken != res.DecoderWeightBytes+2*64 {
@@ -329,7 +331,9 @@ func TestRunProbeWithoutDecode(t *testing.T) {
 // TestRunBatch: --batch measures B = 1 (the base) and every size asked,
 // in order, with ratios to B = 1, in the JSON and the table.
 // The decoder's own weights are probed beside the fresh buffer, before and
-// after decode, and decode_weights_ratio follows from the better probe.
+// after decode, and decode_weights_ratio follows from the better probe;
+// each decode run is followed by as many passes over them as it timed
+// steps, and decode_bandwidth_ratio is the median step over the median pass.
 func TestRunWeightsProbe(t *testing.T) {
 	saved := minWeightsProbe
 	defer func() { minWeightsProbe = saved }()
@@ -348,15 +352,25 @@ func TestRunWeightsProbe(t *testing.T) {
 	if !(want > 0) || math.Abs(res.DecodeWeightsRatio-want) > 1e-12*want {
 		t.Errorf("decode_weights_ratio %v, formula gives %v", res.DecodeWeightsRatio, want)
 	}
+	// The bandwidth ratio is then token for pass: the median step over the
+	// median pass, both as GB/s; the fresh buffer's ratio is kept beside it.
+	if !(res.DecodeTokenGBs > 0) || !(res.WeightsPassGBs > 0) || res.DecodeBandwidthRatio != res.DecodeTokenGBs/res.WeightsPassGBs {
+		t.Errorf("decode_bandwidth_ratio %v, want decode_token_gbs %v ÷ weights_pass_gbs %v", res.DecodeBandwidthRatio, res.DecodeTokenGBs, res.WeightsPassGBs)
+	}
+	probe := float64(res.BytesPerToken) * res.DecodeTokS / (res.ReadBandwidthGBs * 1e9)
+	if !(probe > 0) || math.Abs(res.DecodeProbeRatio-probe) > 1e-12*probe {
+		t.Errorf("decode_probe_ratio %v, formula gives %v", res.DecodeProbeRatio, probe)
+	}
 	js, _ := json.Marshal(res)
-	for _, k := range []string{`"weights_read_gbs":`, `"weights_read_before_gbs":`, `"weights_read_after_gbs":`, `"decode_weights_ratio":`} {
+	for _, k := range []string{`"weights_read_gbs":`, `"weights_read_before_gbs":`, `"weights_read_after_gbs":`, `"decode_weights_ratio":`,
+		`"decode_token_gbs":`, `"weights_pass_gbs":`, `"decode_probe_ratio":`} {
 		if !strings.Contains(string(js), k) {
 			t.Errorf("JSON lacks %s: %s", k, js)
 		}
 	}
 	var table bytes.Buffer
 	res.WriteTable(&table)
-	if !strings.Contains(table.String(), "weights read") || !strings.Contains(table.String(), "decode / weights read") {
+	if !strings.Contains(table.String(), "weights read") || !strings.Contains(table.String(), "decode / weights read") || !strings.Contains(table.String(), "token for pass") {
 		t.Errorf("table:\n%s", table.String())
 	}
 }

@@ -67,12 +67,6 @@ type latency struct {
 	trial []time.Duration
 }
 
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
-}
-
 // cancelLatency measures each kind of step on shape and backend:
 // visionTrials cancelled encodes, and twice as many (plus one) cancelled
 // decodes and prefills, which are cheap.

@@ -3,6 +3,7 @@ package kernels
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,23 +47,38 @@ func MeasureReadBandwidth(ctx context.Context, bytes int, threads int) (float64,
 // equally fast (see the README's "Performance"), so a decode is compared
 // with a plain read of its own weight pages as well as with a fresh buffer.
 func MeasureRegionsReadBandwidth(ctx context.Context, regions [][]byte, threads int) (float64, error) {
-	const passes = 5
+	passes, err := ReadPasses(ctx, regions, threads, 5)
+	if err != nil {
+		return 0, err
+	}
+	return slices.Max(passes), nil
+}
+
+// ReadPasses reads every byte of regions n times, as
+// MeasureRegionsReadBandwidth does, and returns each pass's rate in GB/s:
+// a decode is timed token by token against it (one pass over its weights
+// per token), alternating, so that both see the same state of a drifting
+// host.
+func ReadPasses(ctx context.Context, regions [][]byte, threads, n int) ([]float64, error) {
 	total := 0
 	for _, r := range regions {
 		total += len(r)
 	}
 	if total < 1<<20 {
-		return 0, fmt.Errorf("bandwidth probe: %d bytes is too little to measure memory (want ≥ 1 MiB, ideally ≥ 1 GiB)", total)
+		return nil, fmt.Errorf("bandwidth probe: %d bytes is too little to measure memory (want ≥ 1 MiB, ideally ≥ 1 GiB)", total)
 	}
 	if threads < 1 {
-		return 0, fmt.Errorf("bandwidth probe: %d threads (want ≥ 1)", threads)
+		return nil, fmt.Errorf("bandwidth probe: %d threads (want ≥ 1)", threads)
+	}
+	if n < 1 {
+		return nil, fmt.Errorf("bandwidth probe: %d passes (want ≥ 1)", n)
 	}
 	part := (total/threads + 127) &^ 127
 	sums := make([]uint64, threads)
-	best := 0.0
-	for range passes {
+	rates := make([]float64, 0, n)
+	for range n {
 		if err := ctx.Err(); err != nil {
-			return 0, err
+			return nil, err
 		}
 		var wg sync.WaitGroup
 		start := time.Now()
@@ -74,14 +90,14 @@ func MeasureRegionsReadBandwidth(ctx context.Context, regions [][]byte, threads 
 			}()
 		}
 		wg.Wait()
-		best = max(best, float64(total)/time.Since(start).Seconds()/1e9)
+		rates = append(rates, float64(total)/time.Since(start).Seconds()/1e9)
 	}
 	var x uint64
 	for _, v := range sums {
 		x ^= v
 	}
 	sink.Store(x) // keeps every thread's reads observable
-	return best, nil
+	return rates, nil
 }
 
 // sink receives the probes' checksums so the reads cannot be optimized
