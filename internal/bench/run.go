@@ -200,6 +200,13 @@ type Result struct {
 	// loading); ReadBandwidthGBs is the better.
 	ReadBandwidthBeforeGBs float64 `json:"read_bandwidth_before_gbs"`
 	ReadBandwidthAfterGBs  float64 `json:"read_bandwidth_after_gbs,omitempty"`
+	// DecodeProbeRatio is bytes_per_token × decode_tok_s over
+	// read_bandwidth_gbs (the fresh buffer's best pass).
+	DecodeProbeRatio float64 `json:"decode_probe_ratio"`
+	// DecodeTokenGBs and WeightsPassGBs are DecodeBandwidthRatio's
+	// medians (0 where it is DecodeProbeRatio).
+	DecodeTokenGBs float64 `json:"decode_token_gbs,omitempty"`
+	WeightsPassGBs float64 `json:"weights_pass_gbs,omitempty"`
 	// WeightsReadGBs is the same plain read over the decoder's own weight
 	// pages (decoder.Model.WeightRegions: every byte a decode step reads,
 	// in its order), best of 5 passes, probed right before and right after
@@ -208,13 +215,6 @@ type Result struct {
 	// On a virtual machine one process's memory does not all read equally
 	// fast, so the fresh buffer can sit in faster pages than the weights:
 	// this ratio is decode against the wall of its own pages.
-	// DecodeProbeRatio is bytes_per_token × decode_tok_s over
-	// read_bandwidth_gbs (the fresh buffer's best pass).
-	DecodeProbeRatio float64 `json:"decode_probe_ratio"`
-	// DecodeTokenGBs and WeightsPassGBs are DecodeBandwidthRatio's
-	// medians (0 where it is DecodeProbeRatio).
-	DecodeTokenGBs       float64 `json:"decode_token_gbs,omitempty"`
-	WeightsPassGBs       float64 `json:"weights_pass_gbs,omitempty"`
 	WeightsReadGBs       float64 `json:"weights_read_gbs,omitempty"`
 	WeightsReadBeforeGBs float64 `json:"weights_read_before_gbs,omitempty"`
 	WeightsReadAfterGBs  float64 `json:"weights_read_after_gbs,omitempty"`
@@ -447,6 +447,9 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 				return nil, err
 			}
 			tokS = max(tokS, r)
+			if skip(StepBandwidth) {
+				continue
+			}
 			passes, err := pairedPasses(ctx, backend, len(gaps), res.Threads)
 			if err != nil {
 				return nil, err
@@ -472,7 +475,7 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 		res.DecodeProbeRatio = res.bandwidthRatio(tokS)
 		res.DecodeBandwidthRatio = res.DecodeProbeRatio
 		res.DecodeWeightsRatio = res.ratioTo(res.WeightsReadGBs, tokS)
-		if len(passGBs) > 0 && !skip(StepBandwidth) {
+		if len(passGBs) > 0 {
 			res.DecodeTokenGBs, res.WeightsPassGBs = median(tokenGBs), median(passGBs)
 			res.DecodeBandwidthRatio = res.DecodeTokenGBs / res.WeightsPassGBs
 		}
