@@ -217,9 +217,9 @@ func (e *visionEncode) chunksOf(from, to int, fn func(lo, rows int)) {
 // the MLP is: part 0 is norm1, qkv, the rotary and the first half of the
 // attention rows; part 1 the second half of the attention, proj, norm2 and
 // the MLP of the first half of the rows; part 2 the MLP of the rest. Each
-// part is under half a block on both (tiny on lavapipe: 0.46, 0.45, 0.09
-// of it; 4B at 448×448 by FLOPs: 0.28, 0.43, 0.29), and a Run costs one
-// submission and one fence wait.
+// part is under half a block on both (tiny on lavapipe, from timing its
+// pieces: about 0.47, 0.45 and 0.08 of it; the 4B's at 448×448 by FLOPs:
+// 0.28, 0.43, 0.29), and a Run costs one submission and one fence wait.
 const blockRuns = 3
 
 // block records part (0 ≤ part < blockRuns, see there) of one vision block
