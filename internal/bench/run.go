@@ -296,12 +296,12 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 	}
 	// probeWeights reads the CPU decoder's own weights the same way.
 	probeWeights := func(when string, dst *float64) error {
-		cpu, ok := backend.(*engine.CPU)
-		if skip(StepBandwidth) || !ok || cpu.Decoder.WeightBytes() < minWeightsProbe {
-			return nil // a model that fits the caches has no memory to measure
+		regions := weightsToProbe(backend)
+		if skip(StepBandwidth) || regions == nil {
+			return nil
 		}
 		progress(fmt.Sprintf("read bandwidth of the decoder's weights %s (%d threads)", when, res.Threads))
-		gbs, err := kernels.MeasureRegionsReadBandwidth(ctx, cpu.Decoder.WeightRegions(), res.Threads)
+		gbs, err := kernels.MeasureRegionsReadBandwidth(ctx, regions, res.Threads)
 		if err != nil {
 			return err
 		}
@@ -812,11 +812,23 @@ func decodeSteps(ctx context.Context, e *engine.Engine, prompt []int32, n int) (
 // shared virtual machine neither a probe minutes away nor one in other
 // memory says that (see Result.DecodeBandwidthRatio).
 func pairedPasses(ctx context.Context, backend engine.Backend, n, threads int) ([]float64, error) {
-	cpu, ok := backend.(*engine.CPU)
-	if !ok || n == 0 || cpu.Decoder.WeightBytes() < minWeightsProbe {
+	regions := weightsToProbe(backend)
+	if regions == nil || n == 0 {
 		return nil, nil
 	}
-	return kernels.ReadPasses(ctx, cpu.Decoder.WeightRegions(), threads, n)
+	return kernels.ReadPasses(ctx, regions, threads, n)
+}
+
+// weightsToProbe is the CPU decoder's weight pages, which the bench reads
+// beside decode, or nil where there is nothing to probe: a GPU, or a
+// decoder that fits the caches (under minWeightsProbe bytes) and so has no
+// memory to measure.
+func weightsToProbe(backend engine.Backend) [][]byte {
+	cpu, ok := backend.(*engine.CPU)
+	if !ok || cpu.Decoder.WeightBytes() < minWeightsProbe {
+		return nil
+	}
+	return cpu.Decoder.WeightRegions()
 }
 
 // median is the middle of v (the upper one of an even count); v is not
