@@ -6,7 +6,9 @@ import "github.com/vlmrt/vlmrt/internal/quant"
 
 // The int8×int16 kernels (asmgen/q8q16.py): on the AVX-512 path,
 // lane-grouped VPDPWSSD (VNNI) or VPMADDWD + VPADDD (AVX-512BW alone) over
-// activations stored lane-grouped; on the AVX2 path, VPMADDWD with 256-bit
+// activations stored lane-grouped, and for one vector (decode) a kernel
+// widening 256 bits at a time over activations in order that computes the
+// same sums (q8q16r1x1Y: it streams weights from memory faster); on the AVX2 path, VPMADDWD with 256-bit
 // registers over activations in order (on the avxvnni path, with VEX
 // VPDPWSSD adding each block's second half).
 
@@ -30,11 +32,12 @@ func laneGroupAct16AVX512(dst, src *int16, units int)
 
 // laneGroupAct16 returns dst (grown to n·stride) holding the whole
 // 512-column groups of the n vectors in q (each stride values apart)
-// lane-grouped, the order the AVX-512 kernels read (asmgen/q8q16.py); on
-// other paths, which read q, dst is returned as it was.
+// lane-grouped, the order the AVX-512 kernels for 2–4 vectors read
+// (asmgen/q8q16.py); on other paths, which read q, and for one vector
+// (q8q16r1x1Y reads q), dst is returned as it was.
 func laneGroupAct16(dst, q []int16, n, cols, stride int) []int16 {
 	groups := cols / (quant.BlockSize * q8q16Group)
-	if !useAVX512 || groups == 0 || n == 0 {
+	if !useAVX512 || groups == 0 || n < 2 {
 		return dst
 	}
 	dst = grow(dst, n*stride)
@@ -60,9 +63,6 @@ func quantizeAct16Asm(q []int16, scales []float32, x []float32) int {
 }
 
 //go:noescape
-func q8q16r1x1VNNI(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)
-
-//go:noescape
 func q8q16r1x2VNNI(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)
 
 //go:noescape
@@ -79,9 +79,6 @@ func q8q16r2x3VNNI(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride 
 
 //go:noescape
 func q8q16r2x4VNNI(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)
-
-//go:noescape
-func q8q16r1x1AVX512(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)
 
 //go:noescape
 func q8q16r1x2AVX512(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)
@@ -146,7 +143,7 @@ func q8q16Asm(y []float32, w *quant.Matrix, a *Q16Acts, r0, r1 int) bool {
 	}
 	stride := bpr * quant.BlockSize
 	xq := a.Q
-	if useAVX512 {
+	if useAVX512 && a.N > 1 {
 		xq = a.lanes // Quantize stored the groups lane-grouped
 	}
 	for v0 := 0; v0 < a.N; v0 += 4 {
@@ -161,6 +158,11 @@ func q8q16Asm(y []float32, w *quant.Matrix, a *Q16Acts, r0, r1 int) bool {
 		q, s := &w.Q[r0*cols], &w.Scales[r0*bpr]
 		if !useAVX512 {
 			q8q16AVX2(g, q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
+			continue
+		}
+		if g == 1 { // a vector alone (decode's): q8q16r1x1Y reads it in order
+			xp[0] = &a.Q[v0*stride]
+			q8q16r1x1Y(q, s, r1-r0, groups, cols, 2*bpr, &xp, &sp, &yp)
 			continue
 		}
 		lo := r0
@@ -185,8 +187,6 @@ func q8q16Asm(y []float32, w *quant.Matrix, a *Q16Acts, r0, r1 int) bool {
 // make the pointer arrays escape (an allocation per call).
 func q8q16AVX512(r, g int, q *int8, s *uint16, rows, groups, rowBytes, scaleStride int, xp *[4]*int16, sp *[4]*float32, yp *[4]*float32) {
 	switch k := r<<3 | g; {
-	case useVNNI && k == 1<<3|1:
-		q8q16r1x1VNNI(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
 	case useVNNI && k == 1<<3|2:
 		q8q16r1x2VNNI(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
 	case useVNNI && k == 1<<3|3:
@@ -199,8 +199,6 @@ func q8q16AVX512(r, g int, q *int8, s *uint16, rows, groups, rowBytes, scaleStri
 		q8q16r2x3VNNI(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
 	case useVNNI && k == 2<<3|4:
 		q8q16r2x4VNNI(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
-	case k == 1<<3|1:
-		q8q16r1x1AVX512(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
 	case k == 1<<3|2:
 		q8q16r1x2AVX512(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
 	case k == 1<<3|3:
@@ -237,3 +235,6 @@ func q8q16AVX2(g int, q *int8, s *uint16, rows, groups, rowBytes, scaleStride in
 		q8q16x4AVX2(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
 	}
 }
+
+//go:noescape
+func q8q16r1x1Y(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/vlmrt/vlmrt/internal/f16"
 	"github.com/vlmrt/vlmrt/internal/quant"
 )
 
@@ -194,4 +195,79 @@ func TestMatVecQ8Q16Allocs(t *testing.T) {
 func BenchmarkMatVecQ8Q16(b *testing.B) {
 	var a Q16Acts
 	benchActs(b, Q8Q16Path(), a.Quantize, func(p *Pool, y []float32, w *quant.Matrix) { p.MatVecQ8Q16(y, w, &a) })
+}
+
+// TestMatVecQ8Q16LargeSums: a vector alone (q8q16r1x1Y on the AVX-512
+// paths) and among others (the lane-grouped kernels) must add the same
+// eight products into each int32 lane, because lanes above 2²⁴ round when
+// converted to float32. Weights and activations near their largest codes,
+// all one sign, put every lane there; the test first checks that the data
+// is sensitive (partitioning a block's columns into lanes differently
+// changes the rounded sum), then that every path's vector alone equals
+// itself among 3 and the float64 product within the same bound as
+// TestMatVecQ8Q16.
+func TestMatVecQ8Q16LargeSums(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const rows, cols, n = 37, 2560, 3
+	w := quant.New(rows, cols)
+	for i := range w.Q {
+		w.Q[i] = int8(100 + rng.IntN(28))
+	}
+	for i := range w.Scales {
+		w.Scales[i] = f16.FromF32(0.01)
+	}
+	x := make([]float32, n*cols)
+	for i := range x {
+		x[i] = float32(0.75 + 0.25*rng.Float64())
+	}
+	var a, one Q16Acts
+	a.Quantize(x, n, cols)
+	// Lane-grouped lane j of a block: columns 2j, 2j+1 + 8k (k = 0..3);
+	// the other partition: 8 consecutive columns.
+	sensitive := 0
+	for r := range rows {
+		for b := range cols / quant.BlockSize {
+			var grouped, consecutive float64
+			for j := range 4 {
+				var s1, s2 int64
+				for k := range 4 {
+					for e := range 2 {
+						c1, c2 := b*32+2*j+8*k+e, b*32+8*j+2*k+e
+						s1 += int64(w.Q[r*cols+c1]) * int64(a.Q[c1])
+						s2 += int64(w.Q[r*cols+c2]) * int64(a.Q[c2])
+					}
+				}
+				if s1 < 1<<24 {
+					t.Fatalf("row %d block %d lane %d: sum %d is exact in float32; the test needs larger", r, b, j, s1)
+				}
+				grouped += float64(float32(s1))
+				consecutive += float64(float32(s2))
+			}
+			if grouped != consecutive {
+				sensitive++
+			}
+		}
+	}
+	if sensitive == 0 {
+		t.Fatal("no block's rounded sum depends on the lanes' partition: the test cannot tell kernels apart")
+	}
+	t.Logf("%d of %d blocks round differently under another partition of their columns", sensitive, rows*cols/quant.BlockSize)
+	eachPath(t, func(t *testing.T) {
+		y := make([]float32, n*rows)
+		alone := make([]float32, rows)
+		MatVecQ8Q16(y, w, &a)
+		for v := range n {
+			one.Quantize(x[v*cols:(v+1)*cols], 1, cols)
+			MatVecQ8Q16(alone, w, &one)
+			for r := range rows {
+				want, abs := refQ8Q16(w, &a, v, r)
+				if tol := abs * float64(quant.BlocksPerRow(cols)+24) * 0x1p-24; math.Abs(float64(y[v*rows+r])-want) > tol {
+					t.Fatalf("%s: y[%d,%d] = %g, want %g (tol %g)", Q8Q16Path(), v, r, y[v*rows+r], want, tol)
+				}
+				if math.Float32bits(alone[r]) != math.Float32bits(y[v*rows+r]) {
+					t.Fatalf("%s: y[%d,%d] = %g among %d vectors, %g alone", Q8Q16Path(), v, r, y[v*rows+r], n, alone[r])
+				}
+			}
+		}
+	})
 }

@@ -24,6 +24,20 @@ drop from 2 to 1.25 a block: measured on one Zen 5 core from cache, 1.16×
 most 8·127·32767 < 2³¹: exact in int32; its conversion to float32 rounds
 only above 2²⁴).
 
+One vector alone (decode) on either AVX-512 path: q8q16r1x1Y computes the
+same int32 lane sums in a different way. It widens each block as two
+halves of 16 columns into 256-bit registers and multiplies them by the
+activations in order (VPMADDWD), adds the halves (lane j: columns 2j, 2j+1,
+16+2j, 17+2j), folds each block's 128-bit halves together across a pair
+of blocks (2 VPERM2I128, 1 VPADDD: lane j then also has columns 8+2j,
+9+2j, 24+2j, 25+2j — exactly the lane-grouped lane j's eight), and joins
+two pairs into the 16 lanes the lane-grouped kernels' conversion, VPERMPS
+and FMA take, in the same order: bit for bit their result. From cache it
+is slower (one Zen 5 core: ~38 against ~48 GB/s of weights), but decode
+streams the weights from memory, and there it is faster: 1.05-1.07x the
+lane-grouped VNNI kernel over a 3.9 GB decoder's products (40 alternating
+passes), as the AVX2 kernel is (README, "Thirteenth session").
+
 AVX2 (q8q16xNAVX2): a block per pair of 256-bit registers, the
 activations in order: two widenings and two VPMADDWDs per block, their
 lanes added (same block, same scale) before the conversion, the combined
@@ -260,6 +274,81 @@ def kernel512(n, vnni, R):
     return "\n".join(L) + "\n"
 
 
+def kernel512y():
+    """q8q16r1x1Y: the one-vector AVX-512 kernel (either path), widening
+    the weights 256 bits at a time over activations in order, bit for bit
+    the lane-grouped kernels' result (see the top). Registers: Y0, Y1 a
+    block's halves, then their products; Y2, Y3 a pair's blocks; Y4, Y5
+    the pair's folded halves; Y6, Y7 (Z6) the unit's two pairs; the rest
+    as in kernel512 for one row and one vector."""
+    name = "q8q16r1x1Y"
+    L = []
+    a = L.append
+    a(f"\n// func {name}(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)")
+    a(f"TEXT ·{name}(SB), NOSPLIT, $8-72")
+    a("\tMOVQ $·q8q16Spread(SB), AX")
+    for u in range(4):
+        a(f"\tVMOVDQU32 {64 * u}(AX), Z{12 + u}")
+    a("\tMOVQ q+0(FP), SI")
+    a("\tMOVQ scales+8(FP), DX")
+    a("\tMOVQ rowBytes+32(FP), R12")
+    a("\tMOVQ scaleStride+40(FP), R13")
+    a("\tXORQ DI, DI")
+    a(f"{name}_row:")
+    a("\tCMPQ DI, rows+16(FP)")
+    a(f"\tJGE {name}_done")
+    a("\tMOVQ x+48(FP), AX")
+    a("\tMOVQ 0(AX), R8")
+    a("\tMOVQ SI, AX")
+    a("\tMOVQ DX, R15")
+    a("\tMOVQ groups+24(FP), BX")
+    a("\tMOVQ BX, 0(SP)")
+    a("\tXORQ R14, R14")
+    a("\tVPXORD Z16, Z16, Z16")
+    a(f"{name}_group:")
+    a("\tVCVTPH2PS (R15), Z8")
+    a("\tMOVQ s+56(FP), CX")
+    a("\tMOVQ 0(CX), BX")
+    a("\tVMOVUPS (BX)(R14*1), Z10")
+    a("\tVMULPS Z10, Z8, Z20")
+    for u in range(4):
+        a(f"\t{prefetch_hint(1)} PF+{128 * u}(AX)")
+        a(f"\t{prefetch_hint(1)} PF+{128 * u + 64}(AX)")
+        for p in range(2):
+            for k in range(2):
+                b = 4 * u + 2 * p + k
+                a(f"\tVPMOVSXBW {32 * b}(AX), Y0")
+                a(f"\tVPMOVSXBW {32 * b + 16}(AX), Y1")
+                a(f"\tVPMADDWD {64 * b}(R8), Y0, Y0")
+                a(f"\tVPMADDWD {64 * b + 32}(R8), Y1, Y1")
+                a(f"\tVPADDD Y1, Y0, Y{2 + k}")
+            a("\tVPERM2I128 $0x20, Y3, Y2, Y4")
+            a("\tVPERM2I128 $0x31, Y3, Y2, Y5")
+            a(f"\tVPADDD Y5, Y4, Y{6 + p}")
+        a("\tVINSERTI64X4 $1, Y7, Z6, Z28")
+        a("\tVCVTDQ2PS Z28, Z28")
+        a(f"\tVPERMPS Z20, Z{12 + u}, Z30")
+        a("\tVFMADD231PS Z30, Z28, Z16")
+    a("\tADDQ $512, AX")
+    a("\tADDQ $32, R15")
+    a("\tADDQ $64, R14")
+    a("\tADDQ $1024, R8")
+    a("\tDECQ 0(SP)")
+    a(f"\tJNZ {name}_group")
+    a("\tMOVQ y+64(FP), AX")
+    z = reduce512(a, 16, tmp=24)
+    a("\tMOVQ 0(AX), BX")
+    a(f"\tVMOVSS X{z}, 0(BX)(DI*4)")
+    a("\tADDQ R12, SI")
+    a("\tADDQ R13, DX")
+    a("\tADDQ $1, DI")
+    a(f"\tJMP {name}_row")
+    a(f"{name}_done:")
+    a("\tVZEROUPPER")
+    a("\tRET")
+    return "\n".join(L) + "\n"
+
+
 def lane_group():
     """laneGroupAct16AVX512: the activations' 4×4 chunk transpose."""
     L = []
@@ -354,13 +443,14 @@ def kernel256(n, vnni=False):
 def main():
     s = HEAD + spread_table()
     for vnni in (True, False):
-        for n in range(1, MAXN + 1):
+        for n in range(2, MAXN + 1):  # one vector: kernel512y
             s += kernel512(n, vnni, 1)
         for n in range(2, MAXN + 1):
             s += kernel512(n, vnni, 2)
     for vnni in (False, True):
         for n in range(1, MAXN + 1):
             s += kernel256(n, vnni)
+    s += kernel512y()
     s += lane_group()
     open(OUT, "w").write(s)
 
