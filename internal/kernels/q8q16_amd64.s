@@ -15,9 +15,10 @@
 // first output (rows consecutive float32s, stored, not added).
 
 // PF: how far ahead of the weight cursor the kernels prefetch (the rows
-// are contiguous, so this runs a few rows ahead). One-vector kernels
-// (decode) prefetch into L2 (PREFETCHT1), the others into L1 (see
-// prefetch_hint in asmgen/q8q16.py).
+// are contiguous, so this runs a few rows ahead). Decode's one-vector
+// kernels prefetch with PREFETCHNTA (q8q16r1x1Y) or into L2 (PREFETCHT1,
+// the AVX2 ones), the others into L1 (see prefetch_hint and kernel512y in
+// asmgen/q8q16.py).
 #define PF 16384
 DATA ·q8q16Spread+0(SB)/4, $0
 DATA ·q8q16Spread+4(SB)/4, $0
@@ -7212,8 +7213,8 @@ q8q16r1x1Y_group:
 	MOVQ 0(CX), BX
 	VMOVUPS (BX)(R14*1), Z10
 	VMULPS Z10, Z8, Z20
-	PREFETCHT1 PF+0(AX)
-	PREFETCHT1 PF+64(AX)
+	PREFETCHNTA PF+0(AX)
+	PREFETCHNTA PF+64(AX)
 	VPMOVSXBW 0(AX), Y0
 	VPMOVSXBW 16(AX), Y1
 	VPMADDWD 0(R8), Y0, Y0
@@ -7244,8 +7245,8 @@ q8q16r1x1Y_group:
 	VCVTDQ2PS Z28, Z28
 	VPERMPS Z20, Z12, Z30
 	VFMADD231PS Z30, Z28, Z16
-	PREFETCHT1 PF+128(AX)
-	PREFETCHT1 PF+192(AX)
+	PREFETCHNTA PF+128(AX)
+	PREFETCHNTA PF+192(AX)
 	VPMOVSXBW 128(AX), Y0
 	VPMOVSXBW 144(AX), Y1
 	VPMADDWD 256(R8), Y0, Y0
@@ -7276,8 +7277,8 @@ q8q16r1x1Y_group:
 	VCVTDQ2PS Z28, Z28
 	VPERMPS Z20, Z13, Z30
 	VFMADD231PS Z30, Z28, Z16
-	PREFETCHT1 PF+256(AX)
-	PREFETCHT1 PF+320(AX)
+	PREFETCHNTA PF+256(AX)
+	PREFETCHNTA PF+320(AX)
 	VPMOVSXBW 256(AX), Y0
 	VPMOVSXBW 272(AX), Y1
 	VPMADDWD 512(R8), Y0, Y0
@@ -7308,8 +7309,8 @@ q8q16r1x1Y_group:
 	VCVTDQ2PS Z28, Z28
 	VPERMPS Z20, Z14, Z30
 	VFMADD231PS Z30, Z28, Z16
-	PREFETCHT1 PF+384(AX)
-	PREFETCHT1 PF+448(AX)
+	PREFETCHNTA PF+384(AX)
+	PREFETCHNTA PF+448(AX)
 	VPMOVSXBW 384(AX), Y0
 	VPMOVSXBW 400(AX), Y1
 	VPMADDWD 768(R8), Y0, Y0
