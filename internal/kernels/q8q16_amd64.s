@@ -17,7 +17,7 @@
 // PF: how far ahead of the weight cursor the kernels prefetch (the rows
 // are contiguous, so this runs a few rows ahead). Decode's one-vector
 // kernels prefetch with PREFETCHNTA (q8q16r1x1Y) or into L2 (PREFETCHT1,
-// the AVX2 ones), the others into L1 (see prefetch_hint and kernel512y in
+// the AVX2 ones), the others into L1 (see prefetch_hint and y_unit in
 // asmgen/q8q16.py).
 #define PF 16384
 DATA ·q8q16Spread+0(SB)/4, $0
