@@ -5,7 +5,7 @@ GO ?= go
 # the kernels: they must pass with assembly, with -tags noasm and on arm64.
 GOLDEN := . ./internal/engine ./internal/decoder ./vision ./mrope ./tokenizer/... ./internal/kernels/... ./internal/quant ./internal/weights
 
-.PHONY: fuzz fuzz-short test-paths build test test-native test-noasm test-race test-arm64 test-vulkan check check-shaders shaders bench fmt
+.PHONY: fuzz fuzz-short test-paths build test test-native test-noasm test-race test-arm64 test-vulkan check check-shaders check-asm shaders bench fmt
 
 build:
 	$(GO) build -o bin/vlmrt ./cmd/vlmrt
@@ -63,7 +63,15 @@ check-shaders:
 	scripts/shaders.sh
 	@git diff --exit-code --stat -- internal/gpu/shaders || { echo "stale shaders: run make shaders and commit the result"; exit 1; }
 
-check: check-shaders
+# The assembly in internal/kernels is generated (internal/kernels/asmgen):
+# regenerate it and fail if that changes a committed file.
+check-asm:
+	@command -v python3 >/dev/null || { echo "check-asm needs python3 (the kernel generators in internal/kernels/asmgen)"; exit 1; }
+	@command -v aarch64-linux-gnu-as >/dev/null || { echo "check-asm needs aarch64-linux-gnu-as (apt-get install binutils-aarch64-linux-gnu: the NEON generators encode with it)"; exit 1; }
+	@for g in internal/kernels/asmgen/*.py; do if grep -q __main__ $$g; then python3 $$g || exit 1; fi; done
+	@git diff --exit-code --stat -- internal/kernels || { echo "stale kernels: run the generators in internal/kernels/asmgen and commit the result"; exit 1; }
+
+check: check-shaders check-asm
 	$(GO) vet ./...
 	$(GO) vet -tags noasm ./...
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
