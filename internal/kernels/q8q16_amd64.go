@@ -8,9 +8,9 @@ import "github.com/vlmrt/vlmrt/internal/quant"
 // lane-grouped VPDPWSSD (VNNI) or VPMADDWD + VPADDD (AVX-512BW alone) over
 // activations stored lane-grouped, and for one vector (decode) a kernel
 // widening 256 bits at a time over activations in order that computes the
-// same sums (q8q16r1x1Y: it streams weights from memory faster); on the AVX2 path, VPMADDWD with 256-bit
-// registers over activations in order (on the avxvnni path, with VEX
-// VPDPWSSD adding each block's second half).
+// same sums (q8q16r1x1Y: it streams weights from memory faster); on the
+// AVX2 path, VPMADDWD with 256-bit registers over activations in order (on
+// the avxvnni path, with VEX VPDPWSSD adding each block's second half).
 
 // Q8Q16Path names the int8×int16 kernels the active path runs.
 func Q8Q16Path() string {
