@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -136,9 +137,8 @@ func TestMatVecQ8Q16(t *testing.T) {
 		for _, s := range shapes {
 			w := randQ8(rng, s.rows, s.cols)
 			x := randF32(rng, s.n*s.cols)
-			var a, one Q16Acts
+			var a Q16Acts
 			a.Quantize(x, s.n, s.cols)
-			alone := make([]float32, s.rows)
 			for _, p := range []*Pool{nil, pool} {
 				y := randF32(rng, s.n*s.rows+1) // garbage in: outputs are stored, not added
 				sentinel := y[s.n*s.rows]
@@ -146,26 +146,36 @@ func TestMatVecQ8Q16(t *testing.T) {
 				if y[s.n*s.rows] != sentinel {
 					t.Fatalf("%v: wrote past y", s)
 				}
-				for v := 0; v < s.n; v++ {
-					one.Quantize(x[v*s.cols:(v+1)*s.cols], 1, s.cols)
-					p.MatVecQ8Q16(alone, w, &one)
-					for r := 0; r < s.rows; r++ {
-						want, abs := refQ8Q16(w, &a, v, r)
-						got := float64(y[v*s.rows+r])
-						// float32 summation of bpr terms in some order,
-						// plus the reduction of 16 lanes.
-						tol := abs*float64(quant.BlocksPerRow(s.cols)+24)*0x1p-24 + 1e-30
-						if math.Abs(got-want) > tol {
-							t.Fatalf("%v pool=%v: y[%d,%d] = %g, want %g (tol %g)", s, p != nil, v, r, got, want, tol)
-						}
-						if alone[r] != y[v*s.rows+r] {
-							t.Fatalf("%v pool=%v: y[%d,%d] = %g among %d vectors, %g alone", s, p != nil, v, r, y[v*s.rows+r], s.n, alone[r])
-						}
-					}
-				}
+				checkQ8Q16(t, fmt.Sprintf("%v pool=%v", s, p != nil), p, w, x, &a, y)
 			}
 		}
 	})
+}
+
+// checkQ8Q16 checks y, the product of w with the a.N vectors a quantizes
+// from x: every value against refQ8Q16, and each vector's values bit for
+// bit against its product alone (on pool p).
+func checkQ8Q16(t *testing.T, what string, p *Pool, w *quant.Matrix, x []float32, a *Q16Acts, y []float32) {
+	t.Helper()
+	var one Q16Acts
+	alone := make([]float32, w.Rows)
+	for v := 0; v < a.N; v++ {
+		one.Quantize(x[v*a.Cols:(v+1)*a.Cols], 1, a.Cols)
+		p.MatVecQ8Q16(alone, w, &one)
+		for r := 0; r < w.Rows; r++ {
+			want, abs := refQ8Q16(w, a, v, r)
+			got := float64(y[v*w.Rows+r])
+			// float32 summation of bpr terms in some order, plus the
+			// reduction of 16 lanes.
+			tol := abs*float64(quant.BlocksPerRow(a.Cols)+24)*0x1p-24 + 1e-30
+			if math.Abs(got-want) > tol {
+				t.Fatalf("%s: y[%d,%d] = %g, want %g (tol %g)", what, v, r, got, want, tol)
+			}
+			if math.Float32bits(alone[r]) != math.Float32bits(y[v*w.Rows+r]) {
+				t.Fatalf("%s: y[%d,%d] = %g among %d vectors, %g alone", what, v, r, y[v*w.Rows+r], a.N, alone[r])
+			}
+		}
+	}
 }
 
 // TestMatVecQ8Q16Allocs: a reused Q16Acts quantizes and multiplies
@@ -220,7 +230,7 @@ func TestMatVecQ8Q16LargeSums(t *testing.T) {
 	for i := range x {
 		x[i] = float32(0.75 + 0.25*rng.Float64())
 	}
-	var a, one Q16Acts
+	var a Q16Acts
 	a.Quantize(x, n, cols)
 	// Lane-grouped lane j of a block: columns 2j, 2j+1 + 8k (k = 0..3);
 	// the other partition: 8 consecutive columns.
@@ -254,20 +264,7 @@ func TestMatVecQ8Q16LargeSums(t *testing.T) {
 	t.Logf("%d of %d blocks round differently under another partition of their columns", sensitive, rows*cols/quant.BlockSize)
 	eachPath(t, func(t *testing.T) {
 		y := make([]float32, n*rows)
-		alone := make([]float32, rows)
 		MatVecQ8Q16(y, w, &a)
-		for v := range n {
-			one.Quantize(x[v*cols:(v+1)*cols], 1, cols)
-			MatVecQ8Q16(alone, w, &one)
-			for r := range rows {
-				want, abs := refQ8Q16(w, &a, v, r)
-				if tol := abs * float64(quant.BlocksPerRow(cols)+24) * 0x1p-24; math.Abs(float64(y[v*rows+r])-want) > tol {
-					t.Fatalf("%s: y[%d,%d] = %g, want %g (tol %g)", Q8Q16Path(), v, r, y[v*rows+r], want, tol)
-				}
-				if math.Float32bits(alone[r]) != math.Float32bits(y[v*rows+r]) {
-					t.Fatalf("%s: y[%d,%d] = %g among %d vectors, %g alone", Q8Q16Path(), v, r, y[v*rows+r], n, alone[r])
-				}
-			}
-		}
+		checkQ8Q16(t, Q8Q16Path(), nil, w, x, &a, y)
 	})
 }
