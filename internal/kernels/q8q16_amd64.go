@@ -37,7 +37,7 @@ func laneGroupAct16AVX512(dst, src *int16, units int)
 // (q8q16r1x1Y reads q), dst is returned as it was.
 func laneGroupAct16(dst, q []int16, n, cols, stride int) []int16 {
 	groups := cols / (quant.BlockSize * q8q16Group)
-	if !useAVX512 || groups == 0 || n < 2 {
+	if !laneGrouped(n) || groups == 0 {
 		return dst
 	}
 	dst = grow(dst, n*stride)
@@ -46,6 +46,11 @@ func laneGroupAct16(dst, q []int16, n, cols, stride int) []int16 {
 	}
 	return dst
 }
+
+// laneGrouped reports whether n vectors are stored lane-grouped as well as
+// in order: on the AVX-512 paths, for 2 or more (q8q16r1x1Y, which takes
+// one vector alone, reads it in order).
+func laneGrouped(n int) bool { return useAVX512 && n > 1 }
 
 //go:noescape
 func quantizeAct16AVX512(q *int16, scales *float32, x *float32, blocks int)
@@ -143,7 +148,7 @@ func q8q16Asm(y []float32, w *quant.Matrix, a *Q16Acts, r0, r1 int) bool {
 	}
 	stride := bpr * quant.BlockSize
 	xq := a.Q
-	if useAVX512 && a.N > 1 {
+	if laneGrouped(a.N) {
 		xq = a.lanes // Quantize stored the groups lane-grouped
 	}
 	for v0 := 0; v0 < a.N; v0 += 4 {

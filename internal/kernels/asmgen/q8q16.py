@@ -309,6 +309,7 @@ def y_unit(a, u):
     a(f"\tVPERMPS Z20, Z{12 + u}, Z30")
     a("\tVFMADD231PS Z30, Z28, Z16")
 
+
 def lane_group():
     """laneGroupAct16AVX512: the activations' 4×4 chunk transpose."""
     L = []
