@@ -44,7 +44,8 @@ func MeasureReadBandwidth(ctx context.Context, bytes int, threads int) (float64,
 // pass reads every byte of regions once, in order, the threads taking
 // consecutive equal shares, and the best of several passes is reported.
 // On a virtual machine the same process's memory does not all read
-// equally fast (see the README's "Performance"), so a decode is compared
+// equally fast (see the README's "What one run measures" and
+// docs/performance-history.md, "Eighth session"), so a decode is compared
 // with a plain read of its own weight pages as well as with a fresh buffer.
 func MeasureRegionsReadBandwidth(ctx context.Context, regions [][]byte, threads int) (float64, error) {
 	passes, err := ReadPasses(ctx, regions, threads, 5)
