@@ -5,7 +5,7 @@ GO ?= go
 # the kernels: they must pass with assembly, with -tags noasm and on arm64.
 GOLDEN := . ./internal/engine ./internal/decoder ./vision ./mrope ./tokenizer/... ./internal/kernels/... ./internal/quant ./internal/weights
 
-.PHONY: fuzz fuzz-short test-paths build test test-native test-noasm test-race test-arm64 test-vulkan check check-shaders check-asm shaders bench fmt
+.PHONY: cpu-check apple-check fuzz fuzz-short test-paths build test test-native test-noasm test-race test-arm64 test-vulkan check check-shaders check-asm shaders bench fmt
 
 build:
 	$(GO) build -o bin/vlmrt ./cmd/vlmrt
@@ -118,3 +118,10 @@ fuzz-short:
 # send back (docs/apple.md). Elsewhere it says what it would run.
 apple-check:
 	scripts/apple-check.sh
+
+# On any amd64 or arm64 machine: kernel tests and golden tests on every CPU
+# path it supports, the 4B bench on its best path three times and decode
+# forced onto each lower path; one table against issue 14's targets, one
+# .tar.gz to send back (README "Checking a CPU: make cpu-check").
+cpu-check:
+	scripts/cpu-check.sh

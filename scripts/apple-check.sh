@@ -92,19 +92,9 @@ mkdir -p "$out"
 steps="$out/steps.tsv"
 : >"$steps"
 
-# step NAME OUTFILE CMD...: runs CMD with stdout to OUTFILE and stderr to
-# OUTFILE's .log, records the exit status and the seconds it took.
-step() {
-	local name=$1 dst=$2
-	shift 2
-	echo "apple-check: $name ..." >&2
-	local start=$SECONDS
-	"$@" >"$dst" 2>"${dst%.*}.log"
-	local rc=$?
-	printf '%s\t%d\t%d\n' "$name" "$rc" "$((SECONDS - start))" >>"$steps"
-	[ "$rc" -eq 0 ] || echo "apple-check: $name failed (exit $rc), see ${dst%.*}.log" >&2
-	return 0
-}
+check=apple-check
+# shellcheck source=scripts/check-lib.sh
+. scripts/check-lib.sh
 
 {
 	echo "chip: $(sysctl -n machdep.cpu.brand_string 2>/dev/null)"
@@ -123,11 +113,6 @@ existing() {
 	for p in "$@"; do
 		[ -d "${p%/...}" ] && printf '%s ' "$p"
 	done
-}
-# missing NAME REASON: a step that cannot run in this commit.
-missing() {
-	printf '%s\t1\t0\t%s\n' "$1" "$2" >>"$steps"
-	echo "apple-check: $1: $2" >&2
 }
 
 step build "$out/build.txt" go build -o "$out/vlmrt" ./cmd/vlmrt

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vlmrt/vlmrt/scripts/internal/checkrun"
 )
 
 // TestDecodeBytesMatchTheBench: the model's bytes per token, computed here
@@ -80,10 +82,8 @@ func outDir(t *testing.T, edit func(dir string)) string {
 		fileBench:   `{"backend":"metal","device":"Apple M4 Max","model":"4b","decode_tok_s":90.1,"bytes_per_token":4273669120,"read_bandwidth_gbs":480,"decode_bandwidth_ratio":0.80,"vision_ms":180,"dispatches_per_token":436}`,
 		fileCoreAI:  "SKIP macOS 15.3: Core AI needs macOS 27",
 	}
-	for name, body := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := checkrun.WriteFiles(dir, files); err != nil {
+		t.Fatal(err)
 	}
 	if edit != nil {
 		edit(dir)
@@ -93,7 +93,7 @@ func outDir(t *testing.T, edit func(dir string)) string {
 
 func write(t *testing.T, dir, name, body string) {
 	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+	if err := checkrun.WriteFiles(dir, map[string]string{name: body}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vlmrt/vlmrt/scripts/internal/checkrun"
 )
 
 // TestScriptOnAFakeMac runs scripts/apple-check.sh end to end on this
@@ -75,16 +77,10 @@ test)
 version) echo "go version go1.26 darwin/arm64" ;;
 *) exec `+realGo+` "$@" ;;
 esac`)
-			cmd := exec.Command(bash, "../apple-check.sh")
-			cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "APPLE_CHECK_OUT="+out, "APPLE_CHECK_LADDER_PKGS="+ladder)
-			got, err := cmd.CombinedOutput()
-			rc := 0
-			if ee, ok := err.(*exec.ExitError); ok {
-				rc = ee.ExitCode()
-			} else if err != nil {
+			text, rc, err := checkrun.RunScript(bash, "../apple-check.sh", bin, "APPLE_CHECK_OUT="+out, "APPLE_CHECK_LADDER_PKGS="+ladder)
+			if err != nil {
 				t.Fatal(err)
 			}
-			text := string(got)
 			if rc != c.wantRC {
 				t.Errorf("exit %d, want %d\n%s", rc, c.wantRC, text)
 			}
