@@ -156,7 +156,8 @@ fi
 
 go run ./scripts/applecheck report "$out" | tee "$out/table.txt"
 rc=${PIPESTATUS[0]}
-tar -czf "$out.tar.gz" -C "$(dirname "$out")" "$(basename "$out")"
+# The archive leaves out the vlmrt binary (the commit in info.txt rebuilds it).
+tar -czf "$out.tar.gz" -C "$(dirname "$out")" --exclude "$(basename "$out")/vlmrt" "$(basename "$out")"
 echo
 echo "apple-check: everything is in $out/ and packed in $out.tar.gz"
 echo "Send back $out.tar.gz (attach it to issue 13 \"Apple GPU\"), or at least paste $out/table.txt."

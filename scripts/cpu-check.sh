@@ -117,7 +117,11 @@ check=cpu-check
 
 # cpu_model: the CPU's name as the OS reports it.
 cpu_model() {
-	if [ -r /proc/cpuinfo ]; then
+	local m
+	m=$(lscpu 2>/dev/null | awk -F': *' '/^Model name/ {print $2; exit}')
+	if [ -n "$m" ]; then
+		echo "$m"
+	elif [ -r /proc/cpuinfo ]; then
 		awk -F': ' '/^model name|^Model|^CPU part/ {print $2; exit}' /proc/cpuinfo
 	else
 		sysctl -n machdep.cpu.brand_string 2>/dev/null
@@ -188,6 +192,7 @@ go run ./scripts/cpucheck report "$out" >"$out/table.txt" 2>"$out/table.log"
 rc=$?
 cat "$out/table.txt"
 [ -s "$out/table.log" ] && cat "$out/table.log" >&2
-tar -czf "$out.tar.gz" -C "$(dirname "$out")" "$(basename "$out")"
+# The archive leaves out the vlmrt binary (the commit in info.txt rebuilds it).
+tar -czf "$out.tar.gz" -C "$(dirname "$out")" --exclude "$(basename "$out")/vlmrt" "$(basename "$out")"
 echo "cpu-check: everything is in $out.tar.gz (send it back)" >&2
 exit "$rc"

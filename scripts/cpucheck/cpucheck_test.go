@@ -232,8 +232,12 @@ esac
 			if _, err := os.Stat(filepath.Join(out, "bench-generic.json")); err == nil {
 				t.Errorf("a decode bench was forced onto the pure-Go path")
 			}
-			if _, err := os.Stat(out + ".tar.gz"); err != nil {
+			list, err := exec.Command("tar", "-tzf", out+".tar.gz").Output()
+			if err != nil {
 				t.Errorf("no archive to send back: %v", err)
+			}
+			if !strings.Contains(string(list), "out/table.txt") || strings.Contains(string(list), "out/vlmrt\n") {
+				t.Errorf("the archive should hold the table and not the binary:\n%s", list)
 			}
 			info, _ := os.ReadFile(filepath.Join(out, "info.txt"))
 			for _, w := range []string{"cpu: ", "memory: ", "commit: ", "shape: 4b"} {
