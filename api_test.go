@@ -5,7 +5,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,57 +20,67 @@ import (
 // only types users can name.
 func TestPublicSurfaceHasNoInternalTypes(t *testing.T) {
 	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, 0)
+	names, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, pkg := range pkgs {
-		for name, f := range pkg.Files {
-			internal := map[string]bool{}
-			for _, imp := range f.Imports {
-				path, _ := strconv.Unquote(imp.Path.Value)
-				if strings.Contains(path, "/internal/") {
-					local := path[strings.LastIndex(path, "/")+1:]
-					if imp.Name != nil {
-						local = imp.Name.Name
-					}
-					internal[local] = true
+	files := map[string]*ast.File{}
+	for _, name := range names {
+		if strings.HasSuffix(name, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[name] = f
+	}
+	if len(files) == 0 {
+		t.Fatal("no Go files of the root package found")
+	}
+	for name, f := range files {
+		internal := map[string]bool{}
+		for _, imp := range f.Imports {
+			path, _ := strconv.Unquote(imp.Path.Value)
+			if strings.Contains(path, "/internal/") {
+				local := path[strings.LastIndex(path, "/")+1:]
+				if imp.Name != nil {
+					local = imp.Name.Name
 				}
+				internal[local] = true
 			}
-			check := func(what string, n ast.Node) {
-				if n == nil {
-					return
+		}
+		check := func(what string, n ast.Node) {
+			if n == nil {
+				return
+			}
+			ast.Inspect(n, func(n ast.Node) bool {
+				if sel, ok := n.(*ast.SelectorExpr); ok {
+					if id, ok := sel.X.(*ast.Ident); ok && internal[id.Name] {
+						t.Errorf("%s: %s exposes %s.%s", name, what, id.Name, sel.Sel.Name)
+					}
 				}
-				ast.Inspect(n, func(n ast.Node) bool {
-					if sel, ok := n.(*ast.SelectorExpr); ok {
-						if id, ok := sel.X.(*ast.Ident); ok && internal[id.Name] {
-							t.Errorf("%s: %s exposes %s.%s", name, what, id.Name, sel.Sel.Name)
+				return true
+			})
+		}
+		for _, d := range f.Decls {
+			switch d := d.(type) {
+			case *ast.FuncDecl:
+				if !d.Name.IsExported() || (d.Recv != nil && !exportedRecv(d.Recv)) {
+					continue
+				}
+				check("func "+d.Name.Name, d.Type)
+			case *ast.GenDecl:
+				for _, sp := range d.Specs {
+					switch sp := sp.(type) {
+					case *ast.TypeSpec:
+						if sp.Name.IsExported() {
+							checkExportedFields("type "+sp.Name.Name, sp.Type, check)
 						}
-					}
-					return true
-				})
-			}
-			for _, d := range f.Decls {
-				switch d := d.(type) {
-				case *ast.FuncDecl:
-					if !d.Name.IsExported() || (d.Recv != nil && !exportedRecv(d.Recv)) {
-						continue
-					}
-					check("func "+d.Name.Name, d.Type)
-				case *ast.GenDecl:
-					for _, sp := range d.Specs {
-						switch sp := sp.(type) {
-						case *ast.TypeSpec:
-							if sp.Name.IsExported() {
-								checkExportedFields("type "+sp.Name.Name, sp.Type, check)
-							}
-						case *ast.ValueSpec:
-							for _, n := range sp.Names {
-								if n.IsExported() {
-									check("var "+n.Name, sp.Type)
-								}
+					case *ast.ValueSpec:
+						for _, n := range sp.Names {
+							if n.IsExported() {
+								check("var "+n.Name, sp.Type)
 							}
 						}
 					}

@@ -71,16 +71,15 @@ type LoadProgress struct {
 }
 
 type options struct {
-	precision   Precision
-	backend     Backend
-	threads     int
-	contextLen  int
-	noVision    bool
-	kvF16       bool
-	acts        Activations
-	progress    func(LoadProgress)
-	hub         *hub.Options
-	tokenizerID string
+	precision  Precision
+	backend    Backend
+	threads    int
+	contextLen int
+	noVision   bool
+	kvF16      bool
+	acts       Activations
+	progress   func(LoadProgress)
+	hub        *hub.Options
 }
 
 // Option configures Open.

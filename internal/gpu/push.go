@@ -2,7 +2,6 @@ package gpu
 
 import (
 	"encoding/binary"
-	"math"
 )
 
 // The push-constant blocks of the kernels, field for field as the GLSL
@@ -62,5 +61,3 @@ func pushBytes(v any) []byte {
 	}
 	return b
 }
-
-func f32bits(f float32) uint32 { return math.Float32bits(f) }

@@ -31,7 +31,7 @@ func MeasurePeakGFLOPs(ctx context.Context, threads int) (float64, error) {
 	for {
 		start := time.Now()
 		fmaPeak(iters)
-		if d := time.Since(start); d >= target/8 || iters >= 1<<40 {
+		if d := time.Since(start); d >= target/8 || iters >= math.MaxInt/8 {
 			iters = int(float64(iters) * float64(target) / float64(max(d, time.Microsecond)))
 			break
 		}

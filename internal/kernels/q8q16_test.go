@@ -85,7 +85,7 @@ func TestQuantizeAct16Paths(t *testing.T) {
 	x[160+5] = float32(math.Inf(1))
 	x[192+7] = float32(math.Inf(-1))
 	x[224+9] = float32(math.NaN())
-	x[256+3] = -0.0
+	x[256+3] = float32(math.Copysign(0, -1)) // negative zero (the literal -0.0 is +0 in Go)
 	x[288] = math.MaxFloat32
 	for i := range 31 { // ones under a maximum of 2: x/scale lands near 16383.5, a tie
 		x[320+i] = 1

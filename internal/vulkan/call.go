@@ -4,9 +4,6 @@ package vulkan
 
 import "github.com/ebitengine/purego"
 
-// callSupported reports whether this platform can call into the loader.
-const callSupported = true
-
 // call calls the C function fn. Write pointer arguments as
 // uintptr(unsafe.Pointer(&x)) directly in the argument list: like
 // purego.SyscallN, call is go:uintptrescapes, so what they point to is moved
