@@ -5,7 +5,7 @@ GO ?= go
 # the kernels: they must pass with assembly, with -tags noasm and on arm64.
 GOLDEN := . ./internal/engine ./internal/decoder ./vision ./mrope ./tokenizer/... ./internal/kernels/... ./internal/quant ./internal/weights
 
-.PHONY: cpu-check apple-check fuzz fuzz-short test-paths build test test-native test-noasm test-race test-arm64 test-vulkan check check-shaders check-asm shaders bench fmt
+.PHONY: lint cpu-check apple-check fuzz fuzz-short test-paths build test test-native test-noasm test-race test-arm64 test-vulkan check check-shaders check-asm shaders bench fmt
 
 build:
 	$(GO) build -o bin/vlmrt ./cmd/vlmrt
@@ -73,13 +73,21 @@ check-asm:
 	@for g in internal/kernels/asmgen/*.py; do if grep -q __main__ $$g; then python3 $$g || exit 1; fi; done
 	@git diff --exit-code --stat -- $$(grep -l 'DO NOT EDIT' internal/kernels/*.s internal/kernels/*.go) || { echo "stale kernels: run the generators in internal/kernels/asmgen and commit the result"; exit 1; }
 
-check: check-shaders check-asm
+check: check-shaders check-asm lint
 	$(GO) vet ./...
 	$(GO) vet -tags noasm ./...
 	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
 	GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
 	$(GO) vet -tags hftokenizers ./tokenizer/...
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+
+# staticcheck (pinned) over the native build and the darwin/arm64 one (the
+# Metal and Core AI code): dead code, misused APIs, tests that cannot fail.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint:
+	GOBIN=$(CURDIR)/bin $(GO) install $(STATICCHECK)
+	bin/staticcheck ./...
+	GOOS=darwin GOARCH=arm64 CGO_ENABLED=0 bin/staticcheck ./...
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
