@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vlmrt/vlmrt/config"
 	"github.com/vlmrt/vlmrt/internal/engine"
@@ -332,8 +333,8 @@ func TestRunProbeWithoutDecode(t *testing.T) {
 // in order, with ratios to B = 1, in the JSON and the table.
 // The decoder's own weights are probed beside the fresh buffer, before and
 // after decode, and decode_weights_ratio follows from the better probe;
-// each decode run is followed by as many passes over them as it timed
-// steps, and decode_bandwidth_ratio is the median step over the median pass.
+// a pass over them runs between every two decode steps, and
+// decode_bandwidth_ratio is the median step over the median pass.
 func TestRunWeightsProbe(t *testing.T) {
 	saved := minWeightsProbe
 	defer func() { minWeightsProbe = saved }()
@@ -494,5 +495,52 @@ func TestPromptIDs(t *testing.T) {
 	}
 	if pads != 196 || ids[3] != cfg.VisionStartID || ids[4] != cfg.ImageTokenID || ids[200] != cfg.VisionEndID || ids[len(ids)-1] != newline {
 		t.Errorf("prompt is not the seed card's layout: %v", ids)
+	}
+}
+
+// TestDecodeStepsBetween: the between hook runs once after each of the
+// first n tokens, before the next step, and its time is no step's: with a
+// 200 ms sleep in it every step of the tiny model still times far under
+// 200 ms, and the rate is n over the steps' time. A failing hook stops the
+// decode with its error.
+func TestDecodeStepsBetween(t *testing.T) {
+	cfg, src := tinySource(t, 5)
+	ctx := context.Background()
+	e, err := engine.NewEngine(ctx, src, cfg, nil, engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prompt := decodePrompt(e.CPU().Decoder.Vocab(), rand.New(rand.NewPCG(1, 2)))
+	const n, pause = 4, 200 * time.Millisecond
+	calls := 0
+	start := time.Now()
+	rate, gaps, err := decodeSteps(ctx, e, prompt, n, func() error {
+		calls++
+		time.Sleep(pause)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != n || len(gaps) != n {
+		t.Fatalf("between ran %d times, %d steps timed; want %d of each", calls, len(gaps), n)
+	}
+	if took := time.Since(start); took < n*pause {
+		t.Fatalf("decode took %v, less than its %d pauses: the hook did not run in line", took, n)
+	}
+	var total time.Duration
+	for i, g := range gaps {
+		if g <= 0 || g >= pause {
+			t.Errorf("step %d timed %v: a step must not include the hook's %v", i, g, pause)
+		}
+		total += g
+	}
+	if want := float64(n) / total.Seconds(); math.Abs(rate-want) > 1e-9*want {
+		t.Errorf("rate %v, want n over the steps' time %v", rate, want)
+	}
+
+	boom := errors.New("boom")
+	if _, _, err := decodeSteps(ctx, e, prompt, n, func() error { return boom }); !errors.Is(err, boom) {
+		t.Errorf("a failing hook: got %v, want its error", err)
 	}
 }

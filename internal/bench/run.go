@@ -121,13 +121,12 @@ type Result struct {
 	// On the CPU with a decoder larger than the caches it is measured
 	// token for pass: DecodeTokenGBs (the median step's bytes_per_token
 	// over its time) over WeightsPassGBs (the median plain-read pass over
-	// the same weight pages), the passes run right after each decode run,
-	// as many as it timed steps. On this project's virtual machines
-	// memory reads at rates up to 1.5× apart from one buffer to another
-	// (each keeping its rate, all in huge pages) and the bus's state
-	// changes within minutes, so a fresh buffer probed before and after
-	// (DecodeProbeRatio) compares decode with other memory at other
-	// times. Elsewhere (a GPU, a cache-sized model) it is DecodeProbeRatio.
+	// the same weight pages), a pass running between every two steps. On
+	// this project's virtual machines memory reads at rates up to 1.5×
+	// apart from one buffer to another (each keeping its rate, all in
+	// huge pages) and the bus's state changes within seconds to minutes,
+	// so a fresh buffer probed before and after (DecodeProbeRatio)
+	// compares decode with other memory at other times. Elsewhere (a GPU, a cache-sized model) it is DecodeProbeRatio.
 	DecodeBandwidthRatio float64 `json:"decode_bandwidth_ratio"`
 	PrefillTokS          float64 `json:"prefill_tok_s"`
 	PrefillS1TokS        float64 `json:"prefill_s1_tok_s"`
@@ -434,28 +433,24 @@ func Run(ctx context.Context, opt Options, progress func(stage string)) (*Result
 			return nil, err
 		}
 		// The best of a few runs, as the probes report their best pass: a
-		// shared host only ever slows a run down. On the CPU each run is
-		// followed by as many plain-read passes over the weights as it
-		// timed tokens (pairedPasses).
+		// shared host only ever slows a run down. On the CPU a plain-read
+		// pass over the weights runs between every two steps
+		// (passBetweenSteps).
 		prompt := decodePrompt(vocab, rng)
 		var tokS float64
 		var tokenGBs, passGBs []float64
+		var between func() error
+		if !skip(StepBandwidth) {
+			between = passBetweenSteps(ctx, backend, res.Threads, &passGBs)
+		}
 		for run := range opt.DecodeRuns {
 			progress(fmt.Sprintf("decode (%d tokens), run %d of %d", opt.DecodeTokens, run+1, opt.DecodeRuns))
-			r, gaps, err := decodeSteps(ctx, e, prompt, opt.DecodeTokens)
+			r, gaps, err := decodeSteps(ctx, e, prompt, opt.DecodeTokens, between)
 			if err != nil {
 				return nil, err
 			}
 			tokS = max(tokS, r)
-			if skip(StepBandwidth) {
-				continue
-			}
-			passes, err := pairedPasses(ctx, backend, len(gaps), res.Threads)
-			if err != nil {
-				return nil, err
-			}
-			if passes != nil {
-				passGBs = append(passGBs, passes...)
+			if between != nil {
 				for _, g := range gaps {
 					tokenGBs = append(tokenGBs, float64(res.BytesPerToken)/g.Seconds()/1e9)
 				}
@@ -774,19 +769,34 @@ func prefillS1(ctx context.Context, e *engine.Engine, ids []int32, img *engine.I
 }
 
 func decode(ctx context.Context, e *engine.Engine, prompt []int32, n int) (float64, error) {
-	tokS, _, err := decodeSteps(ctx, e, prompt, n)
+	tokS, _, err := decodeSteps(ctx, e, prompt, n, nil)
 	return tokS, err
 }
 
-// decodeSteps is decode also returning the n steps' durations: the time
-// between consecutive streamed tokens (each one pass over the weights).
-func decodeSteps(ctx context.Context, e *engine.Engine, prompt []int32, n int) (float64, []time.Duration, error) {
+// decodeSteps decodes n tokens after prompt in a new session and returns
+// the decode rate and the time of each step (from one streamed token to
+// the next, sampling included). between, when not nil, runs after each of
+// the first n streamed tokens, before the step that makes the next one
+// (Generate calls back between steps, so nothing else runs meanwhile);
+// its time is no step's, and the rate is then n over the steps' time.
+func decodeSteps(ctx context.Context, e *engine.Engine, prompt []int32, n int, between func() error) (float64, []time.Duration, error) {
 	s := e.NewSession()
-	at := make([]time.Time, 0, n+1)
+	at := make([]time.Time, 0, n+1)     // each token streamed
+	resume := make([]time.Time, 0, n+1) // the next step starts
+	var betweenErr error
 	st, err := s.Generate(ctx, engine.Input{IDs: prompt}, engine.Options{MaxTokens: n + 1}, func(engine.Token) bool {
 		at = append(at, time.Now())
+		if between != nil && len(at) <= n {
+			if betweenErr = between(); betweenErr != nil {
+				return false
+			}
+		}
+		resume = append(resume, time.Now())
 		return true
 	})
+	if err == nil {
+		err = betweenErr
+	}
 	if err != nil {
 		return 0, nil, fmt.Errorf("bench: decode: %w", err)
 	}
@@ -797,26 +807,35 @@ func decodeSteps(ctx context.Context, e *engine.Engine, prompt []int32, n int) (
 		return 0, nil, err
 	}
 	gaps := make([]time.Duration, n)
+	var total time.Duration
 	for i := range gaps {
-		gaps[i] = at[i+1].Sub(at[i])
+		gaps[i] = at[i+1].Sub(resume[i])
+		total += gaps[i]
 	}
-	return st.DecodeTokPerSec(), gaps, nil
+	if between == nil {
+		return st.DecodeTokPerSec(), gaps, nil
+	}
+	return float64(n) / total.Seconds(), gaps, nil
 }
 
-// pairedPasses reads the CPU decoder's weight pages n times right after a
-// decode run that took n steps, and returns each pass's GB/s (nil where
-// the weights are not probed: a GPU, or a decoder that fits the caches).
-// A step and a pass read the same bytes in the same order, so the median
-// step over the median pass, both taken in alternation, is decode's
+// passBetweenSteps returns a decodeSteps between that reads the CPU
+// decoder's weight pages once and appends the pass's GB/s to *passes, or
+// nil where the weights are not probed (a GPU, or a decoder that fits the
+// caches). A step and a pass read the same bytes in the same order, one
+// after the other, so the median step over the median pass is decode's
 // fraction of what the bus gave those pages in those seconds — on a
 // shared virtual machine neither a probe minutes away nor one in other
 // memory says that (see Result.DecodeBandwidthRatio).
-func pairedPasses(ctx context.Context, backend engine.Backend, n, threads int) ([]float64, error) {
+func passBetweenSteps(ctx context.Context, backend engine.Backend, threads int, passes *[]float64) func() error {
 	regions := weightsToProbe(backend)
-	if regions == nil || n == 0 {
-		return nil, nil
+	if regions == nil {
+		return nil
 	}
-	return kernels.ReadPasses(ctx, regions, threads, n)
+	return func() error {
+		p, err := kernels.ReadPasses(ctx, regions, threads, 1)
+		*passes = append(*passes, p...)
+		return err
+	}
 }
 
 // weightsToProbe is the CPU decoder's weight pages, which the bench reads
