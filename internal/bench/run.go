@@ -126,7 +126,8 @@ type Result struct {
 	// apart from one buffer to another (each keeping its rate, all in
 	// huge pages) and the bus's state changes within seconds to minutes,
 	// so a fresh buffer probed before and after (DecodeProbeRatio)
-	// compares decode with other memory at other times. Elsewhere (a GPU, a cache-sized model) it is DecodeProbeRatio.
+	// compares decode with other memory at other times. Elsewhere (a GPU,
+	// a cache-sized model) it is DecodeProbeRatio.
 	DecodeBandwidthRatio float64 `json:"decode_bandwidth_ratio"`
 	PrefillTokS          float64 `json:"prefill_tok_s"`
 	PrefillS1TokS        float64 `json:"prefill_s1_tok_s"`

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -42,18 +41,6 @@ type benchResult struct {
 	DecodePromptTokens   int      `json:"decode_prompt_tokens"`
 }
 
-func readBench(path string) (*benchResult, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var r benchResult
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &r, nil
-}
-
 // table is the shared report table with the Metal check's own rows.
 type table struct{ checkrun.Table }
 
@@ -88,7 +75,7 @@ func report(dir string, w io.Writer) ([]string, error) {
 		t.Tests(f.what, run, metalSkip)
 	}
 
-	b, err := readBench(filepath.Join(dir, fileBench))
+	b, err := checkrun.ReadJSON[benchResult](filepath.Join(dir, fileBench))
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && notRun["bench"]:
 	case errors.Is(err, fs.ErrNotExist):

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -105,7 +104,7 @@ func tests(t *checkrun.Table, path, what string) error {
 func readRuns(dir string) ([]*bench.Result, error) {
 	var runs []*bench.Result
 	for i := 1; ; i++ {
-		r, err := readBench(filepath.Join(dir, "bench-"+strconv.Itoa(i)+".json"))
+		r, err := checkrun.ReadJSON[bench.Result](filepath.Join(dir, "bench-"+strconv.Itoa(i)+".json"))
 		if errors.Is(err, fs.ErrNotExist) {
 			return runs, nil
 		}
@@ -114,18 +113,6 @@ func readRuns(dir string) ([]*bench.Result, error) {
 		}
 		runs = append(runs, r)
 	}
-}
-
-func readBench(path string) (*bench.Result, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var r bench.Result
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &r, nil
 }
 
 // defaultRuns reports the full bench runs on the default path and judges
@@ -210,7 +197,7 @@ func median(runs []*bench.Result, value func(*bench.Result) float64) float64 {
 // ratio is shown against the target but not judged; the run must have
 // taken p.
 func lowerRun(t *checkrun.Table, dir, p string) {
-	r, err := readBench(filepath.Join(dir, "bench-"+p+".json"))
+	r, err := checkrun.ReadJSON[bench.Result](filepath.Join(dir, "bench-"+p+".json"))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if p != "generic" {

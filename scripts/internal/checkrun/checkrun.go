@@ -380,3 +380,16 @@ func WriteFiles(dir string, files map[string]string) error {
 	}
 	return nil
 }
+
+// ReadJSON reads the JSON file path (a bench's --json output) into a T.
+func ReadJSON[T any](path string) (*T, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &v, nil
+}
