@@ -5,14 +5,15 @@ GO ?= go
 # the kernels: they must pass with assembly, with -tags noasm and on arm64.
 GOLDEN := . ./internal/engine ./internal/decoder ./vision ./mrope ./tokenizer/... ./internal/kernels/... ./internal/quant ./internal/weights
 
-.PHONY: lint cpu-check apple-check fuzz fuzz-short test-paths build test test-native test-noasm test-race test-arm64 test-vulkan check check-shaders check-asm shaders bench fmt
+.PHONY: lint cpu-check apple-check fuzz fuzz-short test-paths build test test-native test-noasm test-race test-arm64 test-x86-cpus test-vulkan check check-shaders check-asm shaders bench fmt
 
 build:
 	$(GO) build -o bin/vlmrt ./cmd/vlmrt
 
 # Everything: native (assembly on), pure Go (-tags noasm), the concurrency
-# tests under the race detector, and arm64 (NEON) under qemu.
-test: test-native test-paths test-noasm test-race test-arm64 test-vulkan fuzz-short
+# tests under the race detector, arm64 (NEON) under qemu, and amd64 under
+# qemu as CPUs without AVX-512 and without AVX.
+test: test-native test-paths test-noasm test-race test-arm64 test-x86-cpus test-vulkan fuzz-short
 
 test-native:
 	$(GO) test -count=1 ./...
@@ -39,6 +40,12 @@ test-race:
 ARM64 := $(filter-out .,$(GOLDEN))
 test-arm64:
 	scripts/test-arm64.sh $(ARM64)
+
+# The kernel tests and the golden tokens on emulated amd64 CPUs (qemu's
+# CPUID): one with AVX2 and no AVX-512 must pick avx2, one without AVX the
+# pure-Go path, and neither may meet an instruction it lacks.
+test-x86-cpus:
+	scripts/test-x86-cpus.sh
 
 # The GPU engine on a Vulkan device (lavapipe, Mesa's CPU driver, in CI;
 # scripts/vulkan-deps.sh installs it with apt-get when it is missing): the

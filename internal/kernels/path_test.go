@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -20,4 +21,27 @@ func TestPaths(t *testing.T) {
 		t.Fatalf("SetPath(sse9): %v", err)
 	}
 	t.Logf("paths %v, active %q", ps, Path())
+}
+
+// envExpectPath names the path a test run must find chosen by default. The
+// emulated-CPU runs (scripts/test-x86-cpus.sh) set it, so that a CPU
+// without AVX-512 choosing anything but avx2, or one without AVX2 choosing
+// anything but generic, fails instead of quietly testing another path.
+const envExpectPath = "VLMRT_TEST_EXPECT_PATH"
+
+// TestExpectedPath: with VLMRT_TEST_EXPECT_PATH set, the best path this CPU
+// supports (the default) is that one, and so is the active path unless
+// VLMRT_CPU forced another.
+func TestExpectedPath(t *testing.T) {
+	want := os.Getenv(envExpectPath)
+	if want == "" {
+		t.Logf("%s unset: default path here is %q", envExpectPath, Paths()[0])
+		return
+	}
+	if got := Paths()[0]; got != want {
+		t.Fatalf("default kernel path %q, want %q (paths %v)", got, want, Paths())
+	}
+	if os.Getenv(EnvCPU) == "" && Path() != want {
+		t.Fatalf("active kernel path %q, want %q", Path(), want)
+	}
 }
