@@ -5,7 +5,7 @@ GO ?= go
 # the kernels: they must pass with assembly, with -tags noasm and on arm64.
 GOLDEN := . ./internal/engine ./internal/decoder ./vision ./mrope ./tokenizer/... ./internal/kernels/... ./internal/quant ./internal/weights
 
-.PHONY: lint cpu-check apple-check fuzz fuzz-short test-paths build test test-native test-noasm test-race test-arm64 test-x86-cpus test-vulkan check check-shaders check-asm shaders bench fmt
+.PHONY: lint cpu-check apple-check fuzz fuzz-short test-paths build test test-native test-noasm test-race test-arm64 test-cpus test-vulkan check check-shaders check-asm shaders bench fmt
 
 build:
 	$(GO) build -o bin/vlmrt ./cmd/vlmrt
@@ -13,7 +13,7 @@ build:
 # Everything: native (assembly on), pure Go (-tags noasm), the concurrency
 # tests under the race detector, arm64 (NEON) under qemu, and amd64 under
 # qemu as CPUs without AVX-512 and without AVX.
-test: test-native test-paths test-noasm test-race test-arm64 test-x86-cpus test-vulkan fuzz-short
+test: test-native test-paths test-noasm test-race test-arm64 test-cpus test-vulkan fuzz-short
 
 test-native:
 	$(GO) test -count=1 ./...
@@ -33,19 +33,22 @@ test-noasm:
 test-race:
 	$(GO) test -count=1 -race -run 'Concurrent|Cancel|Race|Pool|Disconnect|Queue|Hostile' . ./server ./internal/decoder ./internal/kernels ./vision ./tokenizer
 
-# The golden packages again as linux/arm64 (NEON) under qemu; the root
+# The golden packages again as linux/arm64 (NEON) under qemu (its default
+# CPU, max, has dot product and i8mm: TestExpectedPath checks both are
+# picked); the root
 # package's API tests are the same on every architecture and its golden
 # tokens come from the engine's, so emulation time goes to the numerics.
 # scripts/test-arm64.sh installs qemu-user-static and the arm64 C library.
 ARM64 := $(filter-out .,$(GOLDEN))
 test-arm64:
-	scripts/test-arm64.sh $(ARM64)
+	VLMRT_TEST_EXPECT_PATH=neon VLMRT_TEST_EXPECT_Q8Q8=neon+dotprod+i8mm scripts/test-arm64.sh $(ARM64)
 
-# The kernel tests and the golden tokens on emulated amd64 CPUs (qemu's
-# CPUID): one with AVX2 and no AVX-512 must pick avx2, one without AVX the
-# pure-Go path, and neither may meet an instruction it lacks.
-test-x86-cpus:
-	scripts/test-x86-cpus.sh
+# The kernel tests on emulated CPUs (qemu's CPUID and ID registers), each of
+# which must pick its path by itself and meet no instruction it lacks: amd64
+# with AVX2 and no AVX-512 (avx2) and without AVX (generic), both with the
+# golden tokens too; arm64 without dot product and without i8mm.
+test-cpus:
+	scripts/test-cpus.sh
 
 # The GPU engine on a Vulkan device (lavapipe, Mesa's CPU driver, in CI;
 # scripts/vulkan-deps.sh installs it with apt-get when it is missing): the
