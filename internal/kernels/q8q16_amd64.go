@@ -10,7 +10,8 @@ import "github.com/vlmrt/vlmrt/internal/quant"
 // widening 256 bits at a time over activations in order that computes the
 // same sums (q8q16r1x1Y: it streams weights from memory faster); on the
 // AVX2 path, VPMADDWD with 256-bit registers over activations in order (on
-// the avxvnni path, with VEX VPDPWSSD adding each block's second half).
+// the avxvnni path, for 2..4 vectors, with VEX VPDPWSSD adding each block's
+// second half; one vector takes the AVX2 kernel there too).
 
 // Q8Q16Path names the int8×int16 kernels the active path runs.
 func Q8Q16Path() string {
@@ -116,9 +117,6 @@ func q8q16x3AVX2(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride in
 func q8q16x4AVX2(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)
 
 //go:noescape
-func q8q16x1AVXVNNI(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)
-
-//go:noescape
 func q8q16x2AVXVNNI(q *int8, scales *uint16, rows, groups, rowBytes, scaleStride int, x *[4]*int16, s *[4]*float32, y *[4]*float32)
 
 //go:noescape
@@ -219,19 +217,19 @@ func q8q16AVX512(r, g int, q *int8, s *uint16, rows, groups, rowBytes, scaleStri
 	}
 }
 
-// q8q16AVX2 runs the AVX2 (or AVX-VNNI) kernel for g vectors.
+// q8q16AVX2 runs the AVX2 (or AVX-VNNI) kernel for g vectors. A vector
+// alone (decode's) takes the AVX2 kernel on the avxvnni path too: the same
+// sums, and it streams weights from memory faster (asmgen/q8q16.py).
 func q8q16AVX2(g int, q *int8, s *uint16, rows, groups, rowBytes, scaleStride int, xp *[4]*int16, sp *[4]*float32, yp *[4]*float32) {
 	switch {
-	case useAVXVNNI && g == 1:
-		q8q16x1AVXVNNI(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
+	case g == 1:
+		q8q16x1AVX2(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
 	case useAVXVNNI && g == 2:
 		q8q16x2AVXVNNI(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
 	case useAVXVNNI && g == 3:
 		q8q16x3AVXVNNI(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
 	case useAVXVNNI:
 		q8q16x4AVXVNNI(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
-	case g == 1:
-		q8q16x1AVX2(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
 	case g == 2:
 		q8q16x2AVX2(q, s, rows, groups, rowBytes, scaleStride, xp, sp, yp)
 	case g == 3:

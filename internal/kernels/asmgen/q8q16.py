@@ -42,9 +42,15 @@ AVX2 (q8q16xNAVX2): a block per pair of 256-bit registers, the
 activations in order: two widenings and two VPMADDWDs per block, their
 lanes added (same block, same scale) before the conversion, the combined
 scale broadcast by VBROADCASTSS, blocks alternating between 2
-accumulators per vector. AVX-VNNI (q8q16xNAVXVNNI, the avxvnni path): the
-same with the second VPMADDWD and the VPADDD fused into one VEX VPDPWSSD
-(emitted as bytes: vexvnni.py), the same exact int32 lane sums.
+accumulators per vector. AVX-VNNI (q8q16xNAVXVNNI, the avxvnni path, 2..4
+vectors): the same with the second VPMADDWD and the VPADDD fused into one
+VEX VPDPWSSD (emitted as bytes: vexvnni.py), the same exact int32 lane
+sums. One vector (decode) takes q8q16x1AVX2 on the avxvnni path too: the
+fused form streamed weights slower from memory (whole 4B decodes on Zen 5,
+forced avxvnni against avx2 in alternation: 0.78-0.94 against 0.88-0.94 of
+a pass over the weights, lower in 6 of 6 pairs; README, "Fifteenth
+session" of docs/performance-history.md), and a product that only has to
+outrun memory gains nothing from fewer multiply-adds.
 
 Run from the repository root: python3 internal/kernels/asmgen/q8q16.py
 """
@@ -409,7 +415,7 @@ def main():
         for n in range(2, MAXN + 1):
             s += kernel512(n, vnni, 2)
     for vnni in (False, True):
-        for n in range(1, MAXN + 1):
+        for n in range(2 if vnni else 1, MAXN + 1):  # one vector: AVX2 on both
             s += kernel256(n, vnni)
     s += kernel512(1, True, 1)  # q8q16r1x1Y, both AVX-512 paths
     s += lane_group()
