@@ -48,9 +48,9 @@ VEX VPDPWSSD (emitted as bytes: vexvnni.py), the same exact int32 lane
 sums. One vector (decode) takes q8q16x1AVX2 on the avxvnni path too: the
 fused form streamed weights slower from memory (whole 4B decodes on Zen 5,
 forced avxvnni against avx2 in alternation: 0.78-0.94 against 0.88-0.94 of
-a pass over the weights, lower in 6 of 6 pairs; README, "Fifteenth
-session" of docs/performance-history.md), and a product that only has to
-outrun memory gains nothing from fewer multiply-adds.
+a pass over the weights, lower in 6 of 6 pairs; docs/performance-history.md,
+"Fifteenth session"), and a product that only has to outrun memory gains
+nothing from fewer multiply-adds.
 
 Run from the repository root: python3 internal/kernels/asmgen/q8q16.py
 """
