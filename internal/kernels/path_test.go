@@ -24,9 +24,9 @@ func TestPaths(t *testing.T) {
 }
 
 // envExpectPath names the path a test run must find chosen by default. The
-// emulated-CPU runs (scripts/test-x86-cpus.sh) set it, so that a CPU
-// without AVX-512 choosing anything but avx2, or one without AVX2 choosing
-// anything but generic, fails instead of quietly testing another path.
+// emulated-CPU runs (scripts/test-cpus.sh) set it, so that a CPU without
+// AVX-512 choosing anything but avx2, or one without AVX2 choosing anything
+// but generic, fails instead of quietly testing another path.
 const envExpectPath = "VLMRT_TEST_EXPECT_PATH"
 
 // envExpectQ8Q8 names the int8×int8 kernel family (Q8Q8Path) the default
@@ -38,25 +38,21 @@ const envExpectQ8Q8 = "VLMRT_TEST_EXPECT_Q8Q8"
 // VLMRT_CPU forced another; with VLMRT_TEST_EXPECT_Q8Q8 set, so is the
 // default path's int8×int8 kernel family.
 func TestExpectedPath(t *testing.T) {
-	if want := os.Getenv(envExpectQ8Q8); want != "" {
-		saved := Path()
-		defer SetPath(saved)
-		if err := SetPath(Paths()[0]); err != nil {
-			t.Fatal(err)
+	active, best := Path(), Paths()[0]
+	if want := os.Getenv(envExpectPath); want != "" {
+		if best != want {
+			t.Fatalf("default kernel path %q, want %q (paths %v)", best, want, Paths())
 		}
-		if got := Q8Q8Path(); got != want {
-			t.Fatalf("int8×int8 kernels %q on the default path, want %q", got, want)
+		if os.Getenv(EnvCPU) == "" && active != want {
+			t.Fatalf("active kernel path %q, want %q", active, want)
 		}
 	}
-	want := os.Getenv(envExpectPath)
-	if want == "" {
-		t.Logf("%s unset: default path here is %q (int8×int8: %q)", envExpectPath, Paths()[0], Q8Q8Path())
-		return
+	defer SetPath(active)
+	if err := SetPath(best); err != nil {
+		t.Fatal(err)
 	}
-	if got := Paths()[0]; got != want {
-		t.Fatalf("default kernel path %q, want %q (paths %v)", got, want, Paths())
+	if want := os.Getenv(envExpectQ8Q8); want != "" && Q8Q8Path() != want {
+		t.Fatalf("int8×int8 kernels %q on the default path, want %q", Q8Q8Path(), want)
 	}
-	if os.Getenv(EnvCPU) == "" && Path() != want {
-		t.Fatalf("active kernel path %q, want %q", Path(), want)
-	}
+	t.Logf("default path %q (int8×int8: %q), active %q", best, Q8Q8Path(), active)
 }
