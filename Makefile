@@ -11,8 +11,8 @@ build:
 	$(GO) build -o bin/vlmrt ./cmd/vlmrt
 
 # Everything: native (assembly on), pure Go (-tags noasm), the concurrency
-# tests under the race detector, arm64 (NEON) under qemu, and amd64 under
-# qemu as CPUs without AVX-512 and without AVX.
+# tests under the race detector, arm64 (NEON) under qemu, and emulated
+# amd64 and arm64 CPUs that lack AVX-512, AVX, dot product or i8mm.
 test: test-native test-paths test-noasm test-race test-arm64 test-cpus test-vulkan fuzz-short
 
 test-native:

@@ -9,13 +9,10 @@
 # Usage: scripts/test-arm64.sh [packages...]   (default ./internal/kernels/...)
 set -eu
 cd "$(dirname "$0")/.."
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=""
 command -v qemu-aarch64-static >/dev/null 2>&1 || missing="$missing qemu-user-static"
 [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ] || missing="$missing libc6-arm64-cross"
-if [ -n "$missing" ]; then
-	$SUDO apt-get install -y $missing || { $SUDO apt-get update && $SUDO apt-get install -y $missing; }
-fi
+# shellcheck disable=SC2086 # the package list splits on purpose
+scripts/apt-install.sh test-arm64 $missing
 [ $# -gt 0 ] || set -- ./internal/kernels/...
 QEMU_LD_PREFIX=/usr/aarch64-linux-gnu GOARCH=arm64 CGO_ENABLED=0 go test -count=1 -exec qemu-aarch64-static "$@"

@@ -29,8 +29,6 @@
 # Usage: scripts/test-cpus.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=""
 command -v qemu-x86_64-static >/dev/null 2>&1 || missing="$missing qemu-user-static"
 x86_ld="" arm_ld=/usr/aarch64-linux-gnu
@@ -43,9 +41,8 @@ if [ "$(uname -m)" != aarch64 ]; then
 else
 	arm_ld=""
 fi
-if [ -n "$missing" ]; then
-	$SUDO apt-get install -y $missing || { $SUDO apt-get update && $SUDO apt-get install -y $missing; }
-fi
+# shellcheck disable=SC2086 # the package list splits on purpose
+scripts/apt-install.sh test-cpus $missing
 
 # emulate ARCH CPU PATH Q8Q8 go-test-args...: one CPU model, the path and
 # int8×int8 kernels it must pick. qemu warns about host features its

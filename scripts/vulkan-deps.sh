@@ -10,12 +10,5 @@ ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || missing="$missing me
 command -v glslc >/dev/null 2>&1 || missing="$missing glslc"
 command -v spirv-cross >/dev/null 2>&1 || missing="$missing spirv-cross"
 command -v spirv-val >/dev/null 2>&1 || missing="$missing spirv-tools"
-[ -n "$missing" ] || exit 0
-if ! command -v apt-get >/dev/null 2>&1; then
-	echo "vulkan-deps: please install:$missing" >&2
-	exit 1
-fi
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO=sudo
-echo "vulkan-deps: apt-get install$missing"
-$SUDO apt-get install -y -qq $missing || { $SUDO apt-get update -qq && $SUDO apt-get install -y -qq $missing; }
+# shellcheck disable=SC2086 # the package list splits on purpose
+"$(dirname "$0")/apt-install.sh" vulkan-deps $missing
