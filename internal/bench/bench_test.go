@@ -128,6 +128,17 @@ func tinySource(t *testing.T, seed uint64) (*config.Model, weights.MapSource) {
 	return cfg, src
 }
 
+// tinyEngine loads tinySource's model (seed 5) into a CPU engine.
+func tinyEngine(t *testing.T) (*config.Model, *engine.Engine) {
+	t.Helper()
+	cfg, src := tinySource(t, 5)
+	e, err := engine.NewEngine(context.Background(), src, cfg, nil, engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg, e
+}
+
 // TestRandomSource: seeded (same seed, same bytes; other seed, other
 // bytes), int8 within ±127 with the intended spread, scales and float16
 // weights of realistic magnitude, and every tensor the loaders bind.
@@ -446,12 +457,8 @@ func TestRunCancelled(t *testing.T) {
 // prompt exactly as engine.Session does, so over the whole prompt it ends
 // with the session's S=1 logits, bit for bit.
 func TestPrefillS1MatchesSession(t *testing.T) {
-	cfg, src := tinySource(t, 5)
+	cfg, e := tinyEngine(t)
 	ctx := context.Background()
-	e, err := engine.NewEngine(ctx, src, cfg, nil, engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	img := randomImage(e, rng)
 	ids, err := promptIDs(cfg, e.CPU().Decoder.Vocab(), img.Tokens(), 211, rng)
@@ -504,12 +511,8 @@ func TestPromptIDs(t *testing.T) {
 // 200 ms, and the rate is n over the steps' time. A failing hook stops the
 // decode with its error.
 func TestDecodeStepsBetween(t *testing.T) {
-	cfg, src := tinySource(t, 5)
+	_, e := tinyEngine(t)
 	ctx := context.Background()
-	e, err := engine.NewEngine(ctx, src, cfg, nil, engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	prompt := decodePrompt(e.CPU().Decoder.Vocab(), rand.New(rand.NewPCG(1, 2)))
 	const n, pause = 4, 200 * time.Millisecond
 	calls := 0
