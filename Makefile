@@ -46,7 +46,9 @@ test-arm64:
 # The kernel tests on emulated CPUs (qemu's CPUID and ID registers), each of
 # which must pick its path by itself and meet no instruction it lacks: amd64
 # with AVX2 and no AVX-512 (avx2) and without AVX (generic), both with the
-# golden tokens too; arm64 without dot product and without i8mm.
+# golden tokens too; arm64 without dot product and without i8mm. No qemu
+# emulates AVX-512 or AVX-VNNI: scripts/checkisa first checks the amd64
+# kernels' machine code against the instruction sets their names promise.
 test-cpus:
 	scripts/test-cpus.sh
 
