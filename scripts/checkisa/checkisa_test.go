@@ -111,3 +111,41 @@ func TestKernelCodeBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestKernelSourcesOneInstructionPerLine holds the assumption the check
+// rests on: in the amd64 kernels' sources each line holds one instruction
+// (or the BYTEs of one hand-encoded instruction), so a line's machine code
+// is judged whole. An instruction macro or instructions joined by ';'
+// would hide all but the first.
+func TestKernelSourcesOneInstructionPerLine(t *testing.T) {
+	files, err := filepath.Glob("../../internal/kernels/*_amd64.s")
+	if err != nil || len(files) < 5 {
+		t.Fatalf("kernel sources: %v, %v", files, err)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, line := range strings.Split(string(src), "\n") {
+			code, _, _ := strings.Cut(line, "//")
+			code = strings.TrimSpace(code)
+			if rest, ok := strings.CutPrefix(code, "#define"); ok {
+				if fields := strings.Fields(rest); len(fields) != 2 || strings.Trim(fields[1], "0123456789") != "" {
+					t.Errorf("%s:%d: a #define that is not a number: %q", f, i+1, line)
+				}
+				continue
+			}
+			parts := strings.Split(code, ";")
+			if len(parts) < 2 {
+				continue
+			}
+			for _, p := range parts {
+				if p = strings.TrimSpace(p); p != "" && !strings.HasPrefix(p, "BYTE ") {
+					t.Errorf("%s:%d: several instructions on one line: %q", f, i+1, line)
+					break
+				}
+			}
+		}
+	}
+}

@@ -20,7 +20,8 @@
 // hand-encoded instructions (BYTE $0xc4; …) are one line each. A line that
 // held several instructions (an instruction macro, or instructions joined
 // by ';') would be judged by its first alone; the kernels have neither
-// (their only #defines are prefetch distances). `go test -c` keeps DWARF
+// (their only #defines are prefetch distances), which
+// TestKernelSourcesOneInstructionPerLine holds. `go test -c` keeps DWARF
 // (`go test` and `go run` strip it).
 //
 //	checkisa BINARY   the kernels of github.com/vlmrt/vlmrt/internal/kernels in BINARY (an amd64 ELF file)
