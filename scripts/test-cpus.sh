@@ -68,7 +68,7 @@ emulate() {
 		grep -v "TCG doesn't support"
 }
 
-# Side by side, each half's output kept whole.
+# Scratch: each half's output, and the kernels' test binary checkisa reads.
 log=$(mktemp -d)
 trap 'rm -rf "$log"' EXIT
 
@@ -92,6 +92,7 @@ arm64() {
 	return $fail
 }
 
+# Side by side, each half's output kept whole.
 amd64 >"$log/amd64" 2>&1 &
 pid=$!
 status=0
